@@ -1,0 +1,58 @@
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import pg from "pg";
+import ws from "ws";
+import { connectNeon } from "./neon";
+import * as schema from "./schema";
+import type { Database, Db } from "./types";
+
+export type { Database, Db, Executor, Tx } from "./types";
+
+/** Where the embedded database lives when DATABASE_URL is unset. */
+export const DEFAULT_PGLITE_DIR = "./.regent/pgdata";
+
+export interface ConnectOptions {
+  /** postgres:// URL; unset means the embedded PGlite database. */
+  url?: string | undefined;
+  /** PGlite data directory (default ./.regent/pgdata); "memory://" for a throwaway one. */
+  dataDir?: string | undefined;
+  /** Use the Neon serverless driver instead of node-postgres (as the Workers bundle does). */
+  driver?: "node-postgres" | "neon";
+  /** With driver "neon": the WebSocket proxy, as NEON_WS_PROXY. */
+  wsProxy?: string | undefined;
+  /** Pool size for node-postgres and Neon. */
+  max?: number;
+}
+
+/**
+ * Opens Regent's database from Node: embedded PGlite when no URL is given, node-postgres for
+ * a postgres:// URL, or the Neon driver when asked (to exercise the Workers path from Node).
+ */
+export async function connect(options: ConnectOptions = {}): Promise<Database> {
+  const url = options.url?.trim();
+  if (!url) {
+    const dataDir = options.dataDir ?? DEFAULT_PGLITE_DIR;
+    if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
+    const client = await PGlite.create(dataDir);
+    const db = drizzlePglite({ client, schema }) as unknown as Db;
+    return { db, kind: "pglite", close: () => client.close() };
+  }
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new Error("DATABASE_URL must be a postgres:// or postgresql:// URL");
+  }
+  if (options.driver === "neon") {
+    return connectNeon(url, {
+      wsProxy: options.wsProxy,
+      webSocketConstructor: ws,
+      max: options.max,
+    });
+  }
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+  pool.on("error", () => {
+    // An idle client lost its connection; the pool replaces it on next use.
+  });
+  const db = drizzlePg({ client: pool, schema }) as unknown as Db;
+  return { db, kind: "node-postgres", close: () => pool.end() };
+}

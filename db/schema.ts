@@ -1,0 +1,214 @@
+import { sql } from "drizzle-orm";
+import {
+  type AnyPgColumn,
+  bigint,
+  check,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+
+export const jobStatus = pgEnum("job_status", ["PENDING", "RUNNING", "COMPLETED", "FAILED"]);
+export const retryIntentStatus = pgEnum("retry_intent_status", ["PENDING", "CONSUMED", "REJECTED"]);
+export const retryReasonCode = pgEnum("retry_reason_code", [
+  "TRANSIENT_FAILURE",
+  "BAD_INPUT",
+  "IMPROVED_PROMPT",
+  "INFRA_ERROR",
+  "OTHER",
+]);
+export const apiTokenRole = pgEnum("api_token_role", ["admin", "viewer", "submitter"]);
+
+export type JobStatus = (typeof jobStatus.enumValues)[number];
+export type RetryIntentStatus = (typeof retryIntentStatus.enumValues)[number];
+export type RetryReasonCode = (typeof retryReasonCode.enumValues)[number];
+export type ApiTokenRole = (typeof apiTokenRole.enumValues)[number];
+
+/** PostgreSQL's 64-bit transaction id; read back as a decimal string. */
+const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => "xid8" });
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+export type JobError = { code: string; message: string };
+
+export const regenerationJobs = pgTable(
+  "regeneration_jobs",
+  {
+    id: text("id").primaryKey(),
+    generator: text("generator").notNull(),
+    input: jsonb("input").$type<unknown>().notNull(),
+    status: jobStatus("status").notNull().default("PENDING"),
+    retryOfJobId: text("retry_of_job_id")
+      .unique("regeneration_jobs_retry_of_job_id_key")
+      .references((): AnyPgColumn => regenerationJobs.id),
+    retryIntentId: text("retry_intent_id")
+      .unique("regeneration_jobs_retry_intent_id_key")
+      .references((): AnyPgColumn => retryIntents.id),
+    createdBy: text("created_by").notNull(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    claimedBy: text("claimed_by"),
+    claimedAt: ts("claimed_at"),
+    leaseExpiresAt: ts("lease_expires_at"),
+    finishedAt: ts("finished_at"),
+    error: jsonb("error").$type<JobError>(),
+  },
+  (t) => [
+    check(
+      "regeneration_jobs_lineage_together",
+      sql`(${t.retryOfJobId} IS NULL) = (${t.retryIntentId} IS NULL)`,
+    ),
+    check("regeneration_jobs_not_own_retry", sql`${t.retryOfJobId} IS DISTINCT FROM ${t.id}`),
+    check("regeneration_jobs_generator_nonempty", sql`length(btrim(${t.generator})) > 0`),
+    check(
+      "regeneration_jobs_running_has_claim",
+      sql`${t.status} <> 'RUNNING' OR (${t.claimedBy} IS NOT NULL AND ${t.claimedAt} IS NOT NULL AND ${t.leaseExpiresAt} IS NOT NULL)`,
+    ),
+    check(
+      "regeneration_jobs_pending_unclaimed",
+      sql`${t.status} <> 'PENDING' OR (${t.claimedBy} IS NULL AND ${t.claimedAt} IS NULL AND ${t.leaseExpiresAt} IS NULL)`,
+    ),
+    check(
+      "regeneration_jobs_finished_at_iff_finished",
+      sql`(${t.finishedAt} IS NOT NULL) = (${t.status} IN ('COMPLETED', 'FAILED'))`,
+    ),
+    check(
+      "regeneration_jobs_error_iff_failed",
+      sql`(${t.error} IS NOT NULL) = (${t.status} = 'FAILED')`,
+    ),
+    check(
+      "regeneration_jobs_error_shape",
+      sql`${t.error} IS NULL OR (jsonb_typeof(${t.error}->'code') = 'string' AND jsonb_typeof(${t.error}->'message') = 'string')`,
+    ),
+    /** The claim query scans only this: PENDING jobs, oldest first. */
+    index("regeneration_jobs_pending_idx")
+      .on(t.createdAt, t.id)
+      .where(sql`${t.status} = 'PENDING'`),
+    /** The sweeper scans only this: RUNNING jobs by lease expiry. */
+    index("regeneration_jobs_running_lease_idx")
+      .on(t.leaseExpiresAt)
+      .where(sql`${t.status} = 'RUNNING'`),
+    index("regeneration_jobs_status_created_idx").on(t.status, t.createdAt, t.id),
+    index("regeneration_jobs_generator_created_idx").on(t.generator, t.createdAt, t.id),
+    index("regeneration_jobs_created_by_created_idx").on(t.createdBy, t.createdAt, t.id),
+    index("regeneration_jobs_created_idx").on(t.createdAt, t.id),
+  ],
+);
+
+export const regenerationOutputs = pgTable("regeneration_outputs", {
+  id: text("id").primaryKey(),
+  jobId: text("job_id")
+    .notNull()
+    .unique("regeneration_outputs_job_id_key")
+    .references(() => regenerationJobs.id),
+  content: jsonb("content").$type<unknown>().notNull(),
+  contentSha256: text("content_sha256").notNull(),
+  generatorVersion: text("generator_version").notNull(),
+  createdAt: ts("created_at").notNull().defaultNow(),
+});
+
+export const retryIntents = pgTable(
+  "retry_intents",
+  {
+    id: text("id").primaryKey(),
+    sourceJobId: text("source_job_id")
+      .notNull()
+      .references((): AnyPgColumn => regenerationJobs.id),
+    sourceOutputRef: text("source_output_ref"),
+    reasonCode: retryReasonCode("reason_code").notNull(),
+    reasonText: text("reason_text").notNull(),
+    approvedBy: text("approved_by").notNull(),
+    approvedAt: ts("approved_at").notNull().defaultNow(),
+    status: retryIntentStatus("status").notNull().default("PENDING"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    consumedBy: text("consumed_by"),
+    consumedAt: ts("consumed_at"),
+    rejectedBy: text("rejected_by"),
+    rejectedAt: ts("rejected_at"),
+    rejectionText: text("rejection_text"),
+  },
+  (t) => [
+    check(
+      "retry_intents_reason_text_length",
+      sql`char_length(btrim(${t.reasonText})) BETWEEN 1 AND 2000`,
+    ),
+    check("retry_intents_approved_by_nonempty", sql`length(btrim(${t.approvedBy})) > 0`),
+    check(
+      "retry_intents_consumed_fields",
+      sql`(${t.status} = 'CONSUMED') = (${t.consumedBy} IS NOT NULL AND ${t.consumedAt} IS NOT NULL) AND (${t.status} = 'CONSUMED' OR (${t.consumedBy} IS NULL AND ${t.consumedAt} IS NULL))`,
+    ),
+    check(
+      "retry_intents_rejected_fields",
+      sql`(${t.status} = 'REJECTED') = (${t.rejectedBy} IS NOT NULL AND ${t.rejectedAt} IS NOT NULL AND ${t.rejectionText} IS NOT NULL) AND (${t.status} = 'REJECTED' OR (${t.rejectedBy} IS NULL AND ${t.rejectedAt} IS NULL AND ${t.rejectionText} IS NULL))`,
+    ),
+    check(
+      "retry_intents_rejection_text_length",
+      sql`${t.rejectionText} IS NULL OR char_length(btrim(${t.rejectionText})) BETWEEN 1 AND 2000`,
+    ),
+    uniqueIndex("retry_intents_one_pending_per_job")
+      .on(t.sourceJobId)
+      .where(sql`${t.status} = 'PENDING'`),
+    index("retry_intents_source_job_idx").on(t.sourceJobId, t.createdAt),
+    index("retry_intents_status_created_idx").on(t.status, t.createdAt, t.id),
+    index("retry_intents_created_idx").on(t.createdAt, t.id),
+  ],
+);
+
+export const auditEvents = pgTable(
+  "audit_events",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    type: text("type").notNull(),
+    actor: text("actor").notNull(),
+    subjectType: text("subject_type").notNull(),
+    subjectId: text("subject_id").notNull(),
+    data: jsonb("data").$type<Record<string, unknown>>().notNull().default({}),
+    requestId: text("request_id"),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    /** The writing transaction, set by a trigger; lets the database check that every change has its event. */
+    txId: xid8("tx_id").notNull().default(sql`pg_current_xact_id()`),
+  },
+  (t) => [
+    index("audit_events_subject_idx").on(t.subjectId, t.id),
+    index("audit_events_type_idx").on(t.type, t.id),
+  ],
+);
+
+export const apiTokens = pgTable("api_tokens", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  role: apiTokenRole("role").notNull(),
+  tokenSha256: text("token_sha256").notNull().unique("api_tokens_token_sha256_key"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  revokedAt: ts("revoked_at"),
+});
+
+/** First responses of idempotent POSTs, replayed for a repeated key from the same principal. */
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    principal: text("principal").notNull(),
+    key: text("key").notNull(),
+    method: text("method").notNull(),
+    path: text("path").notNull(),
+    requestSha256: text("request_sha256").notNull(),
+    responseStatus: integer("response_status").notNull(),
+    responseBody: jsonb("response_body").$type<unknown>().notNull(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.principal, t.key] })],
+);
+
+export type Job = typeof regenerationJobs.$inferSelect;
+export type Output = typeof regenerationOutputs.$inferSelect;
+export type RetryIntent = typeof retryIntents.$inferSelect;
+export type AuditEvent = typeof auditEvents.$inferSelect;
+export type ApiToken = typeof apiTokens.$inferSelect;

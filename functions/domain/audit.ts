@@ -1,0 +1,104 @@
+import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { type AuditEvent, auditEvents } from "../../db/schema";
+import type { Executor } from "../../db/types";
+import { DomainError } from "./errors";
+import { decodeCursor, type Page, pageOf } from "./pagination";
+
+export const AUDIT_TYPES = [
+  "JOB_CREATED",
+  "JOB_CLAIMED",
+  "JOB_COMPLETED",
+  "JOB_FAILED",
+  "RETRY_INTENT_CREATED",
+  "RETRY_INTENT_EXECUTED",
+  "RETRY_INTENT_CONSUMED",
+  "RETRY_INTENT_REJECTED",
+  "REGEN_JOB_RETRIED",
+  "API_TOKEN_CREATED",
+  "API_TOKEN_REVOKED",
+  "AUTH_DENIED",
+] as const;
+export type AuditType = (typeof AUDIT_TYPES)[number];
+
+export type SubjectType = "job" | "retry_intent" | "api_token" | "request";
+
+/** Who did something and from where. System actors (the worker) have no request fields. */
+export interface AuditContext {
+  actor: string;
+  requestId?: string | null | undefined;
+  ip?: string | null | undefined;
+  userAgent?: string | null | undefined;
+}
+
+export interface AuditEntry {
+  type: AuditType;
+  subjectType: SubjectType;
+  subjectId: string;
+  data?: Record<string, unknown>;
+}
+
+/**
+ * Writes audit events with `tx`, the transaction of the change they record: the database
+ * refuses to commit a job or intent change without its event in the same transaction.
+ */
+export async function recordAudit(
+  tx: Executor,
+  ctx: AuditContext,
+  entries: readonly AuditEntry[],
+): Promise<void> {
+  if (entries.length === 0) return;
+  await tx.insert(auditEvents).values(
+    entries.map((entry) => ({
+      type: entry.type,
+      actor: ctx.actor,
+      subjectType: entry.subjectType,
+      subjectId: entry.subjectId,
+      data: entry.data ?? {},
+      requestId: ctx.requestId ?? null,
+      ip: ctx.ip ?? null,
+      userAgent: ctx.userAgent ?? null,
+    })),
+  );
+}
+
+export interface AuditQuery {
+  subjectId?: string | undefined;
+  type?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Newest first. */
+export async function listAudit(
+  db: Executor,
+  query: AuditQuery,
+): Promise<Page<AuditEvent & { id: number }>> {
+  const conditions: SQL[] = [];
+  if (query.subjectId) conditions.push(eq(auditEvents.subjectId, query.subjectId));
+  if (query.type) conditions.push(eq(auditEvents.type, query.type));
+  if (query.cursor) {
+    const id = Number(decodeCursor(query.cursor));
+    if (!Number.isSafeInteger(id)) {
+      throw new DomainError("VALIDATION_FAILED", "cursor is not one this API issued", {
+        field: "cursor",
+      });
+    }
+    conditions.push(lt(auditEvents.id, id));
+  }
+  const rows = await db
+    .select()
+    .from(auditEvents)
+    .where(and(...conditions))
+    .orderBy(desc(auditEvents.id))
+    .limit(query.limit + 1);
+  return pageOf(rows, query.limit);
+}
+
+/** Every audit event about one subject, oldest first. */
+export async function auditTrail(db: Executor, subjectId: string): Promise<AuditEvent[]> {
+  return db
+    .select()
+    .from(auditEvents)
+    .where(eq(auditEvents.subjectId, subjectId))
+    .orderBy(auditEvents.id);
+}

@@ -1,0 +1,181 @@
+import { and, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import {
+  type Job,
+  type JobStatus,
+  type Output,
+  regenerationJobs,
+  regenerationOutputs,
+} from "../../db/schema";
+import type { Db, Executor } from "../../db/types";
+import { rowsOf } from "../../db/types";
+import { type AuditContext, recordAudit } from "./audit";
+import { DomainError } from "./errors";
+import { newId } from "./ids";
+import { decodeCursor, type Page, pageOf } from "./pagination";
+
+export const GENERATOR_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
+
+export interface SubmitJobInput {
+  generator: string;
+  input: unknown;
+}
+
+/** Creates a PENDING job and its JOB_CREATED event in one transaction. */
+export async function submitJob(db: Db, ctx: AuditContext, request: SubmitJobInput): Promise<Job> {
+  if (!GENERATOR_NAME.test(request.generator)) {
+    throw new DomainError(
+      "VALIDATION_FAILED",
+      "generator must be a lower-case name of 1 to 64 characters (letters, digits, . _ -)",
+      { field: "generator" },
+    );
+  }
+  if (request.input === undefined) {
+    throw new DomainError("VALIDATION_FAILED", "input is required", { field: "input" });
+  }
+  return db.transaction(async (tx) => {
+    const [job] = await tx
+      .insert(regenerationJobs)
+      .values({
+        id: newId(),
+        generator: request.generator,
+        input: request.input,
+        createdBy: ctx.actor,
+      })
+      .returning();
+    if (!job) throw new Error("insert returned no job");
+    await recordAudit(tx, ctx, [
+      {
+        type: "JOB_CREATED",
+        subjectType: "job",
+        subjectId: job.id,
+        data: { generator: job.generator },
+      },
+    ]);
+    return job;
+  });
+}
+
+export async function findJob(db: Executor, id: string): Promise<Job | undefined> {
+  const [job] = await db.select().from(regenerationJobs).where(eq(regenerationJobs.id, id));
+  return job;
+}
+
+/** The job, or JOB_NOT_FOUND. */
+export async function getJob(db: Executor, id: string): Promise<Job> {
+  const job = await findJob(db, id);
+  if (!job) throw new DomainError("JOB_NOT_FOUND", `no job with id ${id}`, { jobId: id });
+  return job;
+}
+
+export async function findOutput(db: Executor, jobId: string): Promise<Output | undefined> {
+  const [output] = await db
+    .select()
+    .from(regenerationOutputs)
+    .where(eq(regenerationOutputs.jobId, jobId));
+  return output;
+}
+
+export interface LineageEntry {
+  job: Job;
+  /** 0 for the original job, 1 for its first retry, and so on. */
+  depth: number;
+}
+
+/**
+ * The whole retry chain a job belongs to, oldest first: its ancestors through
+ * `retry_of_job_id` and its descendants (each job is retried at most once, so it is a chain).
+ */
+export async function getLineage(db: Executor, jobId: string): Promise<LineageEntry[]> {
+  const result = await db.execute(sql`
+    WITH RECURSIVE up(id, retry_of, step) AS (
+      SELECT id, retry_of_job_id, 0 FROM regeneration_jobs WHERE id = ${jobId}
+      UNION ALL
+      SELECT j.id, j.retry_of_job_id, up.step - 1
+      FROM regeneration_jobs j JOIN up ON j.id = up.retry_of
+    ), down(id, step) AS (
+      SELECT id, 0 FROM regeneration_jobs WHERE id = ${jobId}
+      UNION ALL
+      SELECT j.id, down.step + 1
+      FROM regeneration_jobs j JOIN down ON j.retry_of_job_id = down.id
+    )
+    SELECT id, step FROM up UNION SELECT id, step FROM down ORDER BY step`);
+  const steps = rowsOf<{ id: string; step: number | string }>(result).map((r) => ({
+    id: r.id,
+    step: Number(r.step),
+  }));
+  if (steps.length === 0) return [];
+  const jobs = await db
+    .select()
+    .from(regenerationJobs)
+    .where(
+      inArray(
+        regenerationJobs.id,
+        steps.map((s) => s.id),
+      ),
+    );
+  const byId = new Map(jobs.map((j) => [j.id, j]));
+  const base = steps[0]?.step ?? 0;
+  return steps.flatMap((s) => {
+    const job = byId.get(s.id);
+    return job ? [{ job, depth: s.step - base }] : [];
+  });
+}
+
+/** How many retries stand between this job and its original: 0 for an original. */
+export async function retryDepth(db: Executor, jobId: string): Promise<number> {
+  const result = await db.execute(sql`
+    WITH RECURSIVE up(id, retry_of, depth) AS (
+      SELECT id, retry_of_job_id, 0 FROM regeneration_jobs WHERE id = ${jobId}
+      UNION ALL
+      SELECT j.id, j.retry_of_job_id, up.depth + 1
+      FROM regeneration_jobs j JOIN up ON j.id = up.retry_of
+    )
+    SELECT max(depth) AS depth FROM up`);
+  const [row] = rowsOf<{ depth: number | string | null }>(result);
+  return Number(row?.depth ?? 0);
+}
+
+export interface JobQuery {
+  status?: JobStatus | undefined;
+  generator?: string | undefined;
+  createdBy?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Newest first, keyset-paginated on (created_at, id). */
+export async function listJobs(db: Executor, query: JobQuery): Promise<Page<Job>> {
+  const conditions: SQL[] = [];
+  if (query.status) conditions.push(eq(regenerationJobs.status, query.status));
+  if (query.generator) conditions.push(eq(regenerationJobs.generator, query.generator));
+  if (query.createdBy) conditions.push(eq(regenerationJobs.createdBy, query.createdBy));
+  if (query.cursor) {
+    const after = decodeCursor(query.cursor);
+    if (!(await findJob(db, after))) {
+      throw new DomainError("VALIDATION_FAILED", "cursor is not one this API issued", {
+        field: "cursor",
+      });
+    }
+    conditions.push(
+      sql`(${regenerationJobs.createdAt}, ${regenerationJobs.id}) < (SELECT created_at, id FROM regeneration_jobs WHERE id = ${after})`,
+    );
+  }
+  const rows = await db
+    .select()
+    .from(regenerationJobs)
+    .where(and(...conditions))
+    .orderBy(desc(regenerationJobs.createdAt), desc(regenerationJobs.id))
+    .limit(query.limit + 1);
+  return pageOf(rows, query.limit);
+}
+
+/** Jobs per status, for dashboards. */
+export async function countJobsByStatus(db: Executor): Promise<Record<JobStatus, number>> {
+  const rows = await db
+    .select({ status: regenerationJobs.status, n: sql<number>`count(*)::int` })
+    .from(regenerationJobs)
+    .groupBy(regenerationJobs.status);
+  const counts: Record<JobStatus, number> = { PENDING: 0, RUNNING: 0, COMPLETED: 0, FAILED: 0 };
+  for (const row of rows) counts[row.status] = Number(row.n);
+  return counts;
+}

@@ -1,0 +1,295 @@
+import { and, desc, eq, type SQL, sql } from "drizzle-orm";
+import {
+  type RetryIntent,
+  type RetryIntentStatus,
+  type RetryReasonCode,
+  regenerationJobs,
+  retryIntents,
+  retryReasonCode,
+} from "../../db/schema";
+import type { Db, Executor, Tx } from "../../db/types";
+import { type AuditContext, recordAudit } from "./audit";
+import { DomainError, isUniqueViolation } from "./errors";
+import { newId } from "./ids";
+import { getJob } from "./jobs";
+import { decodeCursor, type Page, pageOf } from "./pagination";
+
+export const REASON_CODES = retryReasonCode.enumValues;
+export const REASON_TEXT_MAX = 2000;
+export const OUTPUT_REF_MAX = 500;
+
+export interface CreateRetryIntentInput {
+  sourceJobId: string;
+  reasonCode: RetryReasonCode;
+  reasonText: string;
+  sourceOutputRef?: string | null | undefined;
+}
+
+/** Trims a human reason and checks it is 1..2000 characters. */
+export function normaliseReasonText(text: string, field = "reasonText"): string {
+  const trimmed = text.trim();
+  if (trimmed.length === 0 || trimmed.length > REASON_TEXT_MAX) {
+    throw new DomainError(
+      "VALIDATION_FAILED",
+      `${field} must be 1 to ${REASON_TEXT_MAX} characters after trimming`,
+      { field },
+    );
+  }
+  return trimmed;
+}
+
+/**
+ * Records an admin's approval to retry a FAILED job. Refused when the job is missing
+ * (JOB_NOT_FOUND), not FAILED (JOB_NOT_FAILED), has a PENDING intent already
+ * (INTENT_ALREADY_PENDING) or was already retried (JOB_ALREADY_RETRIED).
+ * The intent and its RETRY_INTENT_CREATED event commit together.
+ */
+export async function createRetryIntent(
+  db: Db,
+  ctx: AuditContext,
+  request: CreateRetryIntentInput,
+): Promise<RetryIntent> {
+  const reasonText = normaliseReasonText(request.reasonText);
+  if (!REASON_CODES.includes(request.reasonCode)) {
+    throw new DomainError(
+      "VALIDATION_FAILED",
+      `reasonCode must be one of ${REASON_CODES.join(", ")}`,
+      {
+        field: "reasonCode",
+      },
+    );
+  }
+  const sourceOutputRef = request.sourceOutputRef?.trim() || null;
+  if (sourceOutputRef && sourceOutputRef.length > OUTPUT_REF_MAX) {
+    throw new DomainError(
+      "VALIDATION_FAILED",
+      `sourceOutputRef is at most ${OUTPUT_REF_MAX} characters`,
+      {
+        field: "sourceOutputRef",
+      },
+    );
+  }
+  try {
+    return await db.transaction(async (tx) => {
+      const job = await getJob(tx, request.sourceJobId);
+      if (job.status !== "FAILED") {
+        throw new DomainError(
+          "JOB_NOT_FAILED",
+          `job ${job.id} is ${job.status}; only a FAILED job can be retried`,
+          {
+            jobId: job.id,
+            status: job.status,
+          },
+        );
+      }
+      const [pending] = await tx
+        .select({ id: retryIntents.id })
+        .from(retryIntents)
+        .where(and(eq(retryIntents.sourceJobId, job.id), eq(retryIntents.status, "PENDING")));
+      if (pending) throw intentAlreadyPending(job.id, pending.id);
+      const [retry] = await tx
+        .select({ id: regenerationJobs.id })
+        .from(regenerationJobs)
+        .where(eq(regenerationJobs.retryOfJobId, job.id));
+      if (retry) throw jobAlreadyRetried(job.id, retry.id);
+
+      const [intent] = await tx
+        .insert(retryIntents)
+        .values({
+          id: newId(),
+          sourceJobId: job.id,
+          sourceOutputRef,
+          reasonCode: request.reasonCode,
+          reasonText,
+          approvedBy: ctx.actor,
+        })
+        .returning();
+      if (!intent) throw new Error("insert returned no intent");
+      await recordAudit(tx, ctx, [
+        {
+          type: "RETRY_INTENT_CREATED",
+          subjectType: "retry_intent",
+          subjectId: intent.id,
+          data: { sourceJobId: job.id, reasonCode: intent.reasonCode, reasonText },
+        },
+      ]);
+      return intent;
+    });
+  } catch (error) {
+    // Two admins raced past the check above; the partial unique index decided.
+    if (isUniqueViolation(error, "retry_intents_one_pending_per_job")) {
+      const [pending] = await db
+        .select({ id: retryIntents.id })
+        .from(retryIntents)
+        .where(
+          and(
+            eq(retryIntents.sourceJobId, request.sourceJobId),
+            eq(retryIntents.status, "PENDING"),
+          ),
+        );
+      throw intentAlreadyPending(request.sourceJobId, pending?.id);
+    }
+    throw error;
+  }
+}
+
+function intentAlreadyPending(jobId: string, intentId: string | undefined) {
+  return new DomainError(
+    "INTENT_ALREADY_PENDING",
+    `job ${jobId} already has a PENDING retry intent`,
+    {
+      jobId,
+      intentId,
+    },
+  );
+}
+
+export function jobAlreadyRetried(jobId: string, retryJobId: string | undefined) {
+  return new DomainError(
+    "JOB_ALREADY_RETRIED",
+    `job ${jobId} was already retried by job ${retryJobId}`,
+    {
+      jobId,
+      retryJobId,
+    },
+  );
+}
+
+export async function findRetryIntent(db: Executor, id: string): Promise<RetryIntent | undefined> {
+  const [intent] = await db.select().from(retryIntents).where(eq(retryIntents.id, id));
+  return intent;
+}
+
+/** The intent, or INTENT_NOT_FOUND. */
+export async function getRetryIntent(db: Executor, id: string): Promise<RetryIntent> {
+  const intent = await findRetryIntent(db, id);
+  if (!intent)
+    throw new DomainError("INTENT_NOT_FOUND", `no retry intent with id ${id}`, { intentId: id });
+  return intent;
+}
+
+/** The job an intent created, if it was consumed. */
+export async function findJobCreatedBy(db: Executor, intentId: string) {
+  const [job] = await db
+    .select()
+    .from(regenerationJobs)
+    .where(eq(regenerationJobs.retryIntentId, intentId));
+  return job;
+}
+
+async function notPending(db: Executor, id: string): Promise<DomainError> {
+  const intent = await getRetryIntent(db, id);
+  const job = intent.status === "CONSUMED" ? await findJobCreatedBy(db, id) : undefined;
+  return new DomainError(
+    "INTENT_NOT_PENDING",
+    `retry intent ${id} is ${intent.status}, not PENDING`,
+    {
+      intentId: id,
+      status: intent.status,
+      ...(job ? { jobId: job.id } : {}),
+    },
+  );
+}
+
+/**
+ * Moves a PENDING intent to CONSUMED with one guarded UPDATE and records
+ * RETRY_INTENT_CONSUMED, inside the caller's transaction. Of many concurrent consumers exactly
+ * one gets the row; the others get INTENT_NOT_PENDING once the winner commits.
+ */
+export async function consumeRetryIntent(
+  tx: Tx,
+  id: string,
+  ctx: AuditContext,
+): Promise<RetryIntent> {
+  const [intent] = await tx
+    .update(retryIntents)
+    .set({ status: "CONSUMED", consumedBy: ctx.actor, consumedAt: sql`now()` })
+    .where(and(eq(retryIntents.id, id), eq(retryIntents.status, "PENDING")))
+    .returning();
+  if (!intent) throw await notPending(tx, id);
+  await recordAudit(tx, ctx, [
+    {
+      type: "RETRY_INTENT_CONSUMED",
+      subjectType: "retry_intent",
+      subjectId: intent.id,
+      data: { sourceJobId: intent.sourceJobId },
+    },
+  ]);
+  return intent;
+}
+
+/** Declines a PENDING intent, with the admin's reason; RETRY_INTENT_REJECTED commits with it. */
+export async function rejectRetryIntent(
+  db: Db,
+  ctx: AuditContext,
+  id: string,
+  rejectionText: string,
+): Promise<RetryIntent> {
+  const text = normaliseReasonText(rejectionText);
+  return db.transaction(async (tx) => {
+    const [intent] = await tx
+      .update(retryIntents)
+      .set({
+        status: "REJECTED",
+        rejectedBy: ctx.actor,
+        rejectedAt: sql`now()`,
+        rejectionText: text,
+      })
+      .where(and(eq(retryIntents.id, id), eq(retryIntents.status, "PENDING")))
+      .returning();
+    if (!intent) throw await notPending(tx, id);
+    await recordAudit(tx, ctx, [
+      {
+        type: "RETRY_INTENT_REJECTED",
+        subjectType: "retry_intent",
+        subjectId: intent.id,
+        data: { sourceJobId: intent.sourceJobId, reasonText: text },
+      },
+    ]);
+    return intent;
+  });
+}
+
+/** Every intent for one job, oldest first. */
+export async function listRetryIntentsForJob(db: Executor, jobId: string): Promise<RetryIntent[]> {
+  return db
+    .select()
+    .from(retryIntents)
+    .where(eq(retryIntents.sourceJobId, jobId))
+    .orderBy(retryIntents.createdAt, retryIntents.id);
+}
+
+export interface RetryIntentQuery {
+  jobId?: string | undefined;
+  status?: RetryIntentStatus | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Newest first, keyset-paginated on (created_at, id). */
+export async function listRetryIntents(
+  db: Executor,
+  query: RetryIntentQuery,
+): Promise<Page<RetryIntent>> {
+  const conditions: SQL[] = [];
+  if (query.jobId) conditions.push(eq(retryIntents.sourceJobId, query.jobId));
+  if (query.status) conditions.push(eq(retryIntents.status, query.status));
+  if (query.cursor) {
+    const after = decodeCursor(query.cursor);
+    if (!(await findRetryIntent(db, after))) {
+      throw new DomainError("VALIDATION_FAILED", "cursor is not one this API issued", {
+        field: "cursor",
+      });
+    }
+    conditions.push(
+      sql`(${retryIntents.createdAt}, ${retryIntents.id}) < (SELECT created_at, id FROM retry_intents WHERE id = ${after})`,
+    );
+  }
+  const rows = await db
+    .select()
+    .from(retryIntents)
+    .where(and(...conditions))
+    .orderBy(desc(retryIntents.createdAt), desc(retryIntents.id))
+    .limit(query.limit + 1);
+  return pageOf(rows, query.limit);
+}

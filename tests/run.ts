@@ -1,0 +1,128 @@
+/**
+ * `npm test`: every check CI makes, in one command. Static checks first (types, lint, schema
+ * drift, import rules), then the vitest suites. Each static check counts as one test in the
+ * closing line `N passed, N failed`, which is derived from vitest's JSON report.
+ */
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+interface Outcome {
+  name: string;
+  ok: boolean;
+  seconds: number;
+  output: string;
+}
+
+function run(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  echo = false,
+): Promise<Outcome> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(command, args, {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    const collect = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (echo) process.stdout.write(chunk);
+    };
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
+    child.on("close", (code) =>
+      resolve({ name, ok: code === 0, seconds: (performance.now() - started) / 1000, output }),
+    );
+  });
+}
+
+async function schemaDrift(): Promise<Outcome> {
+  const scratch = mkdtempSync(join(tmpdir(), "regent-drift-"));
+  try {
+    cpSync("db/migrations", scratch, { recursive: true });
+    const before = readdirSync(scratch).length;
+    const outcome = await run(
+      "schema drift (drizzle-kit generate makes nothing new)",
+      "drizzle-kit",
+      ["generate"],
+      {
+        DRIZZLE_OUT: scratch,
+      },
+    );
+    const added = readdirSync(scratch).filter((f) => f.endsWith(".sql")).length + 1 - before;
+    if (outcome.ok && added > 0) {
+      return {
+        ...outcome,
+        ok: false,
+        output: `${outcome.output}\nThe schema has changes no migration holds: run npm run db:generate.`,
+      };
+    }
+    return outcome;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+const only = process.argv.slice(2);
+const checks: Promise<Outcome>[] = [
+  run("typecheck (tsc)", "tsc", ["--noEmit"]),
+  run("lint and format (biome)", "biome", ["check", "."]),
+  schemaDrift(),
+];
+if (existsSync(".dependency-cruiser.cjs")) {
+  checks.push(
+    run("import rules (dependency-cruiser)", "depcruise", [
+      "--config",
+      ".dependency-cruiser.cjs",
+      "db",
+      "functions",
+      "web",
+      "cli",
+    ]),
+  );
+}
+
+const statics = only.length > 0 ? [] : await Promise.all(checks);
+for (const check of statics) {
+  console.log(`${check.ok ? "✓" : "✗"} ${check.name} (${check.seconds.toFixed(1)}s)`);
+  if (!check.ok) console.log(check.output.trim().split("\n").slice(-40).join("\n"));
+}
+
+const reportDir = mkdtempSync(join(tmpdir(), "regent-vitest-"));
+const report = join(reportDir, "report.json");
+const vitest = await run(
+  "vitest",
+  "vitest",
+  ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...only],
+  {},
+  true,
+);
+
+let passed = statics.filter((c) => c.ok).length;
+let failed = statics.length - passed;
+if (existsSync(report)) {
+  const json = JSON.parse(readFileSync(report, "utf8")) as {
+    numPassedTests: number;
+    numFailedTests: number;
+    numTotalTests: number;
+    testResults: { status: string; message?: string; name: string }[];
+  };
+  passed += json.numPassedTests;
+  failed += json.numFailedTests;
+  // A file that failed to load has no tests to count; count it as a failure.
+  failed += json.testResults.filter((r) => r.status === "failed" && r.message).length;
+  if (json.numTotalTests === 0) failed += 1;
+} else {
+  failed += 1;
+  console.log("vitest wrote no report");
+}
+rmSync(reportDir, { recursive: true, force: true });
+if (!vitest.ok && failed === 0) failed = 1;
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
