@@ -42,7 +42,9 @@ function run(
 }
 
 async function schemaDrift(): Promise<Outcome> {
-  const scratch = mkdtempSync(join(tmpdir(), "regent-drift-"));
+  // drizzle-kit reads `out` relative to the project, so the scratch copy lives in .regent/.
+  const scratch = join(".regent", `drift-${process.pid}`);
+  rmSync(scratch, { recursive: true, force: true });
   try {
     cpSync("db/migrations", scratch, { recursive: true });
     const before = readdirSync(scratch).length;
@@ -54,12 +56,13 @@ async function schemaDrift(): Promise<Outcome> {
         DRIZZLE_OUT: scratch,
       },
     );
-    const added = readdirSync(scratch).filter((f) => f.endsWith(".sql")).length + 1 - before;
-    if (outcome.ok && added > 0) {
+    const added = readdirSync(scratch).length - before;
+    const clean = /No schema changes, nothing to migrate/.test(outcome.output);
+    if (!outcome.ok || added > 0 || !clean) {
       return {
         ...outcome,
         ok: false,
-        output: `${outcome.output}\nThe schema has changes no migration holds: run npm run db:generate.`,
+        output: `${outcome.output}\nThe schema has changes no migration holds (or drizzle-kit failed): run npm run db:generate.`,
       };
     }
     return outcome;
@@ -68,7 +71,9 @@ async function schemaDrift(): Promise<Outcome> {
   }
 }
 
-const only = process.argv.slice(2);
+// `npm test -- --static` runs only the static checks; `npm test -- <vitest filters>` only vitest.
+const staticOnly = process.argv[2] === "--static";
+const only = staticOnly ? [] : process.argv.slice(2);
 const checks: Promise<Outcome>[] = [
   run("typecheck (tsc)", "tsc", ["--noEmit"]),
   run("lint and format (biome)", "biome", ["check", "."]),
@@ -88,6 +93,11 @@ if (existsSync(".dependency-cruiser.cjs")) {
 }
 
 const statics = only.length > 0 ? [] : await Promise.all(checks);
+if (staticOnly) {
+  const failedChecks = statics.filter((c) => !c.ok).length;
+  console.log(`${statics.length - failedChecks} passed, ${failedChecks} failed`);
+  process.exit(failedChecks === 0 ? 0 : 1);
+}
 for (const check of statics) {
   console.log(`${check.ok ? "✓" : "✗"} ${check.name} (${check.seconds.toFixed(1)}s)`);
   if (!check.ok) console.log(check.output.trim().split("\n").slice(-40).join("\n"));
