@@ -84,10 +84,7 @@ if (existsSync(".dependency-cruiser.cjs")) {
     run("import rules (dependency-cruiser)", "depcruise", [
       "--config",
       ".dependency-cruiser.cjs",
-      "db",
-      "functions",
-      "web",
-      "cli",
+      ...["db", "functions", "web", "cli"].filter((folder) => existsSync(folder)),
     ]),
   );
 }
