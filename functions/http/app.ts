@@ -25,7 +25,7 @@ export const API_VERSION = "1.0.0";
 export function newApp(deps: AppDeps): App {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
-  const checks: CredentialCheck[] = [bearerToken(deps.db)];
+  const checks: CredentialCheck[] = [...(deps.credentialChecks ?? []), bearerToken(deps.db)];
   const access = deps.config.access;
   if (access) {
     checks.push(accessJwt(access, deps.accessKeys ?? createRemoteJWKSet(new URL(access.certsUrl))));

@@ -15,6 +15,11 @@ export interface AppDeps {
    * (`config.access.certsUrl`); a long-lived process should pass one set so keys stay cached.
    */
   accessKeys?: JWTVerifyGetKey;
+  /**
+   * More ways of proving identity, tried before the API token and the Access assertion
+   * (for example a session cookie); each answers "absent" when its credential is not there.
+   */
+  credentialChecks?: CredentialCheck[];
   /** The caller's address as this runtime knows it; defaults to `Cf-Connecting-IP`. */
   clientIp?: (c: Context) => string | undefined;
 }
