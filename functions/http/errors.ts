@@ -50,7 +50,7 @@ export function errorResponse(c: Context, error: DomainError): Response {
   return c.json(body, STATUS_BY_CODE[error.code]);
 }
 
-/** A zod failure as VALIDATION_FAILED, listing where and what, never echoing the input. */
+/** A zod failure as VALIDATION_FAILED: where and what, without the offending values. */
 export function validationError(target: string, error: ZodError): DomainError {
   const issues = error.issues.slice(0, 20).map((issue) => ({
     path: issue.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
