@@ -1,18 +1,77 @@
 /**
- * `npm start`: applies migrations (embedded PGlite by default) and serves Regent on PORT.
+ * `npm start`: applies migrations (embedded PGlite by default), makes sure the bootstrap admin
+ * token exists if one is configured, and serves Regent on PORT.
  */
 import { serve } from "@hono/node-server";
-import { Hono } from "hono";
+import { getConnInfo } from "@hono/node-server/conninfo";
 import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
+import { ensureBootstrapAdminToken } from "../functions/domain/api-tokens";
+import { newApp } from "../functions/http/app";
+import { type Config, ConfigError, loadConfig } from "../functions/http/config";
 
-const port = Number(process.env.PORT ?? 8787);
-const database = await connect({ url: process.env.DATABASE_URL });
+let config: Config;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+}
+
+const database = await connect({ url: config.databaseUrl });
 await migrate(database);
+if (config.bootstrapAdminToken) {
+  await ensureBootstrapAdminToken(database.db, config.bootstrapAdminToken);
+}
 
-const app = new Hono();
-app.get("/healthz", (c) => c.json({ ok: true }));
-
-serve({ fetch: app.fetch, port, hostname: "127.0.0.1" }, (info) => {
-  console.log(`Regent is running on http://127.0.0.1:${info.port} (database: ${database.kind})`);
+const app = newApp({
+  db: database.db,
+  config,
+  clientIp: (c) => getConnInfo(c).remote.address,
 });
+
+/** Everything to stop on shutdown, last started first. */
+const stops: (() => Promise<void>)[] = [() => database.close()];
+
+const server = serve({ fetch: app.fetch, port: config.port, hostname: "127.0.0.1" }, (info) => {
+  const url = `http://127.0.0.1:${info.port}`;
+  const signIn = config.bootstrapAdminToken
+    ? "  sign in: Authorization: Bearer <the value of REGENT_BOOTSTRAP_ADMIN_TOKEN> (admin)"
+    : database.kind === "pglite"
+      ? [
+          "  sign in with an API token: stop the server, run",
+          "    npm run regent -- token create --name me --role admin",
+          "  and start it again (the embedded database admits one process at a time),",
+          "  or start with REGENT_BOOTSTRAP_ADMIN_TOKEN=<a secret of 16+ characters>;",
+          "  then send Authorization: Bearer <token>",
+        ].join("\n")
+      : [
+          "  sign in with an API token:",
+          "    npm run regent -- token create --name me --role admin",
+          "  then send Authorization: Bearer <token>",
+        ].join("\n");
+  console.log(
+    [
+      `Regent is running on ${url} (database: ${database.kind})`,
+      `  API reference: ${url}/api/docs`,
+      signIn,
+      config.access ? `  Cloudflare Access sign-in is on (issuer ${config.access.issuer})` : "",
+    ]
+      .filter((line) => line.length > 0)
+      .join("\n"),
+  );
+});
+stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${signal}: stopping`);
+  for (const stop of stops.reverse()) {
+    await stop().catch((error) => console.error(error));
+  }
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -1,0 +1,219 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { type JWTVerifyGetKey, errors as jose, jwtVerify } from "jose";
+import type { Db } from "../../db/types";
+import { verifyApiToken } from "../domain/api-tokens";
+import { recordAudit } from "../domain/audit";
+import { DomainError } from "../domain/errors";
+import type { AccessConfig } from "./config";
+import type { AppEnv } from "./env";
+import {
+  type CredentialCheck,
+  type DenialReason,
+  hasRole,
+  type Principal,
+  type Resolution,
+  type Role,
+} from "./principal";
+
+export const ACCESS_HEADER = "cf-access-jwt-assertion";
+
+/** `Authorization: Bearer <token>`, looked up by its SHA-256 in `api_tokens`. */
+export function bearerToken(db: Db): CredentialCheck {
+  return async (request) => {
+    const header = request.headers.get("authorization");
+    if (header === null) return { outcome: "absent" };
+    const match = /^Bearer[ ]+([\x21-\x7e]+)[ ]*$/i.exec(header);
+    if (!match?.[1]) return { outcome: "denied", via: "token", reason: "malformed" };
+    const check = await verifyApiToken(db, match[1]);
+    if (!check.ok) {
+      return {
+        outcome: "denied",
+        via: "token",
+        reason: check.reason,
+        ...(check.tokenId ? { facts: { tokenId: check.tokenId } } : {}),
+      };
+    }
+    return {
+      outcome: "ok",
+      principal: {
+        actor: `token:${check.token.id}`,
+        roles: [check.token.role],
+        via: "token",
+        label: check.token.name,
+      },
+    };
+  };
+}
+
+function matches(list: readonly string[], email: string): boolean {
+  return list.some((entry) => (entry.startsWith("@") ? email.endsWith(entry) : entry === email));
+}
+
+/** The roles configuration grants an Access e-mail address; possibly none. */
+export function accessRoles(access: AccessConfig, email: string): Role[] {
+  const address = email.toLowerCase();
+  const roles: Role[] = [];
+  if (matches(access.adminEmails, address)) roles.push("admin");
+  if (matches(access.viewerEmails, address)) roles.push("viewer");
+  if (matches(access.submitterEmails, address)) roles.push("submitter");
+  return roles;
+}
+
+function joseDenial(error: unknown): Resolution | undefined {
+  const deny = (reason: DenialReason, facts?: Record<string, unknown>): Resolution => ({
+    outcome: "denied",
+    via: "access",
+    reason,
+    ...(facts ? { facts } : {}),
+  });
+  if (!(error instanceof jose.JOSEError)) return undefined;
+  switch (error.code) {
+    case "ERR_JWT_EXPIRED":
+      return deny("expired");
+    case "ERR_JWT_CLAIM_VALIDATION_FAILED":
+      return deny("bad claim", { claim: (error as jose.JWTClaimValidationFailed).claim });
+    case "ERR_JWS_SIGNATURE_VERIFICATION_FAILED":
+      return deny("bad signature");
+    case "ERR_JOSE_ALG_NOT_ALLOWED":
+    case "ERR_JOSE_NOT_SUPPORTED":
+      return deny("unsupported algorithm");
+    case "ERR_JWKS_NO_MATCHING_KEY":
+    case "ERR_JWKS_MULTIPLE_MATCHING_KEYS":
+      return deny("unknown key");
+    case "ERR_JWS_INVALID":
+    case "ERR_JWT_INVALID":
+      return deny("malformed");
+    default:
+      // The key server failed or answered nonsense: our problem, not the caller's.
+      return undefined;
+  }
+}
+
+/**
+ * A Cloudflare Access application token in `Cf-Access-Jwt-Assertion`: RS256 signature by a key
+ * of the team's set, `iss` the team domain, `aud` this application, not expired; the e-mail
+ * address it names is mapped to roles by configuration.
+ */
+export function accessJwt(access: AccessConfig, keys: JWTVerifyGetKey): CredentialCheck {
+  return async (request) => {
+    const token = request.headers.get(ACCESS_HEADER);
+    if (token === null) return { outcome: "absent" };
+    if (token.length === 0 || token.length > 8192) {
+      return { outcome: "denied", via: "access", reason: "malformed" };
+    }
+    let email: unknown;
+    try {
+      const { payload } = await jwtVerify(token, keys, {
+        issuer: access.issuer,
+        audience: access.audience,
+        algorithms: ["RS256"],
+        requiredClaims: ["exp"],
+      });
+      email = payload.email;
+    } catch (error) {
+      const denial = joseDenial(error);
+      if (denial) return denial;
+      throw error;
+    }
+    if (typeof email !== "string" || !/^[^@\s]{1,200}@[^@\s]{1,200}$/.test(email)) {
+      return { outcome: "denied", via: "access", reason: "bad claim", facts: { claim: "email" } };
+    }
+    const address = email.toLowerCase();
+    return {
+      outcome: "ok",
+      principal: {
+        actor: `access:${address}`,
+        roles: accessRoles(access, address),
+        via: "access",
+        label: address,
+      },
+    };
+  };
+}
+
+/**
+ * Tries each way of proving identity in order; the first one present decides. A credential that
+ * is present but wrong is a denial, never a reason to try the next one.
+ */
+export function firstPresent(checks: readonly CredentialCheck[]): CredentialCheck {
+  return async (request) => {
+    for (const check of checks) {
+      const resolution = await check(request);
+      if (resolution.outcome !== "absent") return resolution;
+    }
+    return { outcome: "absent" };
+  };
+}
+
+const MESSAGES: Record<DenialReason, string> = {
+  missing: "authentication required: send Authorization: Bearer <token>",
+  malformed: "the credentials are malformed",
+  unknown: "the credentials are not valid",
+  revoked: "the token was revoked",
+  expired: "the credentials have expired",
+  "bad signature": "the credentials are not valid",
+  "bad claim": "the credentials are not valid for this application",
+  "unsupported algorithm": "the credentials are not valid",
+  "unknown key": "the credentials are not valid",
+  "forbidden role": "your role does not allow this",
+};
+
+/**
+ * One AUTH_DENIED event per refused request, whatever was presented: the reason and the path,
+ * never the credential or its hash.
+ */
+async function recordDenial(
+  c: Context<AppEnv>,
+  reason: DenialReason,
+  facts: Record<string, unknown>,
+): Promise<void> {
+  await recordAudit(
+    c.var.db,
+    {
+      actor: "anonymous",
+      requestId: c.var.requestId,
+      ip: c.var.clientIp ?? null,
+      userAgent: c.req.header("user-agent")?.slice(0, 512) ?? null,
+    },
+    [
+      {
+        type: "AUTH_DENIED",
+        subjectType: "request",
+        subjectId: c.var.requestId,
+        data: { reason, method: c.req.method, path: c.req.path.slice(0, 300), ...facts },
+      },
+    ],
+  );
+}
+
+/**
+ * Lets the request through only for a principal holding `role` (admin holds all):
+ * no or bad credentials → 401 UNAUTHENTICATED, a known caller without the role → 403 FORBIDDEN.
+ * Either refusal is audited. On success `c.var.principal` is set.
+ */
+export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const resolution = await c.var.resolvePrincipal(c.req.raw);
+    if (resolution.outcome !== "ok") {
+      const reason = resolution.outcome === "absent" ? "missing" : resolution.reason;
+      await recordDenial(c, reason, {
+        requiredRole: role,
+        ...(resolution.outcome === "denied" ? { via: resolution.via, ...resolution.facts } : {}),
+      });
+      c.header("WWW-Authenticate", 'Bearer realm="regent"');
+      throw new DomainError("UNAUTHENTICATED", MESSAGES[reason]);
+    }
+    const principal: Principal = resolution.principal;
+    if (!hasRole(principal, role)) {
+      await recordDenial(c, "forbidden role", {
+        requiredRole: role,
+        via: principal.via,
+        principal: principal.actor,
+        roles: principal.roles,
+      });
+      throw new DomainError("FORBIDDEN", `this needs the ${role} role`, { requiredRole: role });
+    }
+    c.set("principal", principal);
+    await next();
+  };
+}

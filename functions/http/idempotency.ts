@@ -1,0 +1,94 @@
+import { and, eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { idempotencyKeys } from "../../db/schema";
+import type { Db } from "../../db/types";
+import { sha256Hex } from "../domain/api-tokens";
+import { DomainError } from "../domain/errors";
+import type { AppEnv } from "./env";
+
+export const REPLAYED_HEADER = "Idempotent-Replayed";
+
+/** JSON with object keys sorted, so that `{a,b}` and `{b,a}` count as the same body. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+type StoredKey = typeof idempotencyKeys.$inferSelect;
+
+async function findKey(db: Db, principal: string, key: string): Promise<StoredKey | undefined> {
+  const [row] = await db
+    .select()
+    .from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.principal, principal), eq(idempotencyKeys.key, key)));
+  return row;
+}
+
+/**
+ * Runs `create` at most once per (principal, Idempotency-Key).
+ *
+ * Without a key it simply runs. With one, a stored first response for the same method, path and
+ * body is replayed (with `Idempotent-Replayed: true`); for anything else the key is refused with
+ * 409 IDEMPOTENCY_KEY_REUSED. A new key is stored in the same transaction as the creation, so a
+ * key exists exactly when its creation committed. Concurrent twins race on the primary key: the
+ * loser's transaction rolls back (its creation with it) and it replays the winner's response.
+ * Refusals (4xx) are not stored: repeating the request asks again.
+ */
+export async function idempotent<T>(
+  c: Context<AppEnv>,
+  options: { key: string | undefined; body: unknown; status: number },
+  create: (db: Db) => Promise<T>,
+): Promise<T> {
+  const db = c.var.db;
+  if (options.key === undefined) return create(db);
+  const principal = c.var.principal.actor;
+  const key = options.key;
+  const method = c.req.method;
+  const path = c.req.path;
+  const requestSha256 = await sha256Hex(canonicalJson(options.body));
+
+  const replay = (stored: StoredKey): T => {
+    if (
+      stored.method !== method ||
+      stored.path !== path ||
+      stored.requestSha256 !== requestSha256
+    ) {
+      throw new DomainError(
+        "IDEMPOTENCY_KEY_REUSED",
+        "this Idempotency-Key was already used for a different request",
+        { originalMethod: stored.method, originalPath: stored.path },
+      );
+    }
+    c.header(REPLAYED_HEADER, "true");
+    return stored.responseBody as T;
+  };
+
+  const earlier = await findKey(db, principal, key);
+  if (earlier) return replay(earlier);
+  try {
+    return await db.transaction(async (tx) => {
+      // Domain functions open their own transaction; inside this one it becomes a savepoint.
+      const result = await create(tx as unknown as Db);
+      await tx.insert(idempotencyKeys).values({
+        principal,
+        key,
+        method,
+        path,
+        requestSha256,
+        responseStatus: options.status,
+        responseBody: result,
+      });
+      return result;
+    });
+  } catch (error) {
+    const twin = await findKey(db, principal, key);
+    if (twin) return replay(twin);
+    throw error;
+  }
+}

@@ -1,0 +1,33 @@
+import type { Job, RetryIntent } from "../../db/schema";
+import type { Executor } from "../../db/types";
+import { DomainError } from "../domain/errors";
+import { getJob } from "../domain/jobs";
+import { getRetryIntent } from "../domain/retry-intents";
+import { ID_PATTERN } from "./schemas";
+
+/**
+ * Path ids are checked for shape before they reach a query: something that cannot be one of our
+ * ids is simply not found (404), and never a driver error (500).
+ */
+const shown = (id: string) => id.slice(0, 80);
+
+export function jobId(id: string): string {
+  if (!ID_PATTERN.test(id)) {
+    throw new DomainError("JOB_NOT_FOUND", `no job with id ${shown(id)}`, { jobId: shown(id) });
+  }
+  return id;
+}
+
+export function intentId(id: string): string {
+  if (!ID_PATTERN.test(id)) {
+    throw new DomainError("INTENT_NOT_FOUND", `no retry intent with id ${shown(id)}`, {
+      intentId: shown(id),
+    });
+  }
+  return id;
+}
+
+export const jobById = (db: Executor, id: string): Promise<Job> => getJob(db, jobId(id));
+
+export const intentById = (db: Executor, id: string): Promise<RetryIntent> =>
+  getRetryIntent(db, intentId(id));

@@ -1,0 +1,85 @@
+import { z } from "@hono/zod-openapi";
+import { findOutput, getLineage, listJobs } from "../../domain/jobs";
+import { listRetryIntentsForJob } from "../../domain/retry-intents";
+import type { App } from "../env";
+import { jobById } from "../lookup";
+import { errorResponses, securedRoute } from "../route";
+import {
+  DEFAULT_PAGE_SIZE,
+  IdParams,
+  JobListQuery,
+  JobSchema,
+  LineageEntrySchema,
+  OutputSchema,
+  page,
+  RetryIntentSchema,
+} from "../schemas";
+import { intentJson, jobJson, lineageJson, outputJson, pageJson } from "../serialize";
+
+const listJobsRoute = securedRoute("viewer", {
+  operationId: "listJobs",
+  method: "get",
+  path: "/api/admin/jobs",
+  tags: ["admin"],
+  summary: "List jobs, newest first",
+  request: { query: JobListQuery },
+  responses: {
+    200: {
+      description: "one page of jobs",
+      content: { "application/json": { schema: page(JobSchema) } },
+    },
+    ...errorResponses(400, 401, 403, 500),
+  },
+});
+
+const getJobRoute = securedRoute("viewer", {
+  operationId: "getJob",
+  method: "get",
+  path: "/api/admin/jobs/{id}",
+  tags: ["admin"],
+  summary: "A job with its output, its whole retry lineage and its retry intents",
+  request: { params: IdParams },
+  responses: {
+    200: {
+      description: "the job in context",
+      content: {
+        "application/json": {
+          schema: z.object({
+            job: JobSchema,
+            output: OutputSchema.nullable(),
+            lineage: z.array(LineageEntrySchema),
+            intents: z.array(RetryIntentSchema),
+          }),
+        },
+      },
+    },
+    ...errorResponses(401, 403, 404, 500),
+  },
+});
+
+export function registerAdminJobRoutes(app: App): void {
+  app.openapi(listJobsRoute, async (c) => {
+    const query = c.req.valid("query");
+    const result = await listJobs(c.var.db, { ...query, limit: query.limit ?? DEFAULT_PAGE_SIZE });
+    return c.json(pageJson(result, jobJson), 200);
+  });
+
+  app.openapi(getJobRoute, async (c) => {
+    const db = c.var.db;
+    const job = await jobById(db, c.req.valid("param").id);
+    const [output, lineage, intents] = await Promise.all([
+      findOutput(db, job.id),
+      getLineage(db, job.id),
+      listRetryIntentsForJob(db, job.id),
+    ]);
+    return c.json(
+      {
+        job: jobJson(job),
+        output: output ? outputJson(output) : null,
+        lineage: lineage.map(lineageJson),
+        intents: intents.map(intentJson),
+      },
+      200,
+    );
+  });
+}

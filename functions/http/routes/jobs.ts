@@ -1,0 +1,76 @@
+import { z } from "@hono/zod-openapi";
+import { DomainError } from "../../domain/errors";
+import { findOutput, submitJob } from "../../domain/jobs";
+import { type App, auditContext } from "../env";
+import { idempotent } from "../idempotency";
+import { jobById } from "../lookup";
+import { hasRole } from "../principal";
+import { errorResponses, securedRoute } from "../route";
+import { IdempotencyHeaders, IdParams, JobSchema, OutputSchema, SubmitJobBody } from "../schemas";
+import { jobJson, outputJson } from "../serialize";
+
+const submitJobRoute = securedRoute("submitter", {
+  operationId: "submitJob",
+  method: "post",
+  path: "/api/jobs",
+  tags: ["jobs"],
+  summary: "Submit a regeneration job",
+  description:
+    "Creates a PENDING job that the worker will run once. Accepts an Idempotency-Key header.",
+  request: {
+    headers: IdempotencyHeaders,
+    body: { required: true, content: { "application/json": { schema: SubmitJobBody } } },
+  },
+  responses: {
+    201: {
+      description: "the job was created",
+      content: { "application/json": { schema: z.object({ job: JobSchema }) } },
+    },
+    ...errorResponses(400, 401, 403, 409, 413, 415, 500),
+  },
+});
+
+const getOwnJobRoute = securedRoute("submitter", {
+  operationId: "getOwnJob",
+  method: "get",
+  path: "/api/jobs/{id}",
+  tags: ["jobs"],
+  summary: "Read a job you submitted, with its output",
+  description: "A submitter sees only the jobs it created; any other id is 404 JOB_NOT_FOUND.",
+  request: { params: IdParams },
+  responses: {
+    200: {
+      description: "the job and its output (null until it COMPLETED)",
+      content: {
+        "application/json": {
+          schema: z.object({ job: JobSchema, output: OutputSchema.nullable() }),
+        },
+      },
+    },
+    ...errorResponses(401, 403, 404, 500),
+  },
+});
+
+export function registerJobRoutes(app: App): void {
+  app.openapi(submitJobRoute, async (c) => {
+    const body = c.req.valid("json");
+    const result = await idempotent(
+      c,
+      { key: c.req.valid("header")["idempotency-key"], body, status: 201 },
+      async (db) => ({ job: jobJson(await submitJob(db, auditContext(c), body)) }),
+    );
+    return c.json(result, 201);
+  });
+
+  app.openapi(getOwnJobRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const principal = c.var.principal;
+    const job = await jobById(c.var.db, id);
+    // Someone else's job is reported as missing, so that ids of other callers do not leak.
+    if (!hasRole(principal, "admin") && job.createdBy !== principal.actor) {
+      throw new DomainError("JOB_NOT_FOUND", `no job with id ${id}`, { jobId: id });
+    }
+    const output = await findOutput(c.var.db, job.id);
+    return c.json({ job: jobJson(job), output: output ? outputJson(output) : null }, 200);
+  });
+}

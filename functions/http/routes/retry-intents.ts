@@ -1,0 +1,193 @@
+import { z } from "@hono/zod-openapi";
+import { auditTrail } from "../../domain/audit";
+import { findJob } from "../../domain/jobs";
+import {
+  createRetryIntent,
+  findJobCreatedBy,
+  listRetryIntents,
+  rejectRetryIntent,
+} from "../../domain/retry-intents";
+import { createRetryJobFromIntent } from "../../domain/retry-service";
+import { type App, auditContext } from "../env";
+import { idempotent } from "../idempotency";
+import { intentById, intentId } from "../lookup";
+import { errorResponses, securedRoute } from "../route";
+import {
+  AuditEventSchema,
+  CreateRetryIntentBody,
+  DEFAULT_PAGE_SIZE,
+  IdempotencyHeaders,
+  IdParams,
+  IntentListQuery,
+  JobSchema,
+  page,
+  RejectRetryIntentBody,
+  RetryIntentSchema,
+} from "../schemas";
+import { auditEventJson, intentJson, jobJson, pageJson } from "../serialize";
+
+const intentBody = z.object({ intent: RetryIntentSchema });
+
+const createIntentRoute = securedRoute("admin", {
+  operationId: "createRetryIntent",
+  method: "post",
+  path: "/api/admin/retry-intents",
+  tags: ["retry intents"],
+  summary: "Approve retrying a FAILED job",
+  description:
+    "Records a PENDING RetryIntent with the caller as approver. 409 JOB_NOT_FAILED, INTENT_ALREADY_PENDING or JOB_ALREADY_RETRIED (details.retryJobId names the retry). Accepts an Idempotency-Key header.",
+  request: {
+    headers: IdempotencyHeaders,
+    body: { required: true, content: { "application/json": { schema: CreateRetryIntentBody } } },
+  },
+  responses: {
+    201: {
+      description: "the intent was recorded",
+      content: { "application/json": { schema: intentBody } },
+    },
+    ...errorResponses(400, 401, 403, 404, 409, 413, 415, 500),
+  },
+});
+
+const listIntentsRoute = securedRoute("viewer", {
+  operationId: "listRetryIntents",
+  method: "get",
+  path: "/api/admin/retry-intents",
+  tags: ["retry intents"],
+  summary: "List retry intents, newest first",
+  request: { query: IntentListQuery },
+  responses: {
+    200: {
+      description: "one page of intents",
+      content: { "application/json": { schema: page(RetryIntentSchema) } },
+    },
+    ...errorResponses(400, 401, 403, 500),
+  },
+});
+
+const getIntentRoute = securedRoute("viewer", {
+  operationId: "getRetryIntent",
+  method: "get",
+  path: "/api/admin/retry-intents/{id}",
+  tags: ["retry intents"],
+  summary: "An intent with its source job, the job it created and its audit trail",
+  request: { params: IdParams },
+  responses: {
+    200: {
+      description: "the intent in context",
+      content: {
+        "application/json": {
+          schema: z.object({
+            intent: RetryIntentSchema,
+            sourceJob: JobSchema,
+            resultingJob: JobSchema.nullable(),
+            audit: z.array(AuditEventSchema),
+          }),
+        },
+      },
+    },
+    ...errorResponses(401, 403, 404, 500),
+  },
+});
+
+const executeIntentRoute = securedRoute("admin", {
+  operationId: "executeRetryIntent",
+  method: "post",
+  path: "/api/admin/retry-intents/{id}/execute",
+  tags: ["retry intents"],
+  summary: "Execute a PENDING intent: consume it and create the retry job",
+  description:
+    "In one transaction the intent becomes CONSUMED and a new PENDING job is created, linked to the failed one. Of concurrent executes exactly one succeeds; the others get 409 INTENT_NOT_PENDING with details.jobId. With REQUIRE_DISTINCT_EXECUTOR, the approver cannot execute (403 FOUR_EYES_REQUIRED). Accepts an Idempotency-Key header.",
+  request: { params: IdParams, headers: IdempotencyHeaders },
+  responses: {
+    201: {
+      description: "the intent was consumed and the retry job created",
+      content: {
+        "application/json": { schema: z.object({ intent: RetryIntentSchema, job: JobSchema }) },
+      },
+    },
+    ...errorResponses(401, 403, 404, 409, 500),
+  },
+});
+
+const rejectIntentRoute = securedRoute("admin", {
+  operationId: "rejectRetryIntent",
+  method: "post",
+  path: "/api/admin/retry-intents/{id}/reject",
+  tags: ["retry intents"],
+  summary: "Decline a PENDING intent, with a reason",
+  request: {
+    params: IdParams,
+    body: { required: true, content: { "application/json": { schema: RejectRetryIntentBody } } },
+  },
+  responses: {
+    200: {
+      description: "the intent is REJECTED",
+      content: { "application/json": { schema: intentBody } },
+    },
+    ...errorResponses(400, 401, 403, 404, 409, 413, 415, 500),
+  },
+});
+
+export function registerRetryIntentRoutes(app: App): void {
+  app.openapi(createIntentRoute, async (c) => {
+    const body = c.req.valid("json");
+    const result = await idempotent(
+      c,
+      { key: c.req.valid("header")["idempotency-key"], body, status: 201 },
+      async (db) => ({ intent: intentJson(await createRetryIntent(db, auditContext(c), body)) }),
+    );
+    return c.json(result, 201);
+  });
+
+  app.openapi(listIntentsRoute, async (c) => {
+    const query = c.req.valid("query");
+    const result = await listRetryIntents(c.var.db, {
+      ...query,
+      limit: query.limit ?? DEFAULT_PAGE_SIZE,
+    });
+    return c.json(pageJson(result, intentJson), 200);
+  });
+
+  app.openapi(getIntentRoute, async (c) => {
+    const db = c.var.db;
+    const intent = await intentById(db, c.req.valid("param").id);
+    const [sourceJob, resultingJob, audit] = await Promise.all([
+      findJob(db, intent.sourceJobId),
+      findJobCreatedBy(db, intent.id),
+      auditTrail(db, intent.id),
+    ]);
+    if (!sourceJob) throw new Error(`intent ${intent.id} has no source job`);
+    return c.json(
+      {
+        intent: intentJson(intent),
+        sourceJob: jobJson(sourceJob),
+        resultingJob: resultingJob ? jobJson(resultingJob) : null,
+        audit: audit.map(auditEventJson),
+      },
+      200,
+    );
+  });
+
+  app.openapi(executeIntentRoute, async (c) => {
+    const id = intentId(c.req.valid("param").id);
+    const result = await idempotent(
+      c,
+      { key: c.req.valid("header")["idempotency-key"], body: null, status: 201 },
+      async (db) => {
+        const { intent, job } = await createRetryJobFromIntent(db, auditContext(c), id, {
+          requireDistinctExecutor: c.var.config.requireDistinctExecutor,
+        });
+        return { intent: intentJson(intent), job: jobJson(job) };
+      },
+    );
+    return c.json(result, 201);
+  });
+
+  app.openapi(rejectIntentRoute, async (c) => {
+    const id = intentId(c.req.valid("param").id);
+    const { reasonText } = c.req.valid("json");
+    const intent = await rejectRetryIntent(c.var.db, auditContext(c), id, reasonText);
+    return c.json({ intent: intentJson(intent) }, 200);
+  });
+}

@@ -1,0 +1,264 @@
+import { z } from "@hono/zod-openapi";
+import { jobStatus, retryIntentStatus, retryReasonCode } from "../../db/schema";
+import { AUDIT_TYPES } from "../domain/audit";
+import { ERROR_CODES } from "../domain/errors";
+import { GENERATOR_NAME } from "../domain/jobs";
+import { MAX_PAGE_SIZE } from "../domain/pagination";
+import { OUTPUT_REF_MAX, REASON_TEXT_MAX } from "../domain/retry-intents";
+
+/**
+ * Request and response shapes of the API. Requests are strict (unknown fields are refused, so
+ * nothing can be mass-assigned); responses document what the serialisers produce.
+ */
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** PostgreSQL text and jsonb refuse NUL and unpaired surrogates; refuse them here as 400 instead. */
+export function storableString(value: string): boolean {
+  return !value.includes("\u0000") && !LONE_SURROGATE.test(value);
+}
+
+export const MAX_JSON_DEPTH = 32;
+
+/** A JSON value PostgreSQL's jsonb accepts: storable strings and keys, nesting depth bounded. */
+export function storableJson(value: unknown): boolean {
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  while (stack.length > 0) {
+    const { value: current, depth } = stack.pop() as { value: unknown; depth: number };
+    if (typeof current === "string") {
+      if (!storableString(current)) return false;
+    } else if (typeof current === "number") {
+      if (!Number.isFinite(current)) return false;
+    } else if (current !== null && typeof current === "object") {
+      if (depth >= MAX_JSON_DEPTH) return false;
+      const entries = Array.isArray(current) ? current : Object.entries(current);
+      for (const entry of entries) {
+        if (Array.isArray(current)) {
+          stack.push({ value: entry, depth: depth + 1 });
+        } else {
+          const [key, inner] = entry as [string, unknown];
+          if (!storableString(key)) return false;
+          stack.push({ value: inner, depth: depth + 1 });
+        }
+      }
+    } else if (typeof current !== "boolean" && current !== null) {
+      return false;
+    }
+  }
+  return true;
+}
+
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine(storableString, "must not contain NUL characters or unpaired surrogates");
+
+/** Ids this API hands out (cuid2); anything else is not an id of ours. */
+export const ID_PATTERN = /^[a-z0-9]{1,64}$/;
+export const idString = z.string().regex(ID_PATTERN, "is not an id");
+
+export const jsonValue = z
+  .unknown()
+  .refine((v) => v !== undefined, "is required")
+  .refine(
+    storableJson,
+    `must be JSON nested at most ${MAX_JSON_DEPTH} deep, without NUL characters`,
+  )
+  .openapi({ description: "any JSON value" });
+
+const timestamp = z.string().openapi({ format: "date-time", example: "2025-01-01T12:00:00.000Z" });
+const nullableTimestamp = timestamp.nullable();
+
+export const JobStatusSchema = z.enum(jobStatus.enumValues);
+export const IntentStatusSchema = z.enum(retryIntentStatus.enumValues);
+export const ReasonCodeSchema = z.enum(retryReasonCode.enumValues);
+
+export const JobSchema = z
+  .object({
+    id: z.string(),
+    generator: z.string(),
+    input: z.unknown(),
+    status: JobStatusSchema,
+    retryOfJobId: z.string().nullable(),
+    retryIntentId: z.string().nullable(),
+    createdBy: z.string(),
+    createdAt: timestamp,
+    claimedBy: z.string().nullable(),
+    claimedAt: nullableTimestamp,
+    leaseExpiresAt: nullableTimestamp,
+    finishedAt: nullableTimestamp,
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  })
+  .openapi("Job");
+
+export const OutputSchema = z
+  .object({
+    id: z.string(),
+    jobId: z.string(),
+    content: z.unknown(),
+    contentSha256: z.string(),
+    generatorVersion: z.string(),
+    createdAt: timestamp,
+  })
+  .openapi("Output");
+
+export const RetryIntentSchema = z
+  .object({
+    id: z.string(),
+    sourceJobId: z.string(),
+    sourceOutputRef: z.string().nullable(),
+    reasonCode: ReasonCodeSchema,
+    reasonText: z.string(),
+    approvedBy: z.string(),
+    approvedAt: timestamp,
+    status: IntentStatusSchema,
+    createdAt: timestamp,
+    consumedBy: z.string().nullable(),
+    consumedAt: nullableTimestamp,
+    rejectedBy: z.string().nullable(),
+    rejectedAt: nullableTimestamp,
+    rejectionText: z.string().nullable(),
+  })
+  .openapi("RetryIntent");
+
+export const AuditEventSchema = z
+  .object({
+    id: z.number().int(),
+    type: z.string(),
+    actor: z.string(),
+    subjectType: z.string(),
+    subjectId: z.string(),
+    data: z.record(z.string(), z.unknown()),
+    requestId: z.string().nullable(),
+    ip: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    createdAt: timestamp,
+  })
+  .openapi("AuditEvent");
+
+export const LineageEntrySchema = z
+  .object({
+    depth: z.number().int().openapi({ description: "0 for the original job, 1 for its retry…" }),
+    job: JobSchema,
+  })
+  .openapi("LineageEntry");
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.enum(ERROR_CODES),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()).optional(),
+      requestId: z.string(),
+    }),
+  })
+  .openapi("Error");
+
+export const page = <T extends z.ZodType>(item: T) =>
+  z.object({
+    items: z.array(item),
+    nextCursor: z
+      .string()
+      .nullable()
+      .openapi({ description: "pass as `cursor` for the next page; null on the last page" }),
+  });
+
+// Requests
+
+export const SubmitJobBody = z
+  .strictObject({
+    generator: z
+      .string()
+      .regex(GENERATOR_NAME, "is a lower-case name of 1 to 64 characters (letters, digits, . _ -)")
+      .openapi({ example: "demo" }),
+    input: jsonValue.openapi({ example: { text: "hello", failAttempts: 1 } }),
+  })
+  .openapi("SubmitJob");
+
+export const CreateRetryIntentBody = z
+  .strictObject({
+    sourceJobId: idString,
+    reasonCode: ReasonCodeSchema,
+    reasonText: text(REASON_TEXT_MAX * 2)
+      .trim()
+      .min(1)
+      .max(REASON_TEXT_MAX)
+      .openapi({ example: "the model endpoint timed out" }),
+    sourceOutputRef: text(OUTPUT_REF_MAX).nullable().optional(),
+  })
+  .openapi("CreateRetryIntent");
+
+export const RejectRetryIntentBody = z
+  .strictObject({
+    reasonText: text(REASON_TEXT_MAX * 2)
+      .trim()
+      .min(1)
+      .max(REASON_TEXT_MAX),
+  })
+  .openapi("RejectRetryIntent");
+
+/** `limit` as digits only (no `1e2`, no `0x10`), 1..MAX_PAGE_SIZE, default 50. */
+export const limitParam = z
+  .string()
+  .regex(/^[0-9]{1,4}$/, "is a whole number")
+  .transform(Number)
+  .pipe(z.number().int().min(1).max(MAX_PAGE_SIZE))
+  .optional()
+  .openapi({
+    type: "integer",
+    minimum: 1,
+    maximum: MAX_PAGE_SIZE,
+    default: 50,
+    description: `page size, 1 to ${MAX_PAGE_SIZE}`,
+  });
+
+export const cursorParam = z
+  .string()
+  .min(1)
+  .max(300)
+  .optional()
+  .openapi({ description: "the `nextCursor` of the previous page" });
+
+export const DEFAULT_PAGE_SIZE = 50;
+
+export const JobListQuery = z.strictObject({
+  status: JobStatusSchema.optional(),
+  generator: z.string().regex(GENERATOR_NAME, "is not a generator name").optional(),
+  limit: limitParam,
+  cursor: cursorParam,
+});
+
+export const IntentListQuery = z.strictObject({
+  jobId: idString.optional(),
+  status: IntentStatusSchema.optional(),
+  limit: limitParam,
+  cursor: cursorParam,
+});
+
+export const AuditListQuery = z.strictObject({
+  subjectId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:@-]{1,200}$/, "is not a subject id")
+    .optional(),
+  type: z.enum(AUDIT_TYPES).optional(),
+  limit: limitParam,
+  cursor: cursorParam,
+});
+
+export const IdParams = z.object({
+  id: z
+    .string()
+    .openapi({ param: { name: "id", in: "path" }, example: "tz4a98xxat96iws9zmbrgj3a" }),
+});
+
+export const IdempotencyHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, "is 1 to 255 printable ASCII characters")
+    .optional()
+    .openapi({
+      description:
+        "repeat a request with the same key and body to get the first response again instead of a second creation",
+    }),
+});

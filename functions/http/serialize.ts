@@ -1,0 +1,87 @@
+import type { z } from "@hono/zod-openapi";
+import type { AuditEvent, Job, Output, RetryIntent } from "../../db/schema";
+import type { LineageEntry } from "../domain/jobs";
+import type { Page } from "../domain/pagination";
+import type {
+  AuditEventSchema,
+  JobSchema,
+  LineageEntrySchema,
+  OutputSchema,
+  RetryIntentSchema,
+} from "./schemas";
+
+/** Database rows as the API shows them: camelCase fields, ISO-8601 timestamps, no internals. */
+
+const iso = (date: Date) => date.toISOString();
+const isoOrNull = (date: Date | null) => (date ? date.toISOString() : null);
+
+export function jobJson(job: Job): z.infer<typeof JobSchema> {
+  return {
+    id: job.id,
+    generator: job.generator,
+    input: job.input,
+    status: job.status,
+    retryOfJobId: job.retryOfJobId,
+    retryIntentId: job.retryIntentId,
+    createdBy: job.createdBy,
+    createdAt: iso(job.createdAt),
+    claimedBy: job.claimedBy,
+    claimedAt: isoOrNull(job.claimedAt),
+    leaseExpiresAt: isoOrNull(job.leaseExpiresAt),
+    finishedAt: isoOrNull(job.finishedAt),
+    error: job.error ?? null,
+  };
+}
+
+export function outputJson(output: Output): z.infer<typeof OutputSchema> {
+  return {
+    id: output.id,
+    jobId: output.jobId,
+    content: output.content,
+    contentSha256: output.contentSha256,
+    generatorVersion: output.generatorVersion,
+    createdAt: iso(output.createdAt),
+  };
+}
+
+export function intentJson(intent: RetryIntent): z.infer<typeof RetryIntentSchema> {
+  return {
+    id: intent.id,
+    sourceJobId: intent.sourceJobId,
+    sourceOutputRef: intent.sourceOutputRef,
+    reasonCode: intent.reasonCode,
+    reasonText: intent.reasonText,
+    approvedBy: intent.approvedBy,
+    approvedAt: iso(intent.approvedAt),
+    status: intent.status,
+    createdAt: iso(intent.createdAt),
+    consumedBy: intent.consumedBy,
+    consumedAt: isoOrNull(intent.consumedAt),
+    rejectedBy: intent.rejectedBy,
+    rejectedAt: isoOrNull(intent.rejectedAt),
+    rejectionText: intent.rejectionText,
+  };
+}
+
+export function auditEventJson(event: AuditEvent): z.infer<typeof AuditEventSchema> {
+  return {
+    id: Number(event.id),
+    type: event.type,
+    actor: event.actor,
+    subjectType: event.subjectType,
+    subjectId: event.subjectId,
+    data: event.data,
+    requestId: event.requestId,
+    ip: event.ip,
+    userAgent: event.userAgent,
+    createdAt: iso(event.createdAt),
+  };
+}
+
+export function lineageJson(entry: LineageEntry): z.infer<typeof LineageEntrySchema> {
+  return { depth: entry.depth, job: jobJson(entry.job) };
+}
+
+export function pageJson<T, U>(page: Page<T>, item: (row: T) => U) {
+  return { items: page.items.map(item), nextCursor: page.nextCursor };
+}
