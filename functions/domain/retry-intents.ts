@@ -11,7 +11,6 @@ import type { Db, Executor, Tx } from "../../db/types";
 import { type AuditContext, recordAudit } from "./audit";
 import { DomainError, isUniqueViolation } from "./errors";
 import { newId } from "./ids";
-import { getJob } from "./jobs";
 import { decodeCursor, type Page, pageOf } from "./pagination";
 
 export const REASON_CODES = retryReasonCode.enumValues;
@@ -71,7 +70,7 @@ export async function createRetryIntent(
   }
   try {
     return await db.transaction(async (tx) => {
-      const job = await getJob(tx, request.sourceJobId);
+      const job = await lockSourceJob(tx, request.sourceJobId);
       if (job.status !== "FAILED") {
         throw new DomainError(
           "JOB_NOT_FAILED",
@@ -153,6 +152,23 @@ export function jobAlreadyRetried(jobId: string, retryJobId: string | undefined)
       retryJobId,
     },
   );
+}
+
+/**
+ * Locks a failed job's row for the rest of the transaction. Recording an intent and executing
+ * one both take this lock first, so for one job they run one after the other and each sees
+ * what the other committed: no intent slips in beside a retry being created.
+ * (NO KEY UPDATE: the row itself never changes, and it does not block the foreign-key checks of
+ * rows that point at the job.)
+ */
+export async function lockSourceJob(tx: Tx, jobId: string) {
+  const [job] = await tx
+    .select()
+    .from(regenerationJobs)
+    .where(eq(regenerationJobs.id, jobId))
+    .for("no key update");
+  if (!job) throw new DomainError("JOB_NOT_FOUND", `no job with id ${jobId}`, { jobId });
+  return job;
 }
 
 export async function findRetryIntent(db: Executor, id: string): Promise<RetryIntent | undefined> {

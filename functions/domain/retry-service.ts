@@ -4,8 +4,12 @@ import type { Db } from "../../db/types";
 import { type AuditContext, recordAudit } from "./audit";
 import { DomainError, isUniqueViolation } from "./errors";
 import { newId } from "./ids";
-import { getJob } from "./jobs";
-import { consumeRetryIntent, getRetryIntent, jobAlreadyRetried } from "./retry-intents";
+import {
+  consumeRetryIntent,
+  getRetryIntent,
+  jobAlreadyRetried,
+  lockSourceJob,
+} from "./retry-intents";
 
 export interface RetryPolicy {
   /** Four-eyes rule: the admin who executes an intent must not be the one who approved it. */
@@ -37,8 +41,9 @@ export async function createRetryJobFromIntent(
   }
   try {
     return await db.transaction(async (tx) => {
+      // Lock order is job, then intent, as when an intent is recorded: see lockSourceJob.
+      const source = await lockSourceJob(tx, (await getRetryIntent(tx, intentId)).sourceJobId);
       const intent = await consumeRetryIntent(tx, intentId, ctx);
-      const source = await getJob(tx, intent.sourceJobId);
       const [job] = await tx
         .insert(regenerationJobs)
         .values({

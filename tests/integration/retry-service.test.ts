@@ -194,6 +194,68 @@ describe("createRetryJobFromIntent", () => {
   });
 });
 
+describe("recording and executing intents for one job at the same time", () => {
+  it("an intent recorded while a retry is being created waits for it, then is refused with JOB_ALREADY_RETRIED", async () => {
+    const job = await failedJob(t.db);
+    const a = await createRetryIntent(t.db, admin, {
+      sourceJobId: job.id,
+      reasonCode: "OTHER",
+      reasonText: "a",
+    });
+    // A second client executes intent A by hand, following the same protocol: job lock first.
+    await t.raw.query("BEGIN");
+    await t.raw.query("SELECT id FROM regeneration_jobs WHERE id = $1 FOR NO KEY UPDATE", [job.id]);
+    const recording = createRetryIntent(t.db, secondAdmin, {
+      sourceJobId: job.id,
+      reasonCode: "OTHER",
+      reasonText: "b",
+    }).catch((e: unknown) => e);
+    await t.raw.query(
+      "UPDATE retry_intents SET status = 'CONSUMED', consumed_by = 'psql', consumed_at = now() WHERE id = $1",
+      [a.id],
+    );
+    await t.raw.query(
+      "INSERT INTO regeneration_jobs (id, generator, input, created_by, retry_of_job_id, retry_intent_id) SELECT 'byhand' || $1, generator, input, 'psql', id, $2 FROM regeneration_jobs WHERE id = $1",
+      [job.id, a.id],
+    );
+    await t.raw.query(
+      `INSERT INTO audit_events (type, actor, subject_type, subject_id) VALUES
+        ('RETRY_INTENT_CONSUMED', 'psql', 'retry_intent', $1), ('JOB_CREATED', 'psql', 'job', 'byhand' || $2),
+        ('REGEN_JOB_RETRIED', 'psql', 'job', $2)`,
+      [a.id, job.id],
+    );
+    await t.raw.query("COMMIT");
+    expect(await recording).toMatchObject({
+      code: "JOB_ALREADY_RETRIED",
+      details: { retryJobId: `byhand${job.id}` },
+    });
+  });
+
+  it("racing an execute against a new intent for the same job always ends in a clear refusal", async () => {
+    for (let i = 0; i < 20; i++) {
+      const job = await failedJob(t.db);
+      const a = await createRetryIntent(t.db, admin, {
+        sourceJobId: job.id,
+        reasonCode: "OTHER",
+        reasonText: "a",
+      });
+      const [executed, recorded] = await Promise.allSettled([
+        createRetryJobFromIntent(t.db, admin, a.id),
+        createRetryIntent(t.db, secondAdmin, {
+          sourceJobId: job.id,
+          reasonCode: "OTHER",
+          reasonText: "b",
+        }),
+      ]);
+      expect(executed.status).toBe("fulfilled");
+      expect(recorded.status).toBe("rejected");
+      expect(["INTENT_ALREADY_PENDING", "JOB_ALREADY_RETRIED"]).toContain(
+        (recorded as PromiseRejectedResult).reason.code,
+      );
+    }
+  });
+});
+
 describe("transactional safety", () => {
   /**
    * A failure is injected inside the database, between the consume and the job insert: a
