@@ -1,0 +1,16 @@
+/**
+ * The claimer: a Worker with no URL, woken by a Cron Trigger. It shares nothing with the Api
+ * Worker but the database; the generator's credentials are bound to it alone.
+ */
+import { CLAIMER_SCHEDULE } from "./config";
+import { stage } from "./stage";
+import { workerScript } from "./worker-script";
+
+export const claimer = new sst.cloudflare.Cron("Claimer", {
+  schedules: [CLAIMER_SCHEDULE],
+  worker: {
+    handler: "functions/worker.ts",
+    environment: stage.claimer,
+    transform: { worker: workerScript(["DATABASE_URL", "HTTP_GENERATOR_HEADERS"]) },
+  },
+});

@@ -1,0 +1,111 @@
+/**
+ * `npm run deploy -- --stage <stage>`: the only way Regent reaches Cloudflare. In this order,
+ * stopping at the first failure:
+ *
+ * 1. the stage and its configuration are checked (infra/config.ts, as `sst.config.ts` will);
+ * 2. DATABASE_URL must name the stage's PostgreSQL database: there is no embedded fallback;
+ * 3. the migrations are applied to it (db/migrate.ts);
+ * 4. `sst deploy --stage <stage>` runs, only then.
+ *
+ * New Workers never meet an old schema, and a migration that fails deploys nothing. The Workers
+ * of the previous release run on the new schema until SST replaces them, so a migration must
+ * keep them working (add in one release, drop what they used in a later one).
+ *
+ * SST_BIN names the SST CLI to run (default `sst` on PATH).
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { connect } from "../db/client";
+import { migrate } from "../db/migrate";
+import { readStageConfig, StageConfigError } from "./config";
+
+class DeployError extends Error {
+  override readonly name = "DeployError";
+}
+
+const USAGE = "usage: npm run deploy -- --stage <stage>";
+
+/** The stage from `--stage <stage>` or `--stage=<stage>`; nothing else is accepted. */
+export function parseStage(args: readonly string[]): string {
+  let stage: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === "--stage") stage = args[++i];
+    else if (arg.startsWith("--stage=")) stage = arg.slice("--stage=".length);
+    else throw new DeployError(`unexpected argument "${arg}"\n${USAGE}`);
+  }
+  if (!stage) throw new DeployError(`no stage given\n${USAGE}`);
+  return stage;
+}
+
+/** Host and database of a URL, for messages: never its user or password. */
+function describe(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.host}${u.pathname}`;
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
+function run(command: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: "inherit" });
+    child.on("error", (error) =>
+      reject(
+        new DeployError(
+          `could not run ${command} (${error.message}): install the SST v3 CLI, or set SST_BIN to it`,
+        ),
+      ),
+    );
+    child.on("close", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+export async function deploy(args: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const stage = parseStage(args);
+  const config = readStageConfig(stage, env);
+  for (const warning of config.warnings) console.warn(`warning: ${warning}`);
+
+  const url = env.DATABASE_URL?.trim();
+  if (!url) {
+    throw new DeployError(
+      `DATABASE_URL is not set: it must name the PostgreSQL database of stage "${stage}" (the one its DatabaseUrl secret points at), so that its migrations are applied before the Workers are deployed`,
+    );
+  }
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new DeployError("DATABASE_URL must be a postgres:// or postgresql:// URL");
+  }
+
+  console.log(`applying migrations to ${describe(url)} for stage "${stage}"`);
+  try {
+    const database = await connect({ url, max: 1 });
+    try {
+      await migrate(database);
+    } finally {
+      await database.close();
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new DeployError(`migration failed, nothing was deployed: ${message}`);
+  }
+  console.log("migrations applied");
+
+  const sst = env.SST_BIN?.trim() || "sst";
+  const status = await run(sst, ["deploy", "--stage", stage]);
+  if (status !== 0) {
+    throw new DeployError(
+      `sst deploy --stage ${stage} exited with status ${status}; the migrations stay applied, and running the same command again re-applies nothing`,
+    );
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  deploy(process.argv.slice(2), process.env).catch((error) => {
+    const refused = error instanceof DeployError || error instanceof StageConfigError;
+    console.error(
+      refused ? `deploy: ${error.message}` : `deploy failed: ${error?.stack ?? String(error)}`,
+    );
+    process.exit(1);
+  });
+}

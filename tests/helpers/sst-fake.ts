@@ -1,0 +1,250 @@
+/**
+ * A recording stand-in for SST's globals (`$config`, `$app`, `$resolve`, `sst.*`), so that
+ * `sst.config.ts` can be evaluated without SST, Pulumi or Cloudflare. It records what the
+ * config declares and does what SST's components do with it that matters here:
+ *
+ * - a Worker's `environment` becomes `plain_text` bindings after SST's own `SST_RESOURCE_App`,
+ *   then `transform.worker` (a function, or an object merged over the arguments) runs on the
+ *   Cloudflare script arguments;
+ * - a Cron builds its Worker from `worker` (or the deprecated `job`) as `<Name>Handler`;
+ * - a Secret's value is the one set for the stage, else its placeholder, else an error
+ *   naming it, raised when something needs the value;
+ * - Outputs are lazy: a failure inside `apply` surfaces when the value is resolved.
+ */
+import { vi } from "vitest";
+import { API_VARIABLES, CLAIMER_VARIABLES } from "../../infra/config";
+
+type Thunk<T> = () => T;
+
+export class FakeOutput<T = unknown> {
+  readonly #compute: Thunk<T>;
+  constructor(compute: Thunk<T>) {
+    this.#compute = compute;
+  }
+  apply<U>(callback: (value: T) => U): FakeOutput<U> {
+    return new FakeOutput(() => resolve(callback(this.get())) as U);
+  }
+  get(): T {
+    return this.#compute();
+  }
+}
+
+/** The value an Output (or a structure holding Outputs) resolves to. */
+export function resolve(value: unknown): unknown {
+  if (value instanceof FakeOutput) return resolve(value.get());
+  if (Array.isArray(value)) return value.map(resolve);
+  if (
+    value !== null &&
+    typeof value === "object" &&
+    Object.getPrototypeOf(value) === Object.prototype
+  ) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolve(item)]));
+  }
+  return value;
+}
+
+export interface Binding {
+  type: string;
+  name: string;
+  text?: string;
+}
+
+export interface RecordedWorker {
+  name: string;
+  /** The arguments given to `sst.cloudflare.Worker`. */
+  args: Record<string, unknown> & { handler: string; url?: boolean; link?: unknown[] };
+  /** The arguments of the Cloudflare Worker script, after `transform.worker`. */
+  script: {
+    scriptName: string;
+    compatibilityDate?: unknown;
+    compatibilityFlags?: unknown;
+    bindings?: unknown;
+    [field: string]: unknown;
+  };
+}
+
+export interface RecordedCron {
+  name: string;
+  args: Record<string, unknown> & { schedules: string[]; job?: unknown; worker?: unknown };
+  worker: RecordedWorker;
+}
+
+export interface Recording {
+  secrets: { name: string; placeholder: string | undefined }[];
+  workers: RecordedWorker[];
+  crons: RecordedCron[];
+  worker(name: string): RecordedWorker;
+  cron(name: string): RecordedCron;
+  /** The bindings Cloudflare would get for a Worker, resolved. */
+  bindings(worker: RecordedWorker): Binding[];
+}
+
+export interface FakeSstOptions {
+  /** Secret values as `sst secret set` would hold them for the stage. */
+  secrets: Record<string, string>;
+}
+
+interface App {
+  name: string;
+  stage: string;
+  removal: "remove" | "retain" | "retain-all";
+  protect: boolean;
+}
+
+const GLOBALS = ["$config", "$app", "$resolve", "sst"] as const;
+
+function currentApp(): App {
+  const app = (globalThis as { $app?: App }).$app;
+  if (!app) throw new Error("$app is read before app() has run");
+  return app;
+}
+
+/** Installs the stand-in globals but `$app`, which SST sets once `app()` has run. */
+export function installSst(options: FakeSstOptions): Recording {
+  const recording: Recording = {
+    secrets: [],
+    workers: [],
+    crons: [],
+    worker(name) {
+      const found = this.workers.find((w) => w.name === name);
+      if (!found) throw new Error(`no Worker named ${name} was declared`);
+      return found;
+    },
+    cron(name) {
+      const found = this.crons.find((c) => c.name === name);
+      if (!found) throw new Error(`no Cron named ${name} was declared`);
+      return found;
+    },
+    bindings(worker) {
+      return resolve(worker.script.bindings) as Binding[];
+    },
+  };
+
+  class Secret {
+    readonly #name: string;
+    readonly #placeholder: string | undefined;
+    constructor(name: string, placeholder?: string) {
+      this.#name = name;
+      this.#placeholder = placeholder;
+      recording.secrets.push({ name, placeholder });
+    }
+    get name() {
+      return new FakeOutput(() => this.#name);
+    }
+    get value() {
+      return new FakeOutput(() => {
+        const value = options.secrets[this.#name] ?? this.#placeholder;
+        if (typeof value !== "string") {
+          throw new Error(
+            `Set a value for ${this.#name} with \`sst secret set ${this.#name} <value>\``,
+          );
+        }
+        return value;
+      });
+    }
+  }
+
+  class Worker {
+    readonly #args: RecordedWorker["args"];
+    readonly #scriptName: string;
+    constructor(name: string, args: RecordedWorker["args"]) {
+      if (args.link !== undefined) throw new Error("this stand-in does not model `link`");
+      const app = currentApp();
+      this.#args = args;
+      this.#scriptName = `${app.name}-${app.stage}-${name}Script`.toLowerCase();
+      const script: RecordedWorker["script"] = {
+        accountId: "account-id",
+        scriptName: this.#scriptName,
+        compatibilityDate: "2025-05-05",
+        compatibilityFlags: ["nodejs_compat"],
+        bindings: new FakeOutput(() => [
+          {
+            type: "plain_text",
+            name: "SST_RESOURCE_App",
+            text: JSON.stringify({ name: app.name, stage: app.stage }),
+          },
+          ...Object.entries((resolve(args.environment) ?? {}) as Record<string, string>).map(
+            ([key, text]) => ({ type: "plain_text", name: key, text }),
+          ),
+        ]),
+      };
+      const transform = (args.transform as { worker?: unknown } | undefined)?.worker;
+      if (typeof transform === "function") transform(script, {}, `${name}Script`);
+      else if (transform) Object.assign(script, transform);
+      recording.workers.push({ name, args, script });
+    }
+    get url() {
+      return new FakeOutput(() =>
+        this.#args.url ? `https://${this.#scriptName}.account.workers.dev` : undefined,
+      );
+    }
+  }
+
+  class Cron {
+    constructor(name: string, args: RecordedCron["args"]) {
+      if (args.job && args.worker) throw new Error(`"${name}" gives both job and worker`);
+      const definition = args.worker ?? args.job;
+      if (!definition) throw new Error(`"${name}" gives no worker`);
+      const workerArgs = (
+        typeof definition === "string" ? { handler: definition } : definition
+      ) as RecordedWorker["args"];
+      new Worker(`${name}Handler`, workerArgs);
+      recording.crons.push({ name, args, worker: recording.workers.at(-1) as RecordedWorker });
+    }
+  }
+
+  Object.assign(globalThis, {
+    $config: (config: unknown) => config,
+    $resolve: (values: Record<string, unknown>) => new FakeOutput(() => resolve(values)),
+    sst: { Secret, cloudflare: { Worker, Cron } },
+  });
+  return recording;
+}
+
+export function uninstallSst() {
+  for (const name of GLOBALS) Reflect.deleteProperty(globalThis, name);
+}
+
+/** Every variable the deployment reads from the deploying shell. */
+const DEPLOY_VARIABLES = [
+  ...API_VARIABLES,
+  ...CLAIMER_VARIABLES,
+  "ACCESS_DISABLED",
+  "NEON_WS_PROXY",
+];
+
+export interface Evaluation {
+  /** What `app()` returned for the stage. */
+  app: ReturnType<SstConfigModule["app"]>;
+  recording: Recording;
+  /** Runs `run()`, as `sst deploy` would after `app()`. */
+  run: () => ReturnType<SstConfigModule["run"]>;
+}
+
+type SstConfigModule = typeof import("../../sst.config").default;
+
+/**
+ * Evaluates `sst.config.ts` for `stage` as SST would: `app()`, then `run()` on demand, with
+ * `env` as the deploying shell (nothing else of the real environment leaks in) and `secrets`
+ * as set for the stage. Modules are reloaded, so `infra/` runs afresh against this stand-in.
+ */
+export async function evaluateSstConfig(options: {
+  stage: string;
+  env?: Record<string, string>;
+  secrets?: Record<string, string>;
+}): Promise<Evaluation> {
+  for (const name of DEPLOY_VARIABLES) vi.stubEnv(name, options.env?.[name]);
+  const recording = installSst({ secrets: options.secrets ?? {} });
+  vi.resetModules();
+  const config = (await import("../../sst.config")).default;
+  const app = config.app({ stage: options.stage });
+  Object.assign(globalThis, {
+    $app: {
+      name: app.name,
+      stage: options.stage,
+      removal: app.removal ?? "retain",
+      protect: app.protect ?? false,
+    } satisfies App,
+  });
+  return { app, recording, run: () => config.run() };
+}
