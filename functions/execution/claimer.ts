@@ -55,8 +55,7 @@ export async function claimJobs(
       UPDATE regeneration_jobs AS j
       SET status = 'RUNNING', claimed_by = ${claimant.workerId}, claimed_at = now(),
           lease_expires_at = now() + make_interval(secs => ${options.leaseSeconds})
-      FROM picked
-      WHERE j.id = picked.id
+      WHERE j.id = ANY (ARRAY(SELECT id FROM picked)) AND j.status = 'PENDING'
       RETURNING j.id, j.generator, j.input, j.retry_of_job_id, j.retry_intent_id, j.lease_expires_at
     ), audited AS (
       INSERT INTO audit_events (type, actor, subject_type, subject_id, data)
@@ -64,14 +63,17 @@ export async function claimJobs(
              jsonb_build_object('claimedBy', ${claimant.workerId}::text, 'leaseExpiresAt', lease_expires_at)
       FROM claimed
     ), ancestry (job_id, next_id, depth) AS (
-      SELECT id, retry_of_job_id, 0 FROM claimed
+      SELECT id, retry_of_job_id, 1 FROM claimed WHERE retry_of_job_id IS NOT NULL
       UNION ALL
       SELECT a.job_id, j.retry_of_job_id, a.depth + 1
       FROM ancestry a JOIN regeneration_jobs j ON j.id = a.next_id
+      WHERE j.retry_of_job_id IS NOT NULL
     )
-    SELECT c.id, c.generator, c.input, c.retry_of_job_id, c.retry_intent_id, d.retry_depth
+    SELECT c.id, c.generator, c.input, c.retry_of_job_id, c.retry_intent_id,
+           coalesce(d.retry_depth, 0) AS retry_depth
     FROM claimed c
-    JOIN (SELECT job_id, max(depth) AS retry_depth FROM ancestry GROUP BY job_id) d ON d.job_id = c.id`);
+    LEFT JOIN (SELECT job_id, max(depth) AS retry_depth FROM ancestry GROUP BY job_id) d
+      ON d.job_id = c.id`);
   return rowsOf<ClaimRow>(result).map((row) => {
     const depth = Number(row.retry_depth);
     return {
@@ -138,22 +140,21 @@ export async function finishJobs(
       SET status = (CASE WHEN o.error IS NULL THEN 'COMPLETED' ELSE 'FAILED' END)::job_status,
           finished_at = now(), error = o.error
       FROM outcome o
-      WHERE j.id = o.id AND j.status = 'RUNNING' AND j.claimed_by = ${claimant.workerId}
-      RETURNING j.id
+      WHERE j.id = ANY (ARRAY(SELECT id FROM outcome)) AND j.id = o.id
+        AND j.status = 'RUNNING' AND j.claimed_by = ${claimant.workerId}
+      RETURNING j.id, o.output_id, o.content, o.sha, o.version, o.error
     ), outputs AS (
       INSERT INTO regeneration_outputs (id, job_id, content, content_sha256, generator_version)
-      SELECT o.output_id, o.id, o.content::jsonb, o.sha, o.version
-      FROM outcome o JOIN finished f ON f.id = o.id
-      WHERE o.error IS NULL
+      SELECT output_id, id, content::jsonb, sha, version FROM finished WHERE error IS NULL
     ), audited AS (
       INSERT INTO audit_events (type, actor, subject_type, subject_id, data)
-      SELECT CASE WHEN o.error IS NULL THEN 'JOB_COMPLETED' ELSE 'JOB_FAILED' END,
-             ${claimant.actor}, 'job', o.id,
-             CASE WHEN o.error IS NULL
-               THEN jsonb_build_object('outputId', o.output_id, 'contentSha256', o.sha,
-                                       'generatorVersion', o.version)
-               ELSE o.error END
-      FROM outcome o JOIN finished f ON f.id = o.id
+      SELECT CASE WHEN error IS NULL THEN 'JOB_COMPLETED' ELSE 'JOB_FAILED' END,
+             ${claimant.actor}, 'job', id,
+             CASE WHEN error IS NULL
+               THEN jsonb_build_object('outputId', output_id, 'contentSha256', sha,
+                                       'generatorVersion', version)
+               ELSE error END
+      FROM finished
     )
     SELECT id FROM finished`);
   return new Set(rowsOf<{ id: string }>(result).map((row) => row.id));
@@ -184,8 +185,7 @@ export async function sweepExpiredLeases(
             'code', 'LEASE_EXPIRED',
             'message', format('the claim of %s lapsed at %s before the job finished; it is not run again automatically: recover it with a retry intent',
                               j.claimed_by, j.lease_expires_at))
-      FROM expired
-      WHERE j.id = expired.id
+      WHERE j.id = ANY (ARRAY(SELECT id FROM expired)) AND j.status = 'RUNNING'
       RETURNING j.id, j.claimed_by, j.error
     )
     INSERT INTO audit_events (type, actor, subject_type, subject_id, data)
@@ -210,7 +210,7 @@ export async function renewLeases(
   const result = await db.execute(sql`
     UPDATE regeneration_jobs
     SET lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
-    WHERE id IN (SELECT jsonb_array_elements_text(${JSON.stringify(jobIds)}::jsonb))
+    WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(jobIds)}::jsonb)))
       AND status = 'RUNNING' AND claimed_by = ${claimant.workerId} AND lease_expires_at > now()
     RETURNING id`);
   return new Set(rowsOf<{ id: string }>(result).map((row) => row.id));
