@@ -85,7 +85,7 @@ export class WorkerConfigError extends Error {
 }
 
 /** Reads the worker's settings from an environment (process.env or a Worker's bindings). */
-export function loadWorkerConfig(env: Readonly<Record<string, unknown>>): WorkerConfig {
+export function loadWorkerConfig(env: object): WorkerConfig {
   const parsed = workerEnvSchema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map(

@@ -10,6 +10,7 @@ import {
   renewLeases,
   sweepExpiredLeases,
 } from "./claimer";
+import type { WorkerConfig } from "./config";
 import {
   builtInGenerators,
   type ClaimedJob,
@@ -421,4 +422,16 @@ class Finisher {
       else this.result.failed += 1;
     }
   }
+}
+
+/** The invocation settings a worker configuration (WORKER_*, JOB_TIMEOUT_MS, HTTP_*) gives. */
+export function invocationOptionsFrom(config: WorkerConfig): InvocationOptions {
+  return {
+    budgetMs: config.budgetMs,
+    concurrency: config.concurrency,
+    batchSize: config.batchSize,
+    leaseSeconds: config.leaseSeconds,
+    jobTimeoutMs: config.jobTimeoutMs,
+    generators: builtInGenerators(config.http),
+  };
 }
