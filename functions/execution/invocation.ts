@@ -82,6 +82,14 @@ export async function runWorkerInvocation(
   const leaseSeconds = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
   const jobTimeoutMs = options.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
   const registry = options.generators ?? builtInGenerators({ timeoutMs: jobTimeoutMs });
+  const leaseMs = leaseSeconds * 1000;
+  if (jobTimeoutMs >= leaseMs) {
+    throw new Error(
+      "the job timeout must be shorter than the lease, or jobs lose their claim mid-run",
+    );
+  }
+  // A job starts only with room for its whole timeout left on its lease (and a margin).
+  const renewBelowMs = jobTimeoutMs + Math.min(1000, (leaseMs - jobTimeoutMs) / 2);
   const batchSize = Math.max(1, Math.floor(options.batchSize));
   const slots = new Semaphore(Math.max(1, Math.floor(options.concurrency)));
   const deadline = Date.now() + options.budgetMs;
@@ -114,7 +122,7 @@ export async function runWorkerInvocation(
       result.claimed += claimed.length;
       let queue: ClaimedJob[] = claimed.map((job) => ({
         ...job,
-        leaseExpiresAtMs: claimedAt + leaseSeconds * 1000,
+        leaseExpiresAtMs: claimedAt + leaseMs,
       }));
       for (let i = 0; i < queue.length; i++) {
         const slot = slots.acquire();
@@ -124,7 +132,7 @@ export async function runWorkerInvocation(
         let job = queue[i] as ClaimedJob;
         // Slow generators and a big batch: the last jobs could start with too little lease
         // left to finish. Renew the rest of the batch, in one statement, before that happens.
-        if (Date.now() + jobTimeoutMs + 1000 >= job.leaseExpiresAtMs) {
+        if (job.leaseExpiresAtMs - Date.now() < renewBelowMs) {
           const rest = queue.slice(i);
           const renewedAt = Date.now();
           const renewed = await renewLeases(
@@ -136,7 +144,7 @@ export async function runWorkerInvocation(
           // A job whose lease lapsed is the sweeper's now: leave it, run none of it.
           queue = rest
             .filter((j) => renewed.has(j.id))
-            .map((j) => ({ ...j, leaseExpiresAtMs: renewedAt + leaseSeconds * 1000 }));
+            .map((j) => ({ ...j, leaseExpiresAtMs: renewedAt + leaseMs }));
           i = 0;
           if (queue.length === 0) {
             slots.release();
