@@ -4,8 +4,9 @@
  * events in that same statement, as the database's commit-time checks demand.
  *
  * Batches travel as one JSON parameter (jsonb_to_recordset) rather than as arrays: the three
- * drivers agree on JSON text, and one parameter keeps the statement text fixed whatever the
- * batch size, so PostgreSQL parses one shape of query per kind.
+ * drivers agree on JSON text, and the statement text stays the same whatever the batch size.
+ * The statements are not named prepared statements: parsing and planning one costs 0.2–0.5 ms
+ * per batch of 500 jobs (about 1 µs a job), too little to be worth a driver-specific path.
  */
 import { sql } from "drizzle-orm";
 import type { JobError } from "../../db/schema";
@@ -36,8 +37,10 @@ interface ClaimRow {
  * each other; a row another worker claimed after our snapshot is re-checked under its lock and
  * dropped because it is no longer PENDING, so a job is claimed once. The depth walk only
  * follows retries (originals stop at depth 0), so a batch of 500 originals costs one extra
- * scan of 500 rows. Measured on a 2-core machine: ~25 ms for a batch of 500 (≈50 µs a job,
- * mostly the per-row update guard, the JOB_CLAIMED insert and nine index entries).
+ * scan of 500 rows. `id = ANY (ARRAY(…))` makes the UPDATE find its rows by primary key; a
+ * join on the CTE let the planner hash the whole table (6.6k → 13.5k jobs/s in bench/worker.ts).
+ * Measured on the 2-core development machine, batch of 500: 12.5 ms for the statement (row
+ * and index writes, JOB_CLAIMED inserts) plus 7 ms of commit-time audit checks, ≈ 40 µs a job.
  */
 export async function claimJobs(
   db: Executor,
@@ -110,7 +113,10 @@ export type Outcome =
  * is not returned, so a late or repeated finish changes nothing. Returns the ids finished.
  *
  * One statement instead of BEGIN/UPDATE/INSERT/INSERT/COMMIT: four round trips fewer per
- * batch, and the commit-time checks run once for the whole batch.
+ * batch. The outcome values ride along in the UPDATE's RETURNING, so outputs and events need
+ * no second join (a join on the CTE was planned as a 500×500 nested loop: 28 ms a batch).
+ * Measured, batch of 500: 19 ms for the statement plus 8 ms of commit-time checks
+ * (audit event and output present), ≈ 55 µs a job.
  */
 export async function finishJobs(
   db: Executor,
