@@ -24,7 +24,8 @@ export function startWorkerLoop(db: Executor, options: WorkerLoopOptions): Worke
   const stopping = new AbortController();
   const print = invocation.log ?? ((line: string) => console.log(line));
   const log = (line: string) => {
-    if (logIdle || !/"claimed":0,"completed":0,"failed":0,"swept":0,/.test(line)) print(line);
+    const { claimed, swept } = JSON.parse(line) as { claimed?: number; swept?: number };
+    if (logIdle || claimed || swept) print(line);
   };
   let timer: ReturnType<typeof setTimeout> | undefined;
   let current: Promise<void> | undefined;
