@@ -59,7 +59,8 @@ export async function claimJobs(
       SET status = 'RUNNING', claimed_by = ${claimant.workerId}, claimed_at = now(),
           lease_expires_at = now() + make_interval(secs => ${options.leaseSeconds})
       WHERE j.id = ANY (ARRAY(SELECT id FROM picked)) AND j.status = 'PENDING'
-      RETURNING j.id, j.generator, j.input, j.retry_of_job_id, j.retry_intent_id, j.lease_expires_at
+      RETURNING j.id, j.generator, j.input, j.retry_of_job_id, j.retry_intent_id, j.lease_expires_at,
+                j.created_at
     ), audited AS (
       INSERT INTO audit_events (type, actor, subject_type, subject_id, data)
       SELECT 'JOB_CLAIMED', ${claimant.actor}, 'job', id,
@@ -76,7 +77,8 @@ export async function claimJobs(
            coalesce(d.retry_depth, 0) AS retry_depth
     FROM claimed c
     LEFT JOIN (SELECT job_id, max(depth) AS retry_depth FROM ancestry GROUP BY job_id) d
-      ON d.job_id = c.id`);
+      ON d.job_id = c.id
+    ORDER BY c.created_at, c.id`);
   return rowsOf<ClaimRow>(result).map((row) => {
     const depth = Number(row.retry_depth);
     return {
