@@ -7,10 +7,10 @@ module.exports = {
     {
       name: "no-generators-outside-the-worker",
       comment:
-        "Admins approve intent, workers execute: only the execution plane and the Worker's scheduled entry may import generators, directly or through another module.",
+        "Admins approve intent, workers execute: the HTTP layer, the API entry, the domain, the admin page and the admin CLI never import generators, directly or through another module. The execution plane, the Cron Worker entry and the Node processes that run the worker loop (cli/worker.ts, cli/start.ts) may.",
       severity: "error",
       from: {
-        path: "^(functions/(http|domain)/|functions/api\\.ts|web/|cli/start\\.ts|cli/regent\\.ts)",
+        path: "^(functions/(http|domain)/|functions/api\\.ts|web/|cli/regent\\.ts)",
       },
       to: { path: "^functions/execution/generators/", reachable: true },
     },

@@ -1,20 +1,30 @@
 /**
  * `npm start`: applies migrations (embedded PGlite by default), makes sure the bootstrap admin
- * token exists if one is configured, and serves Regent on PORT.
+ * token exists if one is configured, serves Regent on PORT and runs the worker loop beside it.
  */
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
 import { ensureBootstrapAdminToken } from "../functions/domain/api-tokens";
+import {
+  loadWorkerConfig,
+  type WorkerConfig,
+  WorkerConfigError,
+} from "../functions/execution/config";
+import { invocationOptionsFrom } from "../functions/execution/invocation";
+import { startWorkerLoop } from "../functions/execution/loop";
 import { newApp } from "../functions/http/app";
 import { type Config, ConfigError, loadConfig } from "../functions/http/config";
 
 let config: Config;
+let workerConfig: WorkerConfig;
 try {
   config = loadConfig(process.env);
+  workerConfig = loadWorkerConfig(process.env);
 } catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
+  const known = error instanceof ConfigError || error instanceof WorkerConfigError;
+  console.error(known ? (error as Error).message : error);
   process.exit(1);
 }
 
@@ -32,6 +42,12 @@ const app = newApp({
 
 /** Everything to stop on shutdown, last started first. */
 const stops: (() => Promise<void>)[] = [() => database.close()];
+
+const worker = startWorkerLoop(database.db, {
+  ...invocationOptionsFrom(workerConfig),
+  intervalMs: workerConfig.intervalMs,
+});
+stops.push(() => worker.stop());
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: "127.0.0.1" }, (info) => {
   const url = `http://127.0.0.1:${info.port}`;
@@ -54,6 +70,7 @@ const server = serve({ fetch: app.fetch, port: config.port, hostname: "127.0.0.1
     [
       `Regent is running on ${url} (database: ${database.kind})`,
       `  API reference: ${url}/api/docs`,
+      `  worker: an invocation every ${workerConfig.intervalMs} ms (batch ${workerConfig.batchSize}, concurrency ${workerConfig.concurrency})`,
       signIn,
       config.access ? `  Cloudflare Access sign-in is on (issuer ${config.access.issuer})` : "",
     ]

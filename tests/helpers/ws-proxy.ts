@@ -27,9 +27,14 @@ export async function startWsProxy(): Promise<{ address: string; close: () => Pr
       open = true;
       for (const chunk of pending.splice(0)) tcp.write(chunk);
     });
-    socket.on("message", (data: Buffer) => {
-      if (open) tcp.write(data);
-      else pending.push(data);
+    socket.on("message", (data) => {
+      const chunk = Buffer.isBuffer(data)
+        ? data
+        : Array.isArray(data)
+          ? Buffer.concat(data)
+          : Buffer.from(data as ArrayBuffer);
+      if (open) tcp.write(chunk);
+      else pending.push(chunk);
     });
     tcp.on("data", (chunk) => socket.send(chunk));
     tcp.on("close", () => socket.close());

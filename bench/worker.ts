@@ -1,0 +1,121 @@
+/**
+ * `npm run bench:worker -- [--jobs 20000] [--batch-size 500] [--concurrency 16] [--profile]`
+ *
+ * Creates a fresh database on the server that DATABASE_URL (or TEST_DATABASE_URL) names,
+ * inserts demo jobs with their JOB_CREATED events, runs one invocation as
+ * `npm run worker -- --once` would, checks every job completed once, prints jobs/s and where
+ * the time went, and drops the database. `--profile` also reports the time PostgreSQL spent
+ * in Regent's trigger functions (track_functions), which slows the run a little.
+ */
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { connect } from "../db/client";
+import { migrate } from "../db/migrate";
+import { runWorkerInvocation } from "../functions/execution/invocation";
+
+const { values } = parseArgs({
+  options: {
+    jobs: { type: "string", default: "20000" },
+    "batch-size": { type: "string", default: "500" },
+    concurrency: { type: "string", default: "16" },
+    profile: { type: "boolean", default: false },
+    keep: { type: "boolean", default: false },
+  },
+});
+const jobs = Number(values.jobs);
+const batchSize = Number(values["batch-size"]);
+const concurrency = Number(values.concurrency);
+
+const server = process.env.DATABASE_URL || process.env.TEST_DATABASE_URL;
+if (!server?.startsWith("postgres")) {
+  console.error("set DATABASE_URL or TEST_DATABASE_URL to a PostgreSQL server (superuser)");
+  process.exit(2);
+}
+const name = `regent_bench_${Date.now().toString(36)}`;
+const at = (database: string) => {
+  const u = new URL(server);
+  u.pathname = `/${database}`;
+  return u.toString();
+};
+
+async function admin(text: string) {
+  const client = new pg.Client({ connectionString: server });
+  await client.connect();
+  try {
+    return await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+await admin(`CREATE DATABASE "${name}"`);
+if (values.profile) await admin(`ALTER DATABASE "${name}" SET track_functions = 'pl'`);
+const database = await connect({ url: at(name), max: 10 });
+try {
+  await migrate(database);
+  const raw = new pg.Client({ connectionString: at(name) });
+  await raw.connect();
+  // Bulk insert: ids made in SQL (cuid2 would take seconds for 20,000); one JOB_CREATED each.
+  await raw.query("BEGIN");
+  await raw.query(
+    `INSERT INTO regeneration_jobs (id, generator, input, created_by, created_at)
+     SELECT 'bench' || lpad(g::text, 7, '0'), 'demo', jsonb_build_object('text', 'job ' || g),
+            'bench', now() + g * interval '1 microsecond'
+     FROM generate_series(1, $1) g`,
+    [jobs],
+  );
+  await raw.query(
+    `INSERT INTO audit_events (type, actor, subject_type, subject_id, data)
+     SELECT 'JOB_CREATED', 'bench', 'job', id, '{"generator":"demo"}' FROM regeneration_jobs`,
+  );
+  await raw.query("COMMIT");
+  await raw.query("VACUUM ANALYZE");
+  if (values.profile) await raw.query("SELECT pg_stat_reset()");
+
+  const result = await runWorkerInvocation(database.db, {
+    budgetMs: 600_000,
+    batchSize,
+    concurrency,
+    log: () => {},
+  });
+
+  const { rows } = await raw.query(
+    `SELECT (SELECT count(*) FROM regeneration_jobs WHERE status = 'COMPLETED')::int AS completed,
+            (SELECT count(DISTINCT job_id) FROM regeneration_outputs)::int AS outputs,
+            (SELECT count(*) FROM audit_events WHERE type = 'JOB_CLAIMED')::int AS claims`,
+  );
+  const check = rows[0] as { completed: number; outputs: number; claims: number };
+  const seconds = result.durationMs / 1000;
+  const ms = (n: number) => `${Math.round(n)} ms`;
+  console.log(
+    `${jobs} demo jobs, batch size ${batchSize}, concurrency ${concurrency}: ` +
+      `${Math.round(result.completed / seconds)} jobs/s (${seconds.toFixed(2)} s, ${result.passes} claims)`,
+  );
+  console.log(
+    `  completed ${result.completed}, failed ${result.failed}; in the database: ` +
+      `${check.completed} COMPLETED, ${check.outputs} outputs, ${check.claims} JOB_CLAIMED events`,
+  );
+  console.log(
+    `  time (sums; claims overlap generators and finishing): sweep ${ms(result.timings.sweepMs)}, ` +
+      `claim ${ms(result.timings.claimMs)}, generators ${ms(result.timings.generatorMs)}, ` +
+      `finish ${ms(result.timings.finishMs)}`,
+  );
+  if (values.profile) {
+    await new Promise((r) => setTimeout(r, 700)); // statistics reach the collector lazily
+    const stats = await raw.query(
+      `SELECT funcname, calls, round(self_time)::int AS self_ms
+       FROM pg_stat_user_functions ORDER BY self_time DESC`,
+    );
+    for (const f of stats.rows as { funcname: string; calls: number; self_ms: number }[]) {
+      console.log(`  trigger ${f.funcname}: ${f.calls} calls, ${f.self_ms} ms`);
+    }
+  }
+  await raw.end();
+  if (check.completed !== jobs || check.outputs !== jobs || check.claims !== jobs) {
+    console.error("not every job completed exactly once");
+    process.exitCode = 1;
+  }
+} finally {
+  await database.close();
+  if (!values.keep) await admin(`DROP DATABASE "${name}" WITH (FORCE)`);
+}

@@ -1,0 +1,70 @@
+/**
+ * `npm run worker -- --once`: one worker invocation, as the Cron trigger runs it — claim and
+ * run jobs until nothing is claimable or WORKER_BUDGET_MS is spent — then print the counts and
+ * exit 0. Without --once: invocations every WORKER_INTERVAL_MS until SIGINT or SIGTERM.
+ */
+import { parseArgs } from "node:util";
+import { connect } from "../db/client";
+import { migrate } from "../db/migrate";
+import { loadWorkerConfig, WorkerConfigError } from "../functions/execution/config";
+import { invocationOptionsFrom, runWorkerInvocation } from "../functions/execution/invocation";
+import { startWorkerLoop } from "../functions/execution/loop";
+
+const USAGE = "usage: npm run worker -- [--once]";
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      once: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  let config: ReturnType<typeof loadWorkerConfig>;
+  try {
+    config = loadWorkerConfig(process.env);
+  } catch (error) {
+    if (error instanceof WorkerConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  const database = await connect({ url: process.env.DATABASE_URL });
+  try {
+    await migrate(database);
+    const options = invocationOptionsFrom(config);
+    if (values.once) {
+      const r = await runWorkerInvocation(database.db, options);
+      console.log(
+        `claimed ${r.claimed}, completed ${r.completed}, failed ${r.failed}, swept ${r.swept}` +
+          ` in ${(r.durationMs / 1000).toFixed(2)} s (database: ${database.kind})`,
+      );
+      return 0;
+    }
+    const loop = startWorkerLoop(database.db, { ...options, intervalMs: config.intervalMs });
+    console.log(
+      `worker running every ${config.intervalMs} ms (database: ${database.kind}); Ctrl-C stops it`,
+    );
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+    await loop.stop();
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

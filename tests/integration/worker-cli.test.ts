@@ -1,0 +1,69 @@
+import { spawn } from "node:child_process";
+import { beforeAll, describe, expect, it } from "vitest";
+import { submitJob } from "../../functions/domain/jobs";
+import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { submitter } from "../helpers/fixtures";
+import { insertDemoJobs } from "../helpers/worker";
+
+/** `npm run worker -- --once`, as an operator or the CI would type it. */
+let t: TestDatabase;
+
+function npmRunWorker(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("npm", ["run", "--silent", "worker", "--", ...args], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  t = await freshDatabase();
+});
+
+describe("npm run worker -- --once", () => {
+  it("drains the pending jobs, prints the counts and exits 0", async () => {
+    await insertDemoJobs(t.raw, 120);
+    await submitJob(t.db, submitter, { generator: "not-installed", input: {} });
+    const run = await npmRunWorker(["--once"], {
+      DATABASE_URL: t.url,
+      WORKER_BATCH_SIZE: "50",
+      WORKER_CONCURRENCY: "4",
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("claimed 121, completed 120, failed 1, swept 0");
+    const log = JSON.parse(run.stdout.split("\n").find((l) => l.startsWith("{")) ?? "{}");
+    expect(log).toMatchObject({ event: "worker.invocation", claimed: 121, batchSize: 50 });
+    const { rows } = await t.raw.query(
+      "SELECT status, count(*)::int AS n FROM regeneration_jobs GROUP BY status ORDER BY status",
+    );
+    expect(rows).toEqual([
+      { status: "COMPLETED", n: 120 },
+      { status: "FAILED", n: 1 },
+    ]);
+  });
+
+  it("refuses a bad configuration before touching the database, naming the variable", async () => {
+    const run = await npmRunWorker(["--once"], {
+      DATABASE_URL: t.url,
+      WORKER_CONCURRENCY: "0",
+      HTTP_GENERATOR_HEADERS: "not json",
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("WORKER_CONCURRENCY: must be at least 1");
+    expect(run.stderr).toContain("HTTP_GENERATOR_HEADERS");
+  });
+});

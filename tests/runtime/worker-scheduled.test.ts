@@ -1,0 +1,90 @@
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { submitJob } from "../../functions/domain/jobs";
+import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { submitter } from "../helpers/fixtures";
+import { insertDemoJobs, outputsOf } from "../helpers/worker";
+import { startWsProxy } from "../helpers/ws-proxy";
+
+/**
+ * The Cron Worker as Cloudflare runs it: functions/worker.ts bundled for workerd, its
+ * `scheduled` handler triggered in Miniflare, talking to the test's PostgreSQL through the
+ * Neon driver over a local WebSocket proxy (NEON_WS_PROXY).
+ */
+let t: TestDatabase;
+let proxy: Awaited<ReturnType<typeof startWsProxy>>;
+let mf: Miniflare;
+let bundle: { text: string; inputs: string[]; externals: string[] };
+
+beforeAll(async () => {
+  t = await freshDatabase();
+  proxy = await startWsProxy();
+  const result = await build({
+    entryPoints: ["functions/worker.ts"],
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "neutral",
+    conditions: ["workerd", "worker", "browser"],
+    mainFields: ["browser", "module", "main"],
+    external: ["node:*", "cloudflare:*"],
+    metafile: true,
+    logLevel: "silent",
+  });
+  const inputs = Object.keys(result.metafile.inputs);
+  bundle = {
+    text: result.outputFiles[0]?.text ?? "",
+    inputs,
+    externals: Object.values(result.metafile.inputs).flatMap((input) =>
+      input.imports.filter((i) => i.external).map((i) => i.path),
+    ),
+  };
+  const url = new URL(t.url);
+  mf = new Miniflare({
+    modules: true,
+    script: bundle.text,
+    compatibilityDate: "2025-09-01",
+    compatibilityFlags: ["nodejs_compat"],
+    bindings: {
+      DATABASE_URL: `postgres://${url.username || "postgres"}:${url.password || "postgres"}@${url.host}${url.pathname}`,
+      NEON_WS_PROXY: proxy.address,
+      WORKER_BATCH_SIZE: "25",
+      WORKER_CONCURRENCY: "4",
+    },
+  });
+});
+
+afterAll(async () => {
+  await mf?.dispose();
+  await proxy?.close();
+});
+
+describe("the Cron Worker (functions/worker.ts)", () => {
+  it("bundles for workerd without Node-only modules", () => {
+    expect(bundle.externals).toEqual([]);
+    expect(
+      bundle.inputs.filter((f) => /node_modules\/(pg|pg-pool|@electric-sql)\//.test(f)),
+    ).toEqual([]);
+  });
+
+  it("runs one invocation per scheduled event and drains the pending jobs", async () => {
+    const ids = await insertDemoJobs(t.raw, 60);
+    const unknown = (await submitJob(t.db, submitter, { generator: "nope", input: {} })).id;
+    const worker = await mf.getWorker();
+    const result = await worker.scheduled({ cron: "* * * * *" });
+    expect(result.outcome).toBe("ok");
+    const { rows } = await t.raw.query(
+      "SELECT status, count(*)::int AS n FROM regeneration_jobs GROUP BY status ORDER BY status",
+    );
+    expect(rows).toEqual([
+      { status: "COMPLETED", n: 60 },
+      { status: "FAILED", n: 1 },
+    ]);
+    expect((await outputsOf(t.raw, ids[0] as string))[0]?.content).toEqual({ text: "JOB 1" });
+    const failed = await t.raw.query("SELECT error FROM regeneration_jobs WHERE id = $1", [
+      unknown,
+    ]);
+    expect(failed.rows[0].error.code).toBe("UNKNOWN_GENERATOR");
+  });
+});
