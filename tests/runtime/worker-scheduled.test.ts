@@ -1,10 +1,10 @@
-import { build } from "esbuild";
-import { Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { submitJob } from "../../functions/domain/jobs";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { submitter } from "../helpers/fixtures";
 import { insertDemoJobs, outputsOf } from "../helpers/worker";
+import { bundleWorker, runInWorkerd, type WorkerBundle, withPassword } from "../helpers/workerd";
 import { startWsProxy } from "../helpers/ws-proxy";
 
 /**
@@ -15,43 +15,17 @@ import { startWsProxy } from "../helpers/ws-proxy";
 let t: TestDatabase;
 let proxy: Awaited<ReturnType<typeof startWsProxy>>;
 let mf: Miniflare;
-let bundle: { text: string; inputs: string[]; externals: string[] };
+let bundle: WorkerBundle;
 
 beforeAll(async () => {
   t = await freshDatabase();
   proxy = await startWsProxy();
-  const result = await build({
-    entryPoints: ["functions/worker.ts"],
-    bundle: true,
-    write: false,
-    format: "esm",
-    platform: "neutral",
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["browser", "module", "main"],
-    external: ["node:*", "cloudflare:*"],
-    metafile: true,
-    logLevel: "silent",
-  });
-  const inputs = Object.keys(result.metafile.inputs);
-  bundle = {
-    text: result.outputFiles[0]?.text ?? "",
-    inputs,
-    externals: Object.values(result.metafile.inputs).flatMap((input) =>
-      input.imports.filter((i) => i.external).map((i) => i.path),
-    ),
-  };
-  const url = new URL(t.url);
-  mf = new Miniflare({
-    modules: true,
-    script: bundle.text,
-    compatibilityDate: "2025-09-01",
-    compatibilityFlags: ["nodejs_compat"],
-    bindings: {
-      DATABASE_URL: `postgres://${url.username || "postgres"}:${url.password || "postgres"}@${url.host}${url.pathname}`,
-      NEON_WS_PROXY: proxy.address,
-      WORKER_BATCH_SIZE: "25",
-      WORKER_CONCURRENCY: "4",
-    },
+  bundle = await bundleWorker("functions/worker.ts");
+  mf = runInWorkerd(bundle, {
+    DATABASE_URL: withPassword(t.url),
+    NEON_WS_PROXY: proxy.address,
+    WORKER_BATCH_SIZE: "25",
+    WORKER_CONCURRENCY: "4",
   });
 });
 

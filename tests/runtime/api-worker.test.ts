@@ -1,0 +1,123 @@
+import type { Miniflare } from "miniflare";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApiToken } from "../../functions/domain/api-tokens";
+import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { failJob } from "../helpers/fixtures";
+import { bundleWorker, runInWorkerd, type WorkerBundle, withPassword } from "../helpers/workerd";
+import { startWsProxy } from "../helpers/ws-proxy";
+
+/**
+ * The API Worker as Cloudflare runs it: functions/api.ts bundled for workerd and served by
+ * Miniflare, reaching the test's PostgreSQL through the Neon driver and a local WebSocket proxy.
+ */
+let t: TestDatabase;
+let proxy: Awaited<ReturnType<typeof startWsProxy>>;
+let bundle: WorkerBundle;
+let mf: Miniflare;
+let admin: string;
+let submitter: string;
+
+beforeAll(async () => {
+  t = await freshDatabase();
+  proxy = await startWsProxy();
+  bundle = await bundleWorker("functions/api.ts");
+  mf = runInWorkerd(bundle, { DATABASE_URL: withPassword(t.url), NEON_WS_PROXY: proxy.address });
+  admin = (await createApiToken(t.db, { actor: "test" }, { name: "admin", role: "admin" })).token;
+  submitter = (await createApiToken(t.db, { actor: "test" }, { name: "sub", role: "submitter" }))
+    .token;
+});
+afterAll(async () => {
+  await mf?.dispose();
+  await proxy?.close();
+});
+
+async function call(method: string, path: string, token?: string, body?: unknown) {
+  const response = await mf.dispatchFetch(`https://regent.example${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      "cf-connecting-ip": "203.0.113.7",
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return {
+    status: response.status,
+    body: (await response.json()) as Record<string, any>,
+    headers: response.headers,
+  };
+}
+
+describe("the API Worker (functions/api.ts) in workerd", () => {
+  it("bundles without Node-only drivers and without any generator", () => {
+    expect(bundle.externals).toEqual([]);
+    expect(
+      bundle.inputs.filter((f) => /node_modules\/(pg|pg-pool|@electric-sql)\//.test(f)),
+    ).toEqual([]);
+    expect(bundle.inputs.filter((f) => f.includes("functions/execution/"))).toEqual([]);
+  });
+
+  it("answers /healthz after a round trip to the database", async () => {
+    const response = await mf.dispatchFetch("https://regent.example/healthz");
+    expect(response.status).toBe(200);
+  });
+
+  it("refuses a request without credentials with a JSON 401 and a request id", async () => {
+    const { status, body, headers } = await call("GET", "/api/admin/jobs");
+    expect(status).toBe(401);
+    expect(body.error).toMatchObject({
+      code: "UNAUTHENTICATED",
+      requestId: headers.get("x-request-id"),
+    });
+  });
+
+  it("runs the retry flow; of 10 concurrent executes exactly one creates the job", async () => {
+    const submitted = await call("POST", "/api/jobs", submitter, {
+      generator: "demo",
+      input: { text: "edge" },
+    });
+    expect(submitted.status).toBe(201);
+    const jobId: string = submitted.body.job.id;
+    await failJob(t.db, jobId);
+    expect((await call("GET", `/api/jobs/${jobId}`, submitter)).body.job.status).toBe("FAILED");
+
+    const intent = await call("POST", "/api/admin/retry-intents", admin, {
+      sourceJobId: jobId,
+      reasonCode: "INFRA_ERROR",
+      reasonText: "the edge lost its database for a moment",
+    });
+    expect(intent.status).toBe(201);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        call("POST", `/api/admin/retry-intents/${intent.body.intent.id}/execute`, admin),
+      ),
+    );
+    const created = results.filter((r) => r.status === 201);
+    expect(created).toHaveLength(1);
+    const newJobId = created[0]?.body.job.id;
+    for (const r of results.filter((r) => r.status !== 201)) {
+      expect(r).toMatchObject({
+        status: 409,
+        body: { error: { code: "INTENT_NOT_PENDING", details: { jobId: newJobId } } },
+      });
+    }
+    const { rows } = await t.raw.query(
+      "SELECT ip, actor FROM audit_events WHERE type = 'RETRY_INTENT_EXECUTED'",
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0].ip).toBe("203.0.113.7");
+  });
+
+  it("answers a misconfigured deployment with a JSON 500 that reveals nothing", async () => {
+    const broken = runInWorkerd(bundle, {});
+    try {
+      const response = await broken.dispatchFetch("https://regent.example/api/admin/jobs");
+      expect(response.status).toBe(500);
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe("INTERNAL");
+      expect(body.error.message).not.toMatch(/DATABASE_URL|postgres/);
+    } finally {
+      await broken.dispose();
+    }
+  });
+});
