@@ -447,6 +447,9 @@ export function createAdminApp(deps: AdminDeps): Hono<AdminEnv> {
 
   // Anything else, including any other method on these paths: there is nothing to edit or delete.
   app.all("*", (c) => {
+    if (c.req.method === "GET" && c.req.path === `${adminPath()}/`) {
+      return c.redirect(adminPath(), 308);
+    }
     c.status(404);
     return c.render(
       <MessagePage heading="Not found" requestId={c.get("requestId")}>

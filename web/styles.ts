@@ -151,6 +151,7 @@ dl.meta dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
 .field { display: grid; gap: 4px; margin-bottom: 10px; }
 .field label { font-weight: 550; font-size: 0.92rem; }
 .hint { color: var(--muted); font-size: 0.88rem; }
+.hint code { white-space: nowrap; }
 input[type="text"], input[type="password"], input[type="search"], select, textarea {
   font: inherit; color: var(--text); background: var(--surface); border: 1px solid var(--border-strong);
   border-radius: 5px; padding: 6px 9px; min-width: 0; }
@@ -160,7 +161,7 @@ input[type="text"], input[type="password"], input[type="search"], select { heigh
 fieldset { border: 0; padding: 0; margin: 0; min-width: 0; }
 fieldset[disabled] { opacity: 0.55; }
 legend { font-weight: 600; padding: 0; margin-bottom: 8px; }
-.form-grid { display: grid; grid-template-columns: minmax(220px, 340px) minmax(0, 1fr); gap: 0 14px;
+.form-grid { display: grid; grid-template-columns: minmax(240px, 400px) minmax(0, 1fr); gap: 0 14px;
   align-items: start; }
 .form-grid select { width: 100%; }
 @media (max-width: 900px) { .form-grid { grid-template-columns: 1fr; } }

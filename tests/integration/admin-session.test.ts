@@ -238,6 +238,9 @@ describe("security headers", () => {
     expect(signedIn[0]?.headers.get("cache-control")).toBe("no-store");
     expect(anonymous[2]?.headers.get("content-type")).toContain("text/css");
     expect(signedIn.map((r) => r.status)).toEqual([200, 404, 404]);
+    const slash = await client.request("/admin/");
+    expect(slash.status).toBe(308);
+    expect(slash.headers.get("location")).toBe("/admin");
   });
 });
 

@@ -3,12 +3,12 @@ import type { RetryReasonCode } from "../../db/schema";
 import { REASON_CODES, REASON_TEXT_MAX } from "../../functions/domain/retry-intents";
 import { CsrfField } from "../components/csrf-field";
 
-const REASON_LABEL: Record<RetryReasonCode, string> = {
-  TRANSIENT_FAILURE: "Transient failure (timeout, rate limit)",
-  BAD_INPUT: "Bad input (fixed upstream)",
-  IMPROVED_PROMPT: "Improved prompt or generator",
-  INFRA_ERROR: "Infrastructure error",
-  OTHER: "Other (explain below)",
+const REASON_HINT: Record<RetryReasonCode, string> = {
+  TRANSIENT_FAILURE: "timeout, rate limit, outage",
+  BAD_INPUT: "input fixed upstream",
+  IMPROVED_PROMPT: "prompt or generator improved",
+  INFRA_ERROR: "our infrastructure failed",
+  OTHER: "explain in the reason",
 };
 
 export interface RetryFormValues {
@@ -39,7 +39,7 @@ export const RetryIntentForm: FC<{
           <select id="reasonCode" name="reasonCode" required>
             {REASON_CODES.map((code) => (
               <option value={code} selected={values?.reasonCode === code}>
-                {code} — {REASON_LABEL[code]}
+                {code} · {REASON_HINT[code]}
               </option>
             ))}
           </select>
