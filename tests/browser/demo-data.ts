@@ -1,0 +1,231 @@
+/**
+ * A realistic admin database for the screenshots: finished and failed jobs of two generators,
+ * a retry chain three jobs long, and retry intents in each status. Original jobs are backdated
+ * (hours ago) the way a worker would have left them; decisions go through the domain functions.
+ */
+import { sql } from "drizzle-orm";
+import type { Db, Executor } from "../../db/types";
+import { createApiToken } from "../../functions/domain/api-tokens";
+import type { AuditContext } from "../../functions/domain/audit";
+import { newId } from "../../functions/domain/ids";
+import { createRetryIntent, rejectRetryIntent } from "../../functions/domain/retry-intents";
+import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
+
+const WORKER = "worker:cron-eu-1";
+
+const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
+
+type Outcome =
+  | { status: "COMPLETED"; content: unknown }
+  | { status: "FAILED"; code: string; message: string }
+  | { status: "RUNNING" }
+  | { status: "PENDING" };
+
+async function audit(
+  db: Executor,
+  type: string,
+  subjectId: string,
+  actor: string,
+  minutesAgo: number,
+  data: Record<string, unknown> = {},
+) {
+  // The worker is a system actor; jobs are submitted over HTTP, so their events carry a request.
+  const request = actor.startsWith("worker:")
+    ? { id: null, ip: null, ua: null }
+    : { id: crypto.randomUUID(), ip: "10.20.7.3", ua: "ingest-service/2.3" };
+  await db.execute(sql`INSERT INTO audit_events (type, actor, subject_type, subject_id, data, created_at, request_id, ip, user_agent)
+    VALUES (${type}, ${actor}, 'job', ${subjectId}, ${JSON.stringify(data)}::jsonb, ${at(minutesAgo)}::timestamptz,
+      ${request.id}, ${request.ip}, ${request.ua})`);
+}
+
+/** Claims and finishes a job as the worker does, each step in its own audited transaction. */
+async function run(db: Db, jobId: string, outcome: Outcome, claimedAgo: number, tookMinutes = 1) {
+  if (outcome.status === "PENDING") return;
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`UPDATE regeneration_jobs SET status = 'RUNNING', claimed_by = ${WORKER},
+      claimed_at = ${at(claimedAgo)}::timestamptz, lease_expires_at = ${at(claimedAgo - 5)}::timestamptz
+      WHERE id = ${jobId}`);
+    await audit(tx, "JOB_CLAIMED", jobId, WORKER, claimedAgo);
+  });
+  if (outcome.status === "RUNNING") return;
+  const finishedAgo = claimedAgo - tookMinutes;
+  await db.transaction(async (tx) => {
+    const t = tx;
+    if (outcome.status === "COMPLETED") {
+      await t.execute(
+        sql`UPDATE regeneration_jobs SET status = 'COMPLETED', finished_at = ${at(finishedAgo)}::timestamptz WHERE id = ${jobId}`,
+      );
+      const content = JSON.stringify(outcome.content);
+      const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(content));
+      const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join(
+        "",
+      );
+      await t.execute(sql`INSERT INTO regeneration_outputs (id, job_id, content, content_sha256, generator_version, created_at)
+        VALUES (${`out_${jobId}`}, ${jobId}, ${content}::jsonb, ${hex}, '1.4.2', ${at(finishedAgo)}::timestamptz)`);
+      await audit(t, "JOB_COMPLETED", jobId, WORKER, finishedAgo);
+    } else {
+      const error = JSON.stringify({ code: outcome.code, message: outcome.message });
+      await t.execute(sql`UPDATE regeneration_jobs SET status = 'FAILED', finished_at = ${at(finishedAgo)}::timestamptz,
+        error = ${error}::jsonb WHERE id = ${jobId}`);
+      await audit(t, "JOB_FAILED", jobId, WORKER, finishedAgo, { code: outcome.code });
+    }
+  });
+}
+
+async function job(
+  db: Db,
+  generator: string,
+  input: unknown,
+  createdAgo: number,
+  outcome: Outcome,
+): Promise<string> {
+  const id = newId();
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`INSERT INTO regeneration_jobs (id, generator, input, created_by, created_at)
+      VALUES (${id}, ${generator}, ${JSON.stringify(input)}::jsonb, 'token:ingest', ${at(createdAgo)}::timestamptz)`);
+    await audit(tx, "JOB_CREATED", id, "token:ingest", createdAgo, { generator });
+  });
+  await run(db, id, outcome, createdAgo - 1);
+  return id;
+}
+
+/** An admin at the page: each action is a request of its own. */
+function person(actor: string, ip: string): () => AuditContext {
+  return () => ({
+    actor,
+    ip,
+    userAgent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/138.0",
+    requestId: crypto.randomUUID(),
+  });
+}
+
+export interface Demo {
+  /** The admin who will be signed in for the screenshots. */
+  token: string;
+  chainMiddleJobId: string;
+  pendingIntentId: string;
+}
+
+export async function seedDemo(db: Db): Promise<Demo> {
+  // What the worker did over the last hours, oldest first so the audit log reads in order.
+  const articles = ["pricing page", "onboarding email", "release notes 1.4", "FAQ: billing"];
+  for (const [i, text] of articles.entries()) {
+    await job(db, "demo", { text }, 300 - i * 50, {
+      status: "COMPLETED",
+      content: { text: text.toUpperCase() },
+    });
+  }
+  const invoice = await job(
+    db,
+    "http",
+    { documentId: "inv_2025_0412", template: "summary-v3", locale: "en-GB" },
+    190,
+    { status: "FAILED", code: "HTTP_STATUS_502", message: "upstream answered 502 Bad Gateway" },
+  );
+  const report = await job(
+    db,
+    "demo",
+    { text: "quarterly report: EMEA", failAttempts: 2, tone: "neutral" },
+    140,
+    { status: "FAILED", code: "DEMO_FAILURE", message: "generator refused the prompt (attempt 1)" },
+  );
+  const drained = await job(
+    db,
+    "http",
+    { documentId: "ctr_88213", template: "contract-digest", locale: "de-DE" },
+    48,
+    {
+      status: "FAILED",
+      code: "LEASE_EXPIRED",
+      message: "the worker's lease expired before it finished",
+    },
+  );
+  await job(db, "http", { documentId: "inv_2025_0419", template: "summary-v3" }, 26, {
+    status: "FAILED",
+    code: "HTTP_TIMEOUT",
+    message: "no answer from the generator endpoint within 30 s",
+  });
+  await job(db, "demo", { text: "welcome back email", failAttempts: 1 }, 12, {
+    status: "FAILED",
+    code: "DEMO_FAILURE",
+    message: "demo failure requested by input (failAttempts: 1)",
+  });
+  await job(db, "demo", { text: "status digest" }, 3, { status: "RUNNING" });
+  await job(db, "http", { documentId: "inv_2025_0420", template: "summary-v3" }, 1, {
+    status: "PENDING",
+  });
+
+  // Then this morning's decisions, made through the domain as the admin page makes them.
+  const alice = await createApiToken(
+    db,
+    { actor: "system:seed" },
+    { name: "alice", role: "admin" },
+  );
+  const bob = await createApiToken(db, { actor: "system:seed" }, { name: "bob", role: "admin" });
+  const asAlice = person(`token:${alice.record.id}`, "10.20.4.17");
+  const asBob = person(`token:${bob.record.id}`, "10.20.4.31");
+
+  // An upstream incident: rejected once (too early), then retried and completed.
+  const early = await createRetryIntent(db, asBob(), {
+    sourceJobId: invoice,
+    reasonCode: "TRANSIENT_FAILURE",
+    reasonText: "Provider returned 502s for a few minutes; retrying.",
+  });
+  await rejectRetryIntent(
+    db,
+    asAlice(),
+    early.id,
+    "Their incident is still open (status page); wait for the all-clear.",
+  );
+  const incident = await createRetryIntent(db, asAlice(), {
+    sourceJobId: invoice,
+    reasonCode: "TRANSIENT_FAILURE",
+    reasonText: "Provider confirmed the 502s were their incident, resolved at 09:40 UTC.",
+  });
+  const invoiceRetry = await createRetryJobFromIntent(db, asBob(), incident.id);
+  await run(
+    db,
+    invoiceRetry.job.id,
+    {
+      status: "COMPLETED",
+      content: {
+        summary: "Invoice INV-2025-0412: 3 lines, total EUR 1,284.50, due 30 days net.",
+        lines: 3,
+        currency: "EUR",
+      },
+    },
+    0,
+    0,
+  );
+
+  // A chain: the original failed, its retry failed too, the second retry is running.
+  const prompt = await createRetryIntent(db, asAlice(), {
+    sourceJobId: report,
+    reasonCode: "IMPROVED_PROMPT",
+    reasonText: "Prompt template v7 fixes the refusal on regional reports.",
+  });
+  const first = await createRetryJobFromIntent(db, asBob(), prompt.id);
+  await run(
+    db,
+    first.job.id,
+    { status: "FAILED", code: "DEMO_FAILURE", message: "generator refused the prompt (attempt 2)" },
+    0,
+    0,
+  );
+  const again = await createRetryIntent(db, asBob(), {
+    sourceJobId: first.job.id,
+    reasonCode: "IMPROVED_PROMPT",
+    reasonText: "v7 was not deployed to the worker yet; it is now (1.4.2).",
+  });
+  const second = await createRetryJobFromIntent(db, asAlice(), again.id);
+  await run(db, second.job.id, { status: "RUNNING" }, 0);
+
+  // A lease that expired during a deploy: an intent waits for execution.
+  const pending = await createRetryIntent(db, asAlice(), {
+    sourceJobId: drained,
+    reasonCode: "INFRA_ERROR",
+    reasonText: "Worker node was drained during the 14:05 deploy; nothing is wrong with the job.",
+  });
+
+  return { token: bob.token, chainMiddleJobId: first.job.id, pendingIntentId: pending.id };
+}

@@ -1,0 +1,53 @@
+/**
+ * `npm run screenshots`: seeds an in-memory database with realistic data, serves the admin
+ * page, signs in with a real browser and writes PNGs of the main pages to docs/screenshots/.
+ * Needs Chromium (see chromium.ts) and nothing else: the database is an in-memory PGlite.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { connect } from "../../db/client";
+import { migrate } from "../../db/migrate";
+import { launchChromium } from "./chromium";
+import { seedDemo } from "./demo-data";
+import { serveAdmin } from "./serve";
+
+const OUT = "docs/screenshots";
+
+const database = await connect({ dataDir: "memory://" });
+await migrate(database);
+const demo = await seedDemo(database.db);
+const server = await serveAdmin({
+  db: database.db,
+  sessionSecret: crypto.randomUUID() + crypto.randomUUID(),
+});
+const browser = await launchChromium();
+try {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 760 },
+    deviceScaleFactor: 1,
+    colorScheme: "light",
+  });
+  const page = await context.newPage();
+  await page.goto(`${server.origin}/admin/login`);
+  await page.getByLabel("API token").fill(demo.token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${server.origin}/admin`);
+
+  mkdirSync(OUT, { recursive: true });
+  const shots: [string, string][] = [
+    ["admin-jobs.png", "/admin"],
+    ["admin-job.png", `/admin/jobs/${demo.chainMiddleJobId}`],
+    ["admin-retry-intent.png", `/admin/retry-intents/${demo.pendingIntentId}`],
+    ["admin-audit.png", "/admin/audit"],
+  ];
+  for (const [file, path] of shots) {
+    await page.goto(server.origin + path);
+    // The audit log is as long as the page size; its first screenful shows what it is.
+    await page.screenshot({ path: join(OUT, file), fullPage: file !== "admin-audit.png" });
+    console.log(`wrote ${join(OUT, file)}`);
+  }
+} finally {
+  await browser.close();
+  await server.close();
+  await database.close();
+}

@@ -1,0 +1,63 @@
+import type { FC } from "hono/jsx";
+import type { AuditEvent } from "../../db/schema";
+import { Actor } from "./actor";
+import { ReadOnlyJsonViewer } from "./json-viewer";
+import { SubjectLink } from "./links";
+import { Time } from "./time";
+
+/** Audit events as recorded; `showSubject` is off on a page that is itself about the subject. */
+export const AuditTable: FC<{ events: AuditEvent[]; showSubject?: boolean }> = ({
+  events,
+  showSubject = true,
+}) => (
+  <div class="table-wrap">
+    <table class="grid">
+      <thead>
+        <tr>
+          <th scope="col">When</th>
+          <th scope="col">Event</th>
+          <th scope="col">Actor</th>
+          {showSubject ? <th scope="col">Subject</th> : null}
+          <th scope="col">Request</th>
+          <th scope="col">Data</th>
+        </tr>
+      </thead>
+      <tbody>
+        {events.map((event) => (
+          <tr>
+            <td>
+              <Time value={event.createdAt} relative />
+            </td>
+            <td class="mono nowrap">{event.type}</td>
+            <td>
+              <Actor actor={event.actor} />
+            </td>
+            {showSubject ? (
+              <td class="nowrap">
+                <span class="faint">{event.subjectType}</span>{" "}
+                <SubjectLink type={event.subjectType} id={event.subjectId} />
+              </td>
+            ) : null}
+            <td class="subtle">
+              {event.requestId ? (
+                <span class="mono" title={event.userAgent ?? undefined}>
+                  {event.requestId.slice(0, 8)}
+                  {event.ip ? ` · ${event.ip}` : ""}
+                </span>
+              ) : (
+                <span class="faint">—</span>
+              )}
+            </td>
+            <td>
+              {Object.keys(event.data ?? {}).length > 0 ? (
+                <ReadOnlyJsonViewer value={event.data} label="data" open={false} />
+              ) : (
+                <span class="faint">—</span>
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  </div>
+);

@@ -1,0 +1,77 @@
+import type { FC } from "hono/jsx";
+import type { RetryIntent } from "../../db/schema";
+import { Actor } from "./actor";
+import { IntentLink, JobLink } from "./links";
+import { IntentStatusBadge } from "./status-badge";
+import { Time } from "./time";
+
+/**
+ * Retry intents with who approved them and why. `createdJobs` maps a consumed intent to the job
+ * it created; `showSource` adds the failed job's column where the list spans many jobs.
+ */
+export const IntentTable: FC<{
+  intents: RetryIntent[];
+  createdJobs: Map<string, string>;
+  showSource?: boolean;
+}> = ({ intents, createdJobs, showSource }) => (
+  <div class="table-wrap">
+    <table class="grid">
+      <thead>
+        <tr>
+          <th scope="col">Intent</th>
+          <th scope="col">Status</th>
+          {showSource ? <th scope="col">Failed job</th> : null}
+          <th scope="col">Reason</th>
+          <th scope="col">Approved by</th>
+          <th scope="col">Approved</th>
+          <th scope="col">Outcome</th>
+        </tr>
+      </thead>
+      <tbody>
+        {intents.map((intent) => {
+          const createdJob = createdJobs.get(intent.id);
+          return (
+            <tr>
+              <td>
+                <IntentLink id={intent.id} short />
+              </td>
+              <td>
+                <IntentStatusBadge status={intent.status} />
+              </td>
+              {showSource ? (
+                <td>
+                  <JobLink id={intent.sourceJobId} short />
+                </td>
+              ) : null}
+              <td class="wrap">
+                <span class="chip">{intent.reasonCode}</span> {intent.reasonText}
+              </td>
+              <td>
+                <Actor actor={intent.approvedBy} />
+              </td>
+              <td>
+                <Time value={intent.approvedAt} relative />
+              </td>
+              <td>
+                {intent.status === "CONSUMED" ? (
+                  <span>
+                    created <JobLink id={createdJob ?? ""} short />{" "}
+                    <span class="subtle">
+                      by <Actor actor={intent.consumedBy} />
+                    </span>
+                  </span>
+                ) : intent.status === "REJECTED" ? (
+                  <span title={intent.rejectionText ?? undefined}>
+                    rejected by <Actor actor={intent.rejectedBy} />
+                  </span>
+                ) : (
+                  <span class="subtle">awaiting execution</span>
+                )}
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  </div>
+);

@@ -1,0 +1,77 @@
+import type { Child } from "hono/jsx";
+import { useRequestContext } from "hono/jsx-renderer";
+import { type AdminEnv, adminPath, type LayoutProps } from "../context";
+import { STYLESHEET_VERSION } from "../styles";
+import { CsrfField } from "./csrf-field";
+
+const SECTIONS = [
+  { key: "jobs", label: "Jobs", href: adminPath() },
+  { key: "intents", label: "Retry intents", href: adminPath("/retry-intents") },
+  { key: "audit", label: "Audit", href: adminPath("/audit") },
+] as const;
+
+const WhoAmI = () => {
+  const c = useRequestContext<AdminEnv>();
+  const principal = c.get("principal");
+  if (!principal) return null;
+  return (
+    <div class="whoami">
+      <span>
+        <strong title={principal.actor}>{principal.label}</strong>
+      </span>
+      <span class="badge badge-role">{principal.role}</span>
+      {principal.via === "token" ? (
+        <form method="post" action={adminPath("/logout")} class="sign-out">
+          <CsrfField />
+          <button type="submit" class="button button-small">
+            Sign out
+          </button>
+        </form>
+      ) : (
+        // Cloudflare Access owns this session; its own endpoint ends it.
+        <a href="/cdn-cgi/access/logout">Sign out</a>
+      )}
+    </div>
+  );
+};
+
+/** The frame of every admin page: top bar with navigation and identity, then the content. */
+export function Layout({ children, title, section }: LayoutProps & { children?: Child }) {
+  const c = useRequestContext<AdminEnv>();
+  const signedIn = Boolean(c.get("principal"));
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${title} · Regent admin`}</title>
+        <link rel="stylesheet" href={adminPath(`/assets/admin.css?v=${STYLESHEET_VERSION}`)} />
+      </head>
+      <body>
+        <a class="skip-link" href="#content">
+          Skip to content
+        </a>
+        <header class="topbar">
+          <div class="topbar-inner">
+            <a class="brand" href={adminPath()}>
+              Regent <small>admin</small>
+            </a>
+            {signedIn ? (
+              <nav class="nav" aria-label="Sections">
+                {SECTIONS.map((s) => (
+                  <a href={s.href} aria-current={s.key === section ? "page" : undefined}>
+                    {s.label}
+                  </a>
+                ))}
+              </nav>
+            ) : (
+              <span class="nav" />
+            )}
+            <WhoAmI />
+          </div>
+        </header>
+        <main id="content">{children}</main>
+      </body>
+    </html>
+  );
+}

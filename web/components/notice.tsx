@@ -1,0 +1,67 @@
+import type { Child, FC } from "hono/jsx";
+import type { DomainError } from "../../functions/domain/errors";
+import { JobLink } from "./links";
+
+type Kind = "error" | "success" | "info" | "warn";
+
+/** A message block; errors are announced to screen readers at once, other notices politely. */
+export const Notice: FC<{ kind: Kind; children?: Child }> = ({ kind, children }) => (
+  <div class={`notice notice-${kind}`} role={kind === "error" ? "alert" : "status"}>
+    {children}
+  </div>
+);
+
+function stringDetail(error: DomainError, key: string): string | undefined {
+  const value = error.details?.[key];
+  return typeof value === "string" ? value : undefined;
+}
+
+/** What the operator can do next about a refusal, with links to what it is about. */
+function nextStep(error: DomainError): Child {
+  const jobId = stringDetail(error, "jobId");
+  const intentId = stringDetail(error, "intentId");
+  switch (error.code) {
+    case "INTENT_NOT_PENDING":
+      return jobId ? (
+        <p>
+          It was executed meanwhile and created job <JobLink id={jobId} />.
+        </p>
+      ) : (
+        <p>Nothing was changed. The intent's current state is shown below.</p>
+      );
+    case "INTENT_ALREADY_PENDING":
+      return intentId ? (
+        <p>
+          Review the pending intent instead:{" "}
+          <a href={`/admin/retry-intents/${intentId}`} class="id">
+            {intentId}
+          </a>
+          .
+        </p>
+      ) : null;
+    case "JOB_ALREADY_RETRIED": {
+      const retryJobId = stringDetail(error, "retryJobId");
+      return retryJobId ? (
+        <p>
+          Its retry is job <JobLink id={retryJobId} />. To try again, retry the newest failed job of
+          the chain.
+        </p>
+      ) : null;
+    }
+    case "FOUR_EYES_REQUIRED":
+      return <p>Another admin has to execute it.</p>;
+    default:
+      return null;
+  }
+}
+
+/** A refusal from the domain, shown as it was meant: its code, its sentence, and a way on. */
+export const DomainErrorNotice: FC<{ error: DomainError }> = ({ error }) => (
+  <Notice kind="error">
+    <p>
+      <strong class="code">{error.code}</strong>
+      {error.message}
+    </p>
+    {nextStep(error)}
+  </Notice>
+);

@@ -1,0 +1,197 @@
+import type { FC } from "hono/jsx";
+import type { AuditEvent, Job, RetryIntent } from "../../db/schema";
+import type { DomainError } from "../../functions/domain/errors";
+import { REASON_TEXT_MAX } from "../../functions/domain/retry-intents";
+import { Actor } from "../components/actor";
+import { AuditTable } from "../components/audit-table";
+import { CsrfField } from "../components/csrf-field";
+import { ReadOnlyJsonViewer } from "../components/json-viewer";
+import { JobLink } from "../components/links";
+import { DomainErrorNotice, Notice } from "../components/notice";
+import { IntentStatusBadge, JobStatusBadge } from "../components/status-badge";
+import { Time } from "../components/time";
+import { adminPath } from "../context";
+
+export interface IntentPageData {
+  intent: RetryIntent;
+  sourceJob: Job;
+  createdJob: Job | undefined;
+  audit: AuditEvent[];
+}
+
+export interface IntentPageView {
+  canMutate: boolean;
+  /** Set when the four-eyes rule stops this admin from executing: they approved it. */
+  fourEyesBlocked: boolean;
+  notice?: string | undefined;
+  error?: DomainError | undefined;
+  rejectText?: string | undefined;
+}
+
+const intentHref = (id: string, rest = "") =>
+  adminPath(`/retry-intents/${encodeURIComponent(id)}${rest}`);
+
+const Decision: FC<{ data: IntentPageData; view: IntentPageView }> = ({ data, view }) => {
+  const { intent, sourceJob, createdJob } = data;
+  if (intent.status === "CONSUMED") {
+    return (
+      <p>
+        Executed by <Actor actor={intent.consumedBy} /> <Time value={intent.consumedAt} />. It
+        created job {createdJob ? <JobLink id={createdJob.id} /> : "—"}
+        {createdJob ? (
+          <>
+            {" "}
+            <JobStatusBadge status={createdJob.status} />
+          </>
+        ) : null}
+        . An intent is executed once; it cannot be executed again.
+      </p>
+    );
+  }
+  if (intent.status === "REJECTED") {
+    return (
+      <>
+        <p>
+          Rejected by <Actor actor={intent.rejectedBy} /> <Time value={intent.rejectedAt} />.
+        </p>
+        <blockquote class="notice">{intent.rejectionText}</blockquote>
+        <p class="subtle">
+          To retry the job after all, create a new intent on the <JobLink id={sourceJob.id} /> page.
+        </p>
+      </>
+    );
+  }
+  if (!view.canMutate) {
+    return <p class="subtle">Pending: waiting for an admin to execute or reject it.</p>;
+  }
+  return (
+    <>
+      <div class="field">
+        <p>
+          Executing creates a new regeneration job with the generator and input of job{" "}
+          <JobLink id={sourceJob.id} short />, linked to it. You confirm on the next step.
+        </p>
+        {view.fourEyesBlocked ? (
+          <p class="subtle" id="execute-blocked">
+            You approved this intent, and the four-eyes rule is on: another admin has to execute it.
+          </p>
+        ) : (
+          <div class="actions">
+            <a class="button button-primary" href={intentHref(intent.id, "/execute")}>
+              Execute…
+            </a>
+          </div>
+        )}
+      </div>
+      <hr class="rule" />
+      <form method="post" action={intentHref(intent.id, "/reject")}>
+        <CsrfField />
+        <div class="field">
+          <label for="reject-reasonText">Reason for rejecting</label>
+          <textarea
+            id="reject-reasonText"
+            name="reasonText"
+            required
+            maxlength={REASON_TEXT_MAX}
+            rows={2}
+          >
+            {view.rejectText ?? ""}
+          </textarea>
+        </div>
+        <button type="submit" class="button button-danger">
+          Reject intent
+        </button>
+      </form>
+    </>
+  );
+};
+
+/** One retry intent: what was approved, by whom and why, what became of it, and its audit trail. */
+export const IntentPage: FC<{ data: IntentPageData; view: IntentPageView }> = ({ data, view }) => {
+  const { intent, sourceJob, audit } = data;
+  return (
+    <>
+      <div class="page-head">
+        <div>
+          <div class="crumbs">
+            <a href={adminPath("/retry-intents")}>Retry intents</a> / intent
+          </div>
+          <div class="title">
+            <h1 class="id">{intent.id}</h1>
+            <IntentStatusBadge status={intent.status} />
+          </div>
+        </div>
+        <a href={adminPath(`/audit?subjectId=${encodeURIComponent(intent.id)}`)}>Audit events →</a>
+      </div>
+      {view.notice ? <Notice kind="success">{view.notice}</Notice> : null}
+      {view.error ? <DomainErrorNotice error={view.error} /> : null}
+      <div class="columns">
+        <section class="panel" aria-labelledby="intent-title">
+          <header>
+            <h2 id="intent-title">Retry intent</h2>
+          </header>
+          <div class="panel-body">
+            <dl class="meta">
+              <dt>Status</dt>
+              <dd>
+                <IntentStatusBadge status={intent.status} />
+              </dd>
+              <dt>Failed job</dt>
+              <dd>
+                <JobLink id={sourceJob.id} /> <JobStatusBadge status={sourceJob.status} />
+              </dd>
+              <dt>Generator</dt>
+              <dd class="mono">{sourceJob.generator}</dd>
+              <dt>Reason code</dt>
+              <dd>
+                <span class="chip">{intent.reasonCode}</span>
+              </dd>
+              <dt>Reason</dt>
+              <dd>{intent.reasonText}</dd>
+              <dt>Approved by</dt>
+              <dd>
+                <Actor actor={intent.approvedBy} full />
+              </dd>
+              <dt>Approved</dt>
+              <dd>
+                <Time value={intent.approvedAt} />
+              </dd>
+              {intent.sourceOutputRef ? (
+                <>
+                  <dt>Output reference</dt>
+                  <dd class="mono">{intent.sourceOutputRef}</dd>
+                </>
+              ) : null}
+            </dl>
+          </div>
+        </section>
+        <section class="panel" aria-labelledby="decision-title">
+          <header>
+            <h2 id="decision-title">Decision</h2>
+          </header>
+          <div class="panel-body">
+            <Decision data={data} view={view} />
+          </div>
+        </section>
+      </div>
+      <section class="panel" aria-labelledby="json-title">
+        <header>
+          <h2 id="json-title">Full record</h2>
+        </header>
+        <div class="panel-body">
+          <ReadOnlyJsonViewer value={intent} label="retry intent" />
+        </div>
+      </section>
+      <section class="panel" aria-labelledby="audit-title">
+        <header>
+          <h2 id="audit-title">Audit trail</h2>
+        </header>
+        {audit.length > 0 ? (
+          <AuditTable events={audit} showSubject={false} />
+        ) : (
+          <p class="empty">No events.</p>
+        )}
+      </section>
+    </>
+  );
+};

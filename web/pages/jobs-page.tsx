@@ -1,0 +1,98 @@
+import type { FC } from "hono/jsx";
+import type { Job, JobStatus } from "../../db/schema";
+import { JobTable } from "../components/job-table";
+import { adminPath } from "../context";
+import type { RetryState } from "../read-models";
+
+export type StatusFilter = JobStatus | "all";
+
+/** Failed first: they are what an operator comes here to decide about. */
+export const STATUS_TABS: StatusFilter[] = ["FAILED", "PENDING", "RUNNING", "COMPLETED", "all"];
+
+const TAB_LABEL: Record<StatusFilter, string> = {
+  FAILED: "Failed",
+  PENDING: "Pending",
+  RUNNING: "Running",
+  COMPLETED: "Completed",
+  all: "All",
+};
+
+export function jobsHref(status: StatusFilter, generator?: string, cursor?: string): string {
+  const params = new URLSearchParams();
+  if (status !== "FAILED") params.set("status", status);
+  if (generator) params.set("generator", generator);
+  if (cursor) params.set("cursor", cursor);
+  const query = params.toString();
+  return query ? `${adminPath()}?${query}` : adminPath();
+}
+
+export const JobsPage: FC<{
+  status: StatusFilter;
+  generator?: string | undefined;
+  generators: string[];
+  counts: Record<JobStatus, number>;
+  jobs: Job[];
+  nextCursor: string | null;
+  paged: boolean;
+  retryStates: Map<string, RetryState>;
+}> = ({ status, generator, generators, counts, jobs, nextCursor, paged, retryStates }) => {
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  return (
+    <>
+      <div class="page-head">
+        <div>
+          <h1>{status === "all" ? "All jobs" : `${TAB_LABEL[status]} jobs`}</h1>
+          <p class="subtle">
+            {status === "FAILED"
+              ? "A failed job is never re-run by itself: retry it through a retry intent, or leave it."
+              : "Newest first. Counts are for all generators."}
+          </p>
+        </div>
+      </div>
+      <nav class="tabs" aria-label="Filter by status">
+        {STATUS_TABS.map((tab) => (
+          <a
+            class={`tab tab-${tab.toLowerCase()}`}
+            href={jobsHref(tab, generator)}
+            aria-current={tab === status ? "page" : undefined}
+          >
+            {TAB_LABEL[tab]} <span class="count">{tab === "all" ? total : counts[tab]}</span>
+          </a>
+        ))}
+        <span class="filter-sep" />
+        <form method="get" action={adminPath()} class="filters">
+          {status !== "FAILED" ? <input type="hidden" name="status" value={status} /> : null}
+          <label for="generator-filter" class="subtle">
+            Generator
+          </label>
+          <select id="generator-filter" name="generator">
+            <option value="" selected={!generator}>
+              any
+            </option>
+            {generators.map((g) => (
+              <option value={g} selected={g === generator}>
+                {g}
+              </option>
+            ))}
+          </select>
+          <button type="submit" class="button button-small">
+            Filter
+          </button>
+        </form>
+      </nav>
+      <section class="panel" aria-label="Jobs">
+        {jobs.length === 0 ? (
+          <p class="empty">
+            {status === "FAILED" ? "No failed jobs. Nothing needs a decision." : "No jobs match."}
+          </p>
+        ) : (
+          <JobTable jobs={jobs} retryStates={retryStates} />
+        )}
+        <div class="pager">
+          {paged ? <a href={jobsHref(status, generator)}>← First page</a> : null}
+          {nextCursor ? <a href={jobsHref(status, generator, nextCursor)}>Older →</a> : null}
+        </div>
+      </section>
+    </>
+  );
+};

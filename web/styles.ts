@@ -1,0 +1,240 @@
+/**
+ * The admin page's one stylesheet. It lives in a module rather than a .css file so that the
+ * Worker bundle carries it without a file system; it is served from `/admin/assets/`, which
+ * lets the Content-Security-Policy stay at `style-src 'self'` with no inline styles.
+ */
+export const STYLESHEET = `
+:root {
+  color-scheme: light dark;
+  --bg: #f5f6f8;
+  --surface: #ffffff;
+  --surface-2: #f9fafb;
+  --border: #e2e5ea;
+  --border-strong: #cfd4db;
+  --text: #1b1f24;
+  --muted: #5d6876;
+  --faint: #8a94a3;
+  --link: #2450c4;
+  --focus: #3b6fe0;
+  --header-bg: #15181c;
+  --header-text: #e9ecf0;
+  --header-muted: #9aa3ae;
+  --primary: #2450c4;
+  --primary-text: #ffffff;
+  --danger: #b42318;
+  --code-bg: #f6f7f9;
+  --json-key: #7a3aa0;
+  --json-string: #1d7a3a;
+  --json-number: #a6530b;
+  --json-literal: #2450c4;
+  --red-bg: #fdecec; --red-fg: #b42318;
+  --green-bg: #e5f4ea; --green-fg: #1b6f37;
+  --blue-bg: #e8effd; --blue-fg: #1f48b3;
+  --amber-bg: #fff2dc; --amber-fg: #945400;
+  --grey-bg: #eceef2; --grey-fg: #4b5563;
+  --teal-bg: #e1f4f1; --teal-fg: #0f6b62;
+  --mono: ui-monospace, SFMono-Regular, "SF Mono", Menlo, Consolas, "Liberation Mono", monospace;
+  --sans: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+}
+@media (prefers-color-scheme: dark) {
+  :root {
+    --bg: #111317; --surface: #181b20; --surface-2: #1d2026; --border: #2a2f37;
+    --border-strong: #3a404a; --text: #e4e7eb; --muted: #a0a9b5; --faint: #77808c;
+    --link: #8fb0ff; --focus: #8fb0ff; --header-bg: #0b0c0f; --primary: #3d67d8;
+    --code-bg: #14171b; --json-key: #d2a8ff; --json-string: #7ee2a0; --json-number: #ffb76b;
+    --json-literal: #8fb0ff;
+    --red-bg: #3a1717; --red-fg: #ff9b91; --green-bg: #15301f; --green-fg: #7fdc9d;
+    --blue-bg: #172544; --blue-fg: #a3bfff; --amber-bg: #3a2a0f; --amber-fg: #ffc66b;
+    --grey-bg: #272b32; --grey-fg: #c1c7d0; --teal-bg: #10302c; --teal-fg: #6fd8c9;
+  }
+}
+* { box-sizing: border-box; }
+html { font-size: 14px; }
+body { margin: 0; background: var(--bg); color: var(--text); font: 1rem/1.45 var(--sans); }
+a { color: var(--link); text-decoration: none; }
+a:hover { text-decoration: underline; }
+:focus-visible { outline: 2px solid var(--focus); outline-offset: 2px; border-radius: 3px; }
+code, pre, .mono { font-family: var(--mono); font-size: 0.9rem; }
+h1, h2, h3 { margin: 0; font-weight: 600; }
+h1 { font-size: 1.35rem; letter-spacing: -0.01em; }
+h1.id { font-size: 1.15rem; font-weight: 600; }
+h2 { font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.06em; color: var(--muted); }
+p { margin: 0 0 0.6rem; }
+
+.skip-link { position: absolute; left: -9999px; top: 0; }
+.skip-link:focus { left: 8px; top: 8px; z-index: 10; background: var(--surface); padding: 6px 10px; }
+
+.topbar { background: var(--header-bg); color: var(--header-text); }
+.topbar-inner { max-width: 1240px; margin: 0 auto; padding: 0 24px; height: 48px;
+  display: flex; align-items: center; gap: 28px; }
+.brand { color: var(--header-text); font-weight: 650; letter-spacing: 0.01em; display: flex; gap: 8px;
+  align-items: baseline; }
+.brand small { color: var(--header-muted); font-weight: 500; font-size: 0.85rem; }
+.brand:hover { text-decoration: none; }
+.nav { display: flex; gap: 4px; flex: 1; }
+.nav a { color: var(--header-muted); padding: 6px 10px; border-radius: 5px; }
+.nav a:hover { color: var(--header-text); background: rgba(255,255,255,0.06); text-decoration: none; }
+.nav a[aria-current="page"] { color: var(--header-text); background: rgba(255,255,255,0.1); }
+.whoami { display: flex; align-items: center; gap: 10px; color: var(--header-muted); font-size: 0.9rem; }
+.whoami strong { color: var(--header-text); font-weight: 550; }
+.whoami form { margin: 0; }
+.whoami .button { background: transparent; color: var(--header-text); border-color: #3a414b; }
+.whoami .button:hover { background: rgba(255,255,255,0.08); }
+.whoami a { color: var(--header-text); }
+
+main { max-width: 1240px; margin: 0 auto; padding: 20px 24px 48px; }
+.page-head { display: flex; align-items: flex-end; justify-content: space-between; gap: 16px;
+  margin-bottom: 14px; flex-wrap: wrap; }
+.page-head .title { display: flex; align-items: center; gap: 10px; flex-wrap: wrap; }
+.crumbs { color: var(--muted); font-size: 0.9rem; margin-bottom: 4px; }
+.crumbs a { color: var(--muted); }
+.subtle { color: var(--muted); }
+.faint { color: var(--faint); }
+.nowrap { white-space: nowrap; }
+
+.panel { background: var(--surface); border: 1px solid var(--border); border-radius: 7px;
+  margin-bottom: 14px; }
+.panel > header { display: flex; align-items: center; justify-content: space-between; gap: 10px;
+  padding: 9px 14px; border-bottom: 1px solid var(--border); }
+.panel > header a { font-size: 0.9rem; }
+.panel-body { padding: 12px 14px; }
+.panel-body > :last-child { margin-bottom: 0; }
+.columns { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 14px;
+  margin-bottom: 14px; align-items: start; }
+.columns > .panel, .columns > div > .panel:last-child { margin-bottom: 0; }
+@media (max-width: 900px) { .columns { grid-template-columns: 1fr; } }
+
+.table-wrap { overflow-x: auto; }
+table.grid { width: 100%; border-collapse: collapse; font-size: 0.95rem; }
+.grid th { text-align: left; font-weight: 600; color: var(--muted); font-size: 0.78rem;
+  text-transform: uppercase; letter-spacing: 0.05em; padding: 7px 12px;
+  border-bottom: 1px solid var(--border); background: var(--surface-2); white-space: nowrap; }
+.grid td { padding: 7px 12px; border-bottom: 1px solid var(--border); vertical-align: top; }
+.grid tr:last-child td { border-bottom: 0; }
+.grid tbody tr:hover td { background: var(--surface-2); }
+.grid td.num, .grid th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.grid .clip { max-width: 300px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.grid .wrap { max-width: 420px; }
+.empty { padding: 22px 14px; color: var(--muted); text-align: center; }
+
+dl.meta { display: grid; grid-template-columns: 150px minmax(0, 1fr); gap: 6px 14px; margin: 0; }
+dl.meta dt { color: var(--muted); }
+dl.meta dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
+
+.id { font-family: var(--mono); font-size: 0.88rem; }
+.badge { display: inline-flex; align-items: center; gap: 5px; padding: 1px 8px 1px 7px; border-radius: 999px;
+  font-size: 0.75rem; font-weight: 650; letter-spacing: 0.04em; line-height: 1.6; white-space: nowrap; }
+.badge::before { content: ""; width: 6px; height: 6px; border-radius: 50%; background: currentColor; }
+.badge-failed { background: var(--red-bg); color: var(--red-fg); }
+.badge-completed { background: var(--green-bg); color: var(--green-fg); }
+.badge-running { background: var(--blue-bg); color: var(--blue-fg); }
+.badge-queued { background: var(--grey-bg); color: var(--grey-fg); }
+.badge-awaiting { background: var(--amber-bg); color: var(--amber-fg); }
+.badge-consumed { background: var(--teal-bg); color: var(--teal-fg); }
+.badge-rejected { background: var(--grey-bg); color: var(--grey-fg); }
+.badge-role { background: rgba(255,255,255,0.1); color: var(--header-text); }
+.badge-role::before { display: none; }
+.chip { display: inline-block; padding: 0 7px; border-radius: 4px; background: var(--grey-bg);
+  color: var(--grey-fg); font-size: 0.8rem; font-family: var(--mono); }
+
+.tabs { display: flex; gap: 6px; flex-wrap: wrap; margin-bottom: 12px; align-items: center; }
+.tab { display: inline-flex; align-items: center; gap: 8px; padding: 5px 11px; border-radius: 6px;
+  border: 1px solid var(--border); background: var(--surface); color: var(--text); }
+.tab:hover { text-decoration: none; border-color: var(--border-strong); }
+.tab[aria-current="page"] { border-color: var(--text); box-shadow: inset 0 0 0 1px var(--text); }
+.tab .count { font-variant-numeric: tabular-nums; color: var(--muted); font-size: 0.9rem; }
+.tab.tab-failed .count { color: var(--red-fg); font-weight: 650; }
+.filters { display: flex; gap: 10px; align-items: flex-end; flex-wrap: wrap; margin: 0 0 12px; }
+.filters .field { margin: 0; }
+.filter-sep { width: 1px; align-self: stretch; background: var(--border); margin: 0 4px; }
+
+.field { display: grid; gap: 4px; margin-bottom: 10px; }
+.field label { font-weight: 550; font-size: 0.92rem; }
+.hint { color: var(--muted); font-size: 0.88rem; }
+.hint code { white-space: nowrap; }
+input[type="text"], input[type="password"], input[type="search"], select, textarea {
+  font: inherit; color: var(--text); background: var(--surface); border: 1px solid var(--border-strong);
+  border-radius: 5px; padding: 6px 9px; min-width: 0; }
+textarea { width: 100%; min-height: 64px; resize: vertical; }
+select { padding-right: 24px; }
+input[type="text"], input[type="password"], input[type="search"], select { height: 32px; }
+fieldset { border: 0; padding: 0; margin: 0; min-width: 0; }
+fieldset[disabled] { opacity: 0.55; }
+legend { font-weight: 600; padding: 0; margin-bottom: 8px; }
+.form-grid { display: grid; grid-template-columns: minmax(240px, 400px) minmax(0, 1fr); gap: 0 14px;
+  align-items: start; }
+.form-grid select { width: 100%; }
+@media (max-width: 900px) { .form-grid { grid-template-columns: 1fr; } }
+.retry-state { display: inline-flex; gap: 6px; align-items: center; white-space: nowrap; }
+.button { display: inline-flex; align-items: center; gap: 6px; font: inherit; font-weight: 550;
+  padding: 6px 13px; border-radius: 5px; border: 1px solid var(--border-strong);
+  background: var(--surface); color: var(--text); cursor: pointer; text-decoration: none; }
+.button:hover { text-decoration: none; background: var(--surface-2); }
+.button-primary { background: var(--primary); border-color: var(--primary); color: var(--primary-text); }
+.button-primary:hover { background: var(--primary); filter: brightness(1.08); }
+.button-danger { color: var(--danger); border-color: color-mix(in srgb, var(--danger) 45%, var(--border)); }
+.button-small { padding: 3px 10px; font-size: 0.9rem; }
+.button[disabled], fieldset[disabled] .button { cursor: not-allowed; filter: grayscale(0.6); }
+.actions { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
+form.inline { display: inline; margin: 0; }
+.tabs .filters { margin: 0; align-items: center; gap: 8px; }
+hr.rule { border: 0; border-top: 1px solid var(--border); margin: 14px 0; }
+.confirm-actions { margin-top: 14px; }
+blockquote.notice { margin: 0 0 10px; }
+
+.notice { border: 1px solid var(--border); border-left-width: 4px; border-radius: 6px; padding: 9px 13px;
+  margin-bottom: 14px; background: var(--surface); }
+.notice p:last-child { margin-bottom: 0; }
+.notice strong.code { font-family: var(--mono); font-size: 0.88rem; margin-right: 6px; }
+.notice-error { border-left-color: var(--red-fg); background: var(--red-bg); }
+.notice-success { border-left-color: var(--green-fg); background: var(--green-bg); }
+.notice-info { border-left-color: var(--blue-fg); }
+.notice-warn { border-left-color: var(--amber-fg); background: var(--amber-bg); }
+.panel .notice { margin-bottom: 10px; }
+
+.error-box { border: 1px solid color-mix(in srgb, var(--red-fg) 30%, var(--border)); background: var(--red-bg);
+  border-radius: 6px; padding: 9px 13px; margin-bottom: 14px; }
+.error-box .code { font-family: var(--mono); font-weight: 650; color: var(--red-fg); }
+
+.json { margin: 0; }
+.json > summary { cursor: pointer; color: var(--muted); font-size: 0.88rem; padding: 2px 0 6px; }
+.json pre { margin: 0; background: var(--code-bg); border: 1px solid var(--border); border-radius: 5px;
+  padding: 9px 11px; overflow: auto; max-height: 420px; line-height: 1.5; white-space: pre; }
+.json .k { color: var(--json-key); }
+.json .s { color: var(--json-string); }
+.json .n { color: var(--json-number); }
+.json .l { color: var(--json-literal); }
+td .json pre { max-height: 180px; padding: 5px 8px; font-size: 0.82rem; }
+td .json > summary { padding: 0; }
+
+.lineage { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; align-items: stretch; gap: 0; }
+.lineage li { display: flex; align-items: center; }
+.lineage .node { display: grid; gap: 2px; padding: 6px 11px; border: 1px solid var(--border);
+  border-radius: 6px; background: var(--surface); }
+.lineage .node:hover { text-decoration: none; border-color: var(--border-strong); }
+.lineage .node-row { display: flex; gap: 8px; align-items: center; }
+.lineage .node[aria-current="page"] { border-color: var(--text); box-shadow: inset 0 0 0 1px var(--text); }
+.lineage .depth { font-size: 0.75rem; color: var(--muted); text-transform: uppercase; letter-spacing: 0.05em; }
+.lineage .link { color: var(--faint); padding: 0 10px; font-size: 0.82rem; display: grid;
+  justify-items: center; min-width: 120px; }
+.lineage .link .arrow { font-size: 1.1rem; line-height: 1; }
+.lineage .link a { color: var(--muted); font-family: var(--mono); font-size: 0.78rem; }
+
+.confirm { max-width: 720px; }
+.confirm .warning { font-size: 1.08rem; font-weight: 600; margin: 0 0 6px; }
+.login { max-width: 420px; margin: 8vh auto 0; }
+.login input { width: 100%; }
+.pager { display: flex; justify-content: flex-end; gap: 10px; padding: 8px 14px; border-top: 1px solid var(--border); }
+.pager:empty { display: none; }
+footer.foot { max-width: 1240px; margin: 0 auto; padding: 0 24px 24px; color: var(--faint); font-size: 0.85rem; }
+`;
+
+/** A short content hash for the stylesheet's URL, so it can be cached for good and still change. */
+export const STYLESHEET_VERSION = (() => {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < STYLESHEET.length; i++) {
+    hash ^= STYLESHEET.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(36);
+})();
