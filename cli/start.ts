@@ -2,6 +2,7 @@
  * `npm start`: applies migrations (embedded PGlite by default), makes sure the bootstrap admin
  * token exists if one is configured, serves Regent on PORT and runs the worker loop beside it.
  */
+import { randomBytes } from "node:crypto";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { connect } from "../db/client";
@@ -34,9 +35,12 @@ if (config.bootstrapAdminToken) {
   await ensureBootstrapAdminToken(database.db, config.bootstrapAdminToken);
 }
 
+// Without SESSION_SECRET, admin sessions are signed with a secret of this process's own:
+// they end when it stops.
+const sessionSecret = config.sessionSecret ?? randomBytes(32).toString("base64url");
 const app = newApp({
   db: database.db,
-  config,
+  config: { ...config, sessionSecret },
   clientIp: (c) => getConnInfo(c).remote.address,
 });
 
@@ -69,6 +73,7 @@ const server = serve({ fetch: app.fetch, port: config.port, hostname: "127.0.0.1
   console.log(
     [
       `Regent is running on ${url} (database: ${database.kind})`,
+      `  admin page: ${url}/admin (sign in with an API token)`,
       `  API reference: ${url}/api/docs`,
       `  worker: an invocation every ${workerConfig.intervalMs} ms (batch ${workerConfig.batchSize}, concurrency ${workerConfig.concurrency})`,
       signIn,

@@ -4,6 +4,7 @@
  */
 import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
 import { connectNeon } from "../db/neon";
+import { ensureBootstrapAdminToken } from "./domain/api-tokens";
 import { newApp } from "./http/app";
 import { type Config, loadConfig } from "./http/config";
 import { standaloneErrorResponse } from "./http/errors";
@@ -17,7 +18,12 @@ export interface Env {
   ACCESS_VIEWER_EMAILS?: string;
   ACCESS_SUBMITTER_EMAILS?: string;
   REQUIRE_DISTINCT_EXECUTOR?: string;
+  SESSION_SECRET?: string;
+  REGENT_BOOTSTRAP_ADMIN_TOKEN?: string;
 }
+
+/** The bootstrap admin token is ensured once per isolate, not on every request. */
+let bootstrapped: string | undefined;
 
 /** Access signing keys outlive a request, so that they are fetched once per isolate, not per call. */
 let keys: { url: string; get: JWTVerifyGetKey } | undefined;
@@ -37,12 +43,17 @@ async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise
   try {
     config = loadConfig(env as unknown as Record<string, unknown>);
     if (!config.databaseUrl) throw new Error("DATABASE_URL is required in a Worker");
+    if (!config.sessionSecret) throw new Error("SESSION_SECRET is required in a Worker");
   } catch (error) {
     console.error(error instanceof Error ? error.message : error);
     return standaloneErrorResponse("INTERNAL", "the server is misconfigured");
   }
   const database = connectNeon(config.databaseUrl, { wsProxy: config.neonWsProxy });
   try {
+    if (config.bootstrapAdminToken && bootstrapped !== config.bootstrapAdminToken) {
+      await ensureBootstrapAdminToken(database.db, config.bootstrapAdminToken);
+      bootstrapped = config.bootstrapAdminToken;
+    }
     const app = newApp({ db: database.db, config, accessKeys: accessKeys(config) });
     return await app.fetch(request, env, ctx);
   } finally {

@@ -1,6 +1,8 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { createRemoteJWKSet } from "jose";
+import { createAdminApp } from "../../web/admin-app";
+import { type AccessIdentity, ADMIN_BASE } from "../../web/context";
 import { accessJwt, bearerToken, firstPresent } from "./auth";
 import type { App, AppDeps, AppEnv } from "./env";
 import { errorResponse, notFound, onError, payloadTooLarge, validationHook } from "./errors";
@@ -27,9 +29,10 @@ export function newApp(deps: AppDeps): App {
 
   const checks: CredentialCheck[] = [...(deps.credentialChecks ?? []), bearerToken(deps.db)];
   const access = deps.config.access;
-  if (access) {
-    checks.push(accessJwt(access, deps.accessKeys ?? createRemoteJWKSet(new URL(access.certsUrl))));
-  }
+  const accessCheck = access
+    ? accessJwt(access, deps.accessKeys ?? createRemoteJWKSet(new URL(access.certsUrl)))
+    : undefined;
+  if (accessCheck) checks.push(accessCheck);
   const resolvePrincipal = firstPresent(checks);
   const clientIp = deps.clientIp ?? ((c) => c.req.header("cf-connecting-ip"));
 
@@ -60,5 +63,30 @@ export function newApp(deps: AppDeps): App {
   registerAdminJobRoutes(app);
   registerRetryIntentRoutes(app);
   registerAuditRoutes(app);
+
+  // The admin page signs in with the same Access verification as the API, or with its own
+  // token-backed session; it is served only where a session secret is configured.
+  if (deps.config.sessionSecret) {
+    app.route(
+      ADMIN_BASE,
+      createAdminApp({
+        db: deps.db,
+        sessionSecret: deps.config.sessionSecret,
+        requireDistinctExecutor: deps.config.requireDistinctExecutor,
+        ...(accessCheck ? { resolveAccessIdentity: accessIdentity(accessCheck) } : {}),
+      }),
+    );
+  }
   return app;
+}
+
+/** An Access principal as the admin page knows it: its strongest role, or no identity at all. */
+function accessIdentity(check: CredentialCheck) {
+  return async (request: Request): Promise<AccessIdentity | null> => {
+    const resolution = await check(request);
+    if (resolution.outcome !== "ok") return null;
+    const { actor, roles } = resolution.principal;
+    const role = (["admin", "viewer", "submitter"] as const).find((r) => roles.includes(r));
+    return role ? { actor, role } : null;
+  };
 }

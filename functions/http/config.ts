@@ -64,6 +64,9 @@ export const configSchema = z
     REGENT_BOOTSTRAP_ADMIN_TOKEN: optionalText.pipe(
       z.string().min(16, "must be at least 16 characters").max(512).optional(),
     ),
+    SESSION_SECRET: optionalText.pipe(
+      z.string().min(32, "must be at least 32 characters").max(512).optional(),
+    ),
     REQUIRE_DISTINCT_EXECUTOR: flag,
     PORT: optionalText.pipe(
       z
@@ -102,6 +105,8 @@ export interface Config {
   /** Set when Cloudflare Access sign-in is configured. */
   access: AccessConfig | undefined;
   bootstrapAdminToken: string | undefined;
+  /** Signs admin page sessions; without it the admin page is not served. */
+  sessionSecret: string | undefined;
   /** Four-eyes rule for executing retry intents. */
   requireDistinctExecutor: boolean;
   port: number;
@@ -150,6 +155,7 @@ export function loadConfig(env: Record<string, unknown>): Config {
     neonWsProxy: e.NEON_WS_PROXY,
     access,
     bootstrapAdminToken: e.REGENT_BOOTSTRAP_ADMIN_TOKEN,
+    sessionSecret: e.SESSION_SECRET,
     requireDistinctExecutor: e.REQUIRE_DISTINCT_EXECUTOR,
     port: e.PORT ?? DEFAULT_PORT,
   };

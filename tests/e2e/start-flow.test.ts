@@ -43,6 +43,24 @@ describe("npm start, end to end", () => {
     );
     expect(regent.output()).toMatch(/REGENT_BOOTSTRAP_ADMIN_TOKEN/);
     expect(regent.output()).toMatch(/worker: an invocation every 100 ms/);
+    expect(regent.output()).toMatch(/admin page: http:\/\/127\.0\.0\.1:\d+\/admin/);
+  });
+
+  it("serves the admin page: an API token signs in and the failed jobs list answers", async () => {
+    const login = await fetch(`${regent.url}/admin/login`);
+    expect(login.status).toBe(200);
+    const signedIn = await fetch(`${regent.url}/admin/login`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: regent.url },
+      body: new URLSearchParams({ token: adminToken }),
+    });
+    expect(signedIn.status).toBe(303);
+    const cookie = signedIn.headers.get("set-cookie")?.split(";")[0] ?? "";
+    expect(cookie).not.toBe("");
+    const page = await fetch(`${regent.url}/admin`, { headers: { cookie } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/Failed/);
   });
 
   it("a failed job is recovered through a RetryIntent, as a new job, with every step audited", async () => {

@@ -259,3 +259,58 @@ describe("Cloudflare Access tokens", () => {
     expect(await authDenial()).toMatchObject({ reason: "missing" });
   });
 });
+
+describe("the admin page behind Cloudflare Access", () => {
+  let withAdmin: ApiApp;
+  beforeAll(async () => {
+    const { port } = server.address() as AddressInfo;
+    withAdmin = testApp(
+      t.db,
+      {
+        ACCESS_TEAM_DOMAIN: TEAM,
+        ACCESS_AUD: AUD,
+        ACCESS_ADMIN_EMAILS: "alice@example.com",
+        ACCESS_VIEWER_EMAILS: "@viewers.example.com",
+        SESSION_SECRET: "a-session-secret-of-at-least-32-characters",
+      },
+      { accessKeys: createRemoteJWKSet(new URL(`http://127.0.0.1:${port}/cdn-cgi/access/certs`)) },
+    );
+  });
+  const page = async (jwt: string) =>
+    withAdmin.request("/admin", {
+      headers: { "cf-access-jwt-assertion": jwt },
+      redirect: "manual",
+    });
+
+  it("signs the Access identity in through the API's own verification, with its role", async () => {
+    const admin = await page(await sign({}));
+    expect(admin.status).toBe(200);
+    const adminHtml = await admin.text();
+    expect(adminHtml).toContain("alice@example.com");
+
+    const viewer = await page(await sign({ email: "bob@viewers.example.com" }));
+    expect(viewer.status).toBe(200);
+    const viewerHtml = await viewer.text();
+    expect(viewerHtml).toContain("bob@viewers.example.com");
+    expect(viewerHtml).not.toMatch(/name="reasonText"/);
+  });
+
+  it("does not sign in with a token Access did not sign, or one that expired", async () => {
+    const forged = await sign({}, { key: strangerKey });
+    const expired = await new SignJWT({ email: "alice@example.com" })
+      .setProtectedHeader({ alg: "RS256", kid: KID })
+      .setIssuer(ISSUER)
+      .setAudience(AUD)
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 600)
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(signingKey);
+    for (const [name, jwt] of [
+      ["forged", forged],
+      ["expired", expired],
+    ] as const) {
+      const response = await page(jwt);
+      expect(response.status, name).toBe(303);
+      expect(response.headers.get("location")).toMatch(/^\/admin\/login/);
+    }
+  });
+});

@@ -16,12 +16,18 @@ let bundle: WorkerBundle;
 let mf: Miniflare;
 let admin: string;
 let submitter: string;
+const bootstrapToken = `bootstrap-${crypto.randomUUID()}`;
 
 beforeAll(async () => {
   t = await freshDatabase();
   proxy = await startWsProxy();
   bundle = await bundleWorker("functions/api.ts");
-  mf = runInWorkerd(bundle, { DATABASE_URL: withPassword(t.url), NEON_WS_PROXY: proxy.address });
+  mf = runInWorkerd(bundle, {
+    DATABASE_URL: withPassword(t.url),
+    NEON_WS_PROXY: proxy.address,
+    SESSION_SECRET: "a-session-secret-of-at-least-32-characters",
+    REGENT_BOOTSTRAP_ADMIN_TOKEN: bootstrapToken,
+  });
   admin = (await createApiToken(t.db, { actor: "test" }, { name: "admin", role: "admin" })).token;
   submitter = (await createApiToken(t.db, { actor: "test" }, { name: "sub", role: "submitter" }))
     .token;
@@ -106,6 +112,22 @@ describe("the API Worker (functions/api.ts) in workerd", () => {
     );
     expect(rows).toHaveLength(1);
     expect(rows[0].ip).toBe("203.0.113.7");
+  });
+
+  it("serves the admin page's sign-in with its security headers", async () => {
+    const response = await mf.dispatchFetch("https://regent.example/admin/login");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-security-policy")).toMatch(/default-src 'self'/);
+    expect(await response.text()).toMatch(/<label[^>]*for="token"/);
+  });
+
+  it("ensures the bootstrap admin token on its first request", async () => {
+    const { status } = await call("GET", "/api/admin/jobs", bootstrapToken);
+    expect(status).toBe(200);
+    const { rows } = await t.raw.query(
+      "SELECT count(*)::int AS n FROM api_tokens WHERE name = 'bootstrap-admin'",
+    );
+    expect(rows[0].n).toBe(1);
   });
 
   it("answers a misconfigured deployment with a JSON 500 that reveals nothing", async () => {
