@@ -1,8 +1,7 @@
-import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
-import { apiTokens } from "../db/schema";
 import type { Executor } from "../db/types";
+import { findApiToken } from "../functions/domain/api-tokens";
 import { ADMIN_BASE } from "./context";
 
 export const SESSION_COOKIE = "regent_admin";
@@ -88,20 +87,9 @@ export function hasSessionCookie(c: Context): boolean {
 
 /**
  * The token a session stands for, read again on every request so that revoking a token signs
- * its sessions out at once. Reads the table directly: the domain looks tokens up by secret only.
+ * its sessions out at once.
  */
-export async function findSessionToken(db: Executor, tokenId: string) {
-  const [row] = await db
-    .select({
-      id: apiTokens.id,
-      name: apiTokens.name,
-      role: apiTokens.role,
-      revokedAt: apiTokens.revokedAt,
-    })
-    .from(apiTokens)
-    .where(eq(apiTokens.id, tokenId));
-  return row;
-}
+export const findSessionToken = (db: Executor, tokenId: string) => findApiToken(db, tokenId);
 
 async function hmac(secret: string, message: string): Promise<string> {
   const key = await crypto.subtle.importKey(

@@ -108,6 +108,12 @@ export async function verifyApiToken(db: Executor, presented: string): Promise<T
   return { ok: true, token: toPublic(row) };
 }
 
+/** A token by its id (never its secret), revoked or not: sessions re-check it on every request. */
+export async function findApiToken(db: Executor, id: string): Promise<PublicApiToken | undefined> {
+  const [row] = await db.select().from(apiTokens).where(eq(apiTokens.id, id));
+  return row ? toPublic(row) : undefined;
+}
+
 /** Revokes a token for good. */
 export async function revokeApiToken(
   db: Db,
