@@ -7,7 +7,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { JobStatus, RetryIntentStatus, RetryReasonCode } from "../db/schema";
 import { auditTrail, listAudit } from "../functions/domain/audit";
-import { DomainError, type ErrorCode, isDomainError } from "../functions/domain/errors";
+import { DomainError, isDomainError } from "../functions/domain/errors";
 import {
   countJobsByStatus,
   findOutput,
@@ -24,6 +24,7 @@ import {
   rejectRetryIntent,
 } from "../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../functions/domain/retry-service";
+import { STATUS_BY_CODE } from "../functions/http/errors";
 import { Layout } from "./components/layout";
 import { DomainErrorNotice } from "./components/notice";
 import {
@@ -52,24 +53,8 @@ export type { AdminDeps } from "./context";
 const PAGE_SIZE = 50;
 const AUDIT_PAGE_SIZE = 50;
 
-/** The same code → status table the API uses, so a refusal means the same thing everywhere. */
-const STATUS_OF: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
-  VALIDATION_FAILED: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  FOUR_EYES_REQUIRED: 403,
-  NOT_FOUND: 404,
-  JOB_NOT_FOUND: 404,
-  INTENT_NOT_FOUND: 404,
-  JOB_NOT_FAILED: 409,
-  INTENT_ALREADY_PENDING: 409,
-  JOB_ALREADY_RETRIED: 409,
-  INTENT_NOT_PENDING: 409,
-  IDEMPOTENCY_KEY_REUSED: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-};
-const statusOf = (error: DomainError): ContentfulStatusCode => STATUS_OF[error.code] ?? 500;
+/** The API's own code → status table, so a refusal means the same thing everywhere. */
+const statusOf = (error: DomainError): ContentfulStatusCode => STATUS_BY_CODE[error.code];
 
 /** Success messages, chosen by a fixed key in the redirect so no text travels in the URL. */
 const NOTICES: Record<string, string> = {

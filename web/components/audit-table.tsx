@@ -61,3 +61,17 @@ export const AuditTable: FC<{ events: AuditEvent[]; showSubject?: boolean }> = (
     </table>
   </div>
 );
+
+/** The audit trail of one subject, as a panel of its page. */
+export const AuditPanel: FC<{ events: AuditEvent[] }> = ({ events }) => (
+  <section class="panel" aria-labelledby="audit-title">
+    <header>
+      <h2 id="audit-title">Audit trail</h2>
+    </header>
+    {events.length > 0 ? (
+      <AuditTable events={events} showSubject={false} />
+    ) : (
+      <p class="empty">No events.</p>
+    )}
+  </section>
+);

@@ -3,7 +3,7 @@ import type { AuditEvent, Job, RetryIntent } from "../../db/schema";
 import type { DomainError } from "../../functions/domain/errors";
 import { REASON_TEXT_MAX } from "../../functions/domain/retry-intents";
 import { Actor } from "../components/actor";
-import { AuditTable } from "../components/audit-table";
+import { AuditPanel } from "../components/audit-table";
 import { CsrfField } from "../components/csrf-field";
 import { ReadOnlyJsonViewer } from "../components/json-viewer";
 import { JobLink } from "../components/links";
@@ -182,16 +182,7 @@ export const IntentPage: FC<{ data: IntentPageData; view: IntentPageView }> = ({
           <ReadOnlyJsonViewer value={intent} label="retry intent" />
         </div>
       </section>
-      <section class="panel" aria-labelledby="audit-title">
-        <header>
-          <h2 id="audit-title">Audit trail</h2>
-        </header>
-        {audit.length > 0 ? (
-          <AuditTable events={audit} showSubject={false} />
-        ) : (
-          <p class="empty">No events.</p>
-        )}
-      </section>
+      <AuditPanel events={audit} />
     </>
   );
 };

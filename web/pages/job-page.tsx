@@ -3,7 +3,7 @@ import type { AuditEvent, Job, Output, RetryIntent } from "../../db/schema";
 import type { DomainError } from "../../functions/domain/errors";
 import type { LineageEntry } from "../../functions/domain/jobs";
 import { Actor } from "../components/actor";
-import { AuditTable } from "../components/audit-table";
+import { AuditPanel } from "../components/audit-table";
 import { IntentTable } from "../components/intent-table";
 import { ReadOnlyJsonViewer } from "../components/json-viewer";
 import { Lineage } from "../components/lineage";
@@ -229,16 +229,7 @@ export const JobPage: FC<{
         </div>
       </div>
       <RetrySection data={data} canMutate={canMutate} form={form} />
-      <section class="panel" aria-labelledby="audit-title">
-        <header>
-          <h2 id="audit-title">Audit trail</h2>
-        </header>
-        {audit.length > 0 ? (
-          <AuditTable events={audit} showSubject={false} />
-        ) : (
-          <p class="empty">No events.</p>
-        )}
-      </section>
+      <AuditPanel events={audit} />
     </>
   );
 };
