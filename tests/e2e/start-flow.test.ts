@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { JsonBody } from "../helpers/api";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { eventually, type StartedRegent, startRegent } from "../helpers/start-server";
 
@@ -21,7 +22,7 @@ async function api(method: string, path: string, body?: unknown) {
     },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
+  return { status: response.status, body: (await response.json()) as JsonBody };
 }
 
 beforeAll(async () => {

@@ -1,6 +1,7 @@
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiToken } from "../../functions/domain/api-tokens";
+import type { JsonBody } from "../helpers/api";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { failJob } from "../helpers/fixtures";
 import { bundleWorker, runInWorkerd, type WorkerBundle, withPassword } from "../helpers/workerd";
@@ -49,7 +50,7 @@ async function call(method: string, path: string, token?: string, body?: unknown
   });
   return {
     status: response.status,
-    body: (await response.json()) as Record<string, any>,
+    body: (await response.json()) as JsonBody,
     headers: response.headers,
   };
 }
