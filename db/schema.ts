@@ -177,7 +177,13 @@ export const auditEvents = pgTable(
     txId: xid8("tx_id").notNull().default(sql`pg_current_xact_id()`),
   },
   (t) => [
-    index("audit_events_subject_idx").on(t.subjectId, t.id),
+    /**
+     * Serves both a subject's trail and the commit-time check "this change has its event"
+     * (subject_id = … AND type = …). With type in the index that check is one index probe even
+     * before PostgreSQL has statistics; with (subject_id, id) alone the planner combined it with
+     * the type index and a bulk insert of 20,000 jobs took 13 s to commit instead of 0.13 s.
+     */
+    index("audit_events_subject_idx").on(t.subjectId, t.type, t.id),
     index("audit_events_type_idx").on(t.type, t.id),
   ],
 );
