@@ -2,17 +2,12 @@ import { eq, isNull, sql } from "drizzle-orm";
 import { type ApiToken, type ApiTokenRole, apiTokenRole, apiTokens } from "../../db/schema";
 import type { Db, Executor } from "../../db/types";
 import { type AuditContext, recordAudit } from "./audit";
+import { sha256Hex } from "./canonical-json";
 import { DomainError } from "./errors";
 import { newId } from "./ids";
 
 export const TOKEN_ROLES = apiTokenRole.enumValues;
 const TOKEN_PREFIX = "rgt_";
-
-/** SHA-256 of a token, hex. Only this is stored; the plain token is shown once. */
-export async function sha256Hex(value: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 function randomToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));

@@ -1,7 +1,7 @@
 import type { JobError } from "../../db/schema";
 import type { Executor } from "../../db/types";
+import { canonicalJson, sha256Hex } from "../domain/canonical-json";
 import { newId } from "../domain/ids";
-import { canonicalJson, sha256Hex } from "./canonical-json";
 import {
   type Claimant,
   claimJobs,

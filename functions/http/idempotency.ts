@@ -2,23 +2,11 @@ import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { idempotencyKeys } from "../../db/schema";
 import type { Db } from "../../db/types";
-import { sha256Hex } from "../domain/api-tokens";
+import { canonicalJson, sha256Hex } from "../domain/canonical-json";
 import { DomainError } from "../domain/errors";
 import type { AppEnv } from "./env";
 
 export const REPLAYED_HEADER = "Idempotent-Replayed";
-
-/** JSON with object keys sorted, so that `{a,b}` and `{b,a}` count as the same body. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
 
 type StoredKey = typeof idempotencyKeys.$inferSelect;
 

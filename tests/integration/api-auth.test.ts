@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { sha256Hex } from "../../functions/domain/api-tokens";
+import { sha256Hex } from "../../functions/domain/canonical-json";
 import { submitJob } from "../../functions/domain/jobs";
 import { createRetryIntent } from "../../functions/domain/retry-intents";
 import { newApp } from "../../functions/http/app";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../db/client";
 import type { Database } from "../../db/types";
-import { canonicalJson, sha256Hex } from "../../functions/execution/canonical-json";
+import { canonicalJson, sha256Hex } from "../../functions/domain/canonical-json";
 import { type InvocationResult, runWorkerInvocation } from "../../functions/execution/invocation";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { insertDemoJobs, logSink } from "../helpers/worker";

@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { JobError } from "../../db/schema";
+import { canonicalJson, sha256Hex } from "../../functions/domain/canonical-json";
 import { isDomainError } from "../../functions/domain/errors";
 import { submitJob } from "../../functions/domain/jobs";
 import { createRetryIntent, getRetryIntent } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
-import { canonicalJson, sha256Hex } from "../../functions/execution/canonical-json";
 import { claimJobs } from "../../functions/execution/claimer";
 import { runWorkerInvocation } from "../../functions/execution/invocation";
 import { freshDatabase, type TestDatabase } from "../helpers/db";

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, sha256Hex } from "../../functions/execution/canonical-json";
+import { canonicalJson, sha256Hex } from "../../functions/domain/canonical-json";
 
 describe("canonicalJson", () => {
   it("sorts keys recursively and writes no whitespace", () => {
@@ -58,5 +58,26 @@ describe("sha256Hex", () => {
     expect(await sha256Hex(canonicalJson({ a: 1, b: [2] }))).toBe(
       await sha256Hex(canonicalJson({ b: [2], a: 1 })),
     );
+  });
+});
+
+describe("canonicalJson of request bodies (idempotency keys)", () => {
+  it("is the same for the same value whatever the key order", () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { f: 2, e: 3 }], c: null } })).toBe(
+      canonicalJson({ a: { c: null, d: [1, { e: 3, f: 2 }] }, b: 1 }),
+    );
+  });
+
+  it("parses back to the value it encodes", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(JSON.parse(canonicalJson(value))).toEqual(JSON.parse(JSON.stringify(value)));
+      }),
+    );
+  });
+
+  it("tells different values apart", () => {
+    expect(canonicalJson({ a: "1" })).not.toBe(canonicalJson({ a: 1 }));
+    expect(canonicalJson([1, 2])).not.toBe(canonicalJson([2, 1]));
   });
 });

@@ -2,30 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { accessRoles } from "../../functions/http/auth";
 import { loadConfig } from "../../functions/http/config";
-import { canonicalJson } from "../../functions/http/idempotency";
 import { hasRole } from "../../functions/http/principal";
 import { MAX_JSON_DEPTH, storableJson, storableString } from "../../functions/http/schemas";
-
-describe("canonicalJson", () => {
-  it("is the same for the same value whatever the key order", () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, { f: 2, e: 3 }], c: null } })).toBe(
-      canonicalJson({ a: { c: null, d: [1, { e: 3, f: 2 }] }, b: 1 }),
-    );
-  });
-
-  it("parses back to the value it encodes", () => {
-    fc.assert(
-      fc.property(fc.jsonValue(), (value) => {
-        expect(JSON.parse(canonicalJson(value))).toEqual(JSON.parse(JSON.stringify(value)));
-      }),
-    );
-  });
-
-  it("tells different values apart", () => {
-    expect(canonicalJson({ a: "1" })).not.toBe(canonicalJson({ a: 1 }));
-    expect(canonicalJson([1, 2])).not.toBe(canonicalJson([2, 1]));
-  });
-});
 
 describe("storable JSON", () => {
   it("accepts ordinary JSON", () => {
