@@ -7,7 +7,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { JobStatus, RetryIntentStatus, RetryReasonCode } from "../db/schema";
 import { auditTrail, listAudit } from "../functions/domain/audit";
-import { DomainError, isDomainError } from "../functions/domain/errors";
+import { DomainError, invalidTextRefusal, isDomainError } from "../functions/domain/errors";
 import {
   countJobsByStatus,
   findOutput,
@@ -444,7 +444,8 @@ export function createAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     );
   });
 
-  app.onError((error, c) => {
+  app.onError((thrown, c) => {
+    const error = invalidTextRefusal(thrown) ?? thrown;
     if (isDomainError(error)) {
       c.status(statusOf(error));
       const heading =

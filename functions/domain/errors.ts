@@ -63,3 +63,17 @@ export function isUniqueViolation(error: unknown, constraint: string): boolean {
   const pg = pgErrorOf(error);
   return pg?.code === "23505" && (pg.constraint === constraint || pg.message.includes(constraint));
 }
+
+/**
+ * PostgreSQL refuses text it cannot hold (a NUL character, an invalid UTF-8 sequence): such a
+ * value came from the caller, so the refusal is the caller's bad input, never a server error.
+ * Returns that refusal as VALIDATION_FAILED, or undefined for any other error.
+ */
+export function invalidTextRefusal(error: unknown): DomainError | undefined {
+  const pg = pgErrorOf(error);
+  if (pg?.code !== "22021" && pg?.code !== "22P05") return undefined;
+  return new DomainError(
+    "VALIDATION_FAILED",
+    "the request contains text that cannot be stored or searched (a NUL character or invalid UTF-8)",
+  );
+}

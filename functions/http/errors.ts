@@ -2,7 +2,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
-import { DomainError, type ErrorCode } from "../domain/errors";
+import { DomainError, type ErrorCode, invalidTextRefusal } from "../domain/errors";
 
 /**
  * The one place an error code becomes an HTTP status. Typed over every code, so a new code
@@ -108,6 +108,8 @@ export const unsupportedMediaType = () =>
 export const onError: ErrorHandler = (error, c) => {
   if (error instanceof DomainError) return errorResponse(c, error);
   if (error instanceof HTTPException) return errorResponse(c, fromHttpException(error));
+  const badText = invalidTextRefusal(error);
+  if (badText) return errorResponse(c, badText);
   console.error(
     JSON.stringify({
       level: "error",
