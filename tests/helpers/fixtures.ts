@@ -3,6 +3,7 @@ import type { Job } from "../../db/schema";
 import type { Db } from "../../db/types";
 import { recordAudit } from "../../functions/domain/audit";
 import { getJob, submitJob } from "../../functions/domain/jobs";
+import { createRetryIntent } from "../../functions/domain/retry-intents";
 
 export const admin = {
   actor: "admin:alice",
@@ -72,4 +73,15 @@ export async function completeJob(
 export async function failedJob(db: Db, input: unknown = { text: "hello" }): Promise<Job> {
   const job = await submitJob(db, submitter, { generator: "demo", input });
   return failJob(db, job.id);
+}
+
+/** A FAILED demo job with a PENDING retry intent recorded by `admin`; returns the intent's id. */
+export async function pendingIntent(db: Db, reasonText = "try again"): Promise<string> {
+  const job = await failedJob(db);
+  const intent = await createRetryIntent(db, admin, {
+    sourceJobId: job.id,
+    reasonCode: "OTHER",
+    reasonText,
+  });
+  return intent.id;
 }

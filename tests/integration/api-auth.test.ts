@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../functions/domain/canonical-json";
 import { submitJob } from "../../functions/domain/jobs";
-import { createRetryIntent } from "../../functions/domain/retry-intents";
 import { newApp } from "../../functions/http/app";
 import { loadConfig } from "../../functions/http/config";
 import {
@@ -13,7 +12,7 @@ import {
   testApp,
 } from "../helpers/api";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { admin, failedJob } from "../helpers/fixtures";
+import { failedJob, pendingIntent } from "../helpers/fixtures";
 
 /**
  * Every route against every kind of caller. Refusals are 401 (who are you?) or 403 (not you),
@@ -166,22 +165,8 @@ beforeAll(async () => {
     await submitJob(t.db, submitterActor, { generator: "demo", input: { text: "mine" } })
   ).id;
   ids.failedForIntent = (await failedJob(t.db)).id;
-  const executable = await failedJob(t.db);
-  ids.intentToExecute = (
-    await createRetryIntent(t.db, admin, {
-      sourceJobId: executable.id,
-      reasonCode: "OTHER",
-      reasonText: "try again",
-    })
-  ).id;
-  const rejectable = await failedJob(t.db);
-  ids.intentToReject = (
-    await createRetryIntent(t.db, admin, {
-      sourceJobId: rejectable.id,
-      reasonCode: "OTHER",
-      reasonText: "maybe",
-    })
-  ).id;
+  ids.intentToExecute = await pendingIntent(t.db);
+  ids.intentToReject = await pendingIntent(t.db, "maybe");
 });
 
 describe("every route × every caller", () => {

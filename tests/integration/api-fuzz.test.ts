@@ -1,11 +1,10 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { GENERATOR_NAME } from "../../functions/domain/jobs";
-import { createRetryIntent } from "../../functions/domain/retry-intents";
 import { ID_PATTERN } from "../../functions/http/schemas";
 import { type ApiApp, createTokens, type Tokens, testApp } from "../helpers/api";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { admin, failedJob } from "../helpers/fixtures";
+import { failedJob, pendingIntent } from "../helpers/fixtures";
 
 /**
  * Thousands of generated bad requests: wrong types, missing and extra fields, huge and
@@ -277,14 +276,7 @@ beforeAll(async () => {
   app = testApp(t.db);
   tokens = await createTokens(t.db);
   ids.failed = (await failedJob(t.db)).id;
-  const other = await failedJob(t.db);
-  ids.intent = (
-    await createRetryIntent(t.db, admin, {
-      sourceJobId: other.id,
-      reasonCode: "OTHER",
-      reasonText: "pending",
-    })
-  ).id;
+  ids.intent = await pendingIntent(t.db, "pending");
 });
 
 describe("fuzzing the API with bad requests", () => {
