@@ -6,7 +6,7 @@
 import { parseArgs } from "node:util";
 import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
-import { loadWorkerConfig, WorkerConfigError } from "../functions/execution/config";
+import { loadWorkerConfig, WorkerConfigError } from "../functions/config/worker";
 import { invocationOptionsFrom, runWorkerInvocation } from "../functions/execution/invocation";
 import { startWorkerLoop } from "../functions/execution/loop";
 
@@ -34,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  const database = await connect({ url: process.env.DATABASE_URL });
+  const database = await connect({ url: config.databaseUrl });
   try {
     await migrate(database);
     const options = invocationOptionsFrom(config);

@@ -2,8 +2,15 @@
  * What a stage deploys, read from the deploying environment and checked before anything is
  * deployed or migrated. Plain TypeScript without SST's globals, so that `infra/deploy.ts` (on
  * Node) and `sst.config.ts` (inside SST) refuse a bad configuration with the same message.
+ *
+ * Each variable, and each rule between variables that a Worker applies at start, is judged by
+ * that Worker's own schema (functions/config/): a configuration deployed here is one the
+ * Workers accept. Only rules about the stage as a whole are written here.
  */
 import { z } from "zod";
+import { apiEnvSchema } from "../functions/config/api";
+import { describeIssues, flag, optionalText, pickVariables } from "../functions/config/fields";
+import { workerEnvSchema } from "../functions/config/worker";
 
 /** The one stage that is retained, protected and required to sit behind Cloudflare Access. */
 export const PRODUCTION_STAGE = "production";
@@ -36,7 +43,7 @@ export const API_VARIABLES = [
   "ACCESS_VIEWER_EMAILS",
   "ACCESS_SUBMITTER_EMAILS",
   "REQUIRE_DISTINCT_EXECUTOR",
-] as const;
+] as const satisfies readonly (keyof typeof apiEnvSchema.shape)[];
 
 /** Plain-text variables of the Claimer's Worker, passed on only when set. */
 export const CLAIMER_VARIABLES = [
@@ -47,7 +54,7 @@ export const CLAIMER_VARIABLES = [
   "JOB_TIMEOUT_MS",
   "HTTP_GENERATOR_URL",
   "HTTP_GENERATOR_TIMEOUT_MS",
-] as const;
+] as const satisfies readonly (keyof typeof workerEnvSchema.shape)[];
 
 export interface StageConfig {
   stage: string;
@@ -65,77 +72,11 @@ export class StageConfigError extends Error {
   override readonly name = "StageConfigError";
 }
 
-// An empty variable, as .env files and CI forms leave them, means "not set".
-const text = z
-  .string()
-  .optional()
-  .transform((value) => value?.trim() || undefined);
-
-const wholeNumber = (max?: { value: number; why: string }) =>
-  text.pipe(
-    z
-      .string()
-      .regex(/^[0-9]+$/, "must be a whole number")
-      .refine((value) => Number(value) >= 1, "must be at least 1")
-      .refine((value) => !max || Number(value) <= max.value, max?.why ?? "")
-      .optional(),
-  );
-
-// The same entries the API accepts: an address, or `@domain` for everyone at that domain.
-const emailList = text.transform((value, ctx) => {
-  if (value === undefined) return undefined;
-  const entries = value
-    .split(/[\s,]+/)
-    .map((entry) => entry.toLowerCase())
-    .filter((entry) => entry.length > 0);
-  const bad = entries.filter((entry) => !/^([^@\s]+@[^@\s]+|@[^@\s]+)$/.test(entry));
-  if (bad.length > 0) {
-    ctx.addIssue({
-      code: "custom",
-      message: `each entry is an e-mail address or @domain (not ${bad.join(", ")})`,
-    });
-    return z.NEVER;
-  }
-  return entries.join(",");
-});
-
-const trueOrFalse = text.pipe(
-  z
-    .string()
-    .transform((value) => value.toLowerCase())
-    .pipe(z.enum(["true", "false"], { error: 'must be "true" or "false"' }))
-    .optional(),
-);
-
-const schema = z.object({
-  ACCESS_TEAM_DOMAIN: text.pipe(
-    z
-      .string()
-      .regex(
-        /^(https:\/\/)?[a-z0-9-]+(\.[a-z0-9-]+)+\/?$/i,
-        "must be the team's host name, such as myteam.cloudflareaccess.com",
-      )
-      .optional(),
-  ),
-  ACCESS_AUD: text,
-  ACCESS_ADMIN_EMAILS: emailList,
-  ACCESS_VIEWER_EMAILS: emailList,
-  ACCESS_SUBMITTER_EMAILS: emailList,
-  ACCESS_DISABLED: trueOrFalse,
-  REQUIRE_DISTINCT_EXECUTOR: trueOrFalse,
-  WORKER_BATCH_SIZE: wholeNumber(),
-  WORKER_CONCURRENCY: wholeNumber(),
-  WORKER_LEASE_SECONDS: wholeNumber(),
-  WORKER_BUDGET_MS: wholeNumber({
-    value: 900_000,
-    why: "must be at most 900000: Cloudflare ends a Cron Trigger's invocation after 15 minutes",
-  }),
-  JOB_TIMEOUT_MS: wholeNumber(),
-  HTTP_GENERATOR_URL: text.pipe(
-    z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional(),
-  ),
-  HTTP_GENERATOR_TIMEOUT_MS: wholeNumber(),
-  NEON_WS_PROXY: text,
+/** The deploy check's own variables: read from the deploying shell, never deployed. */
+const stageSchema = z.object({
+  /** Lets the production stage run on API tokens alone. */
+  ACCESS_DISABLED: flag,
+  NEON_WS_PROXY: optionalText,
 });
 
 /**
@@ -152,52 +93,47 @@ export function readStageConfig(
       `stage "${stage}": must be 1–32 lower-case letters, digits or hyphens, starting with a letter`,
     );
   }
-  const picked = Object.fromEntries(Object.keys(schema.shape).map((key) => [key, env[key]]));
-  const parsed = schema.safeParse(picked);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      problems.push(`${issue.path.join(".")}: ${issue.message}`);
-    }
-    throw configError(stage, problems);
+  // Only what is deployed as plain text: secrets are checked by secretProblems when they are
+  // bound, and the shell's DATABASE_URL (for the migrations) by infra/deploy.ts.
+  const apiText = pickVariables(env, API_VARIABLES);
+  const claimerText = pickVariables(env, CLAIMER_VARIABLES);
+  const api = apiEnvSchema.safeParse(apiText);
+  const claimer = workerEnvSchema.safeParse(claimerText);
+  const own = stageSchema.safeParse(pickVariables(env, Object.keys(stageSchema.shape)));
+  for (const result of [api, claimer, own]) {
+    if (!result.success) problems.push(...describeIssues(result.error.issues));
   }
-  const e = parsed.data;
-  const production = stage === PRODUCTION_STAGE;
-  const access = Boolean(e.ACCESS_TEAM_DOMAIN || e.ACCESS_AUD);
-  const roles = [e.ACCESS_ADMIN_EMAILS, e.ACCESS_VIEWER_EMAILS, e.ACCESS_SUBMITTER_EMAILS];
+  if (!api.success || !claimer.success || !own.success) throw configError(stage, problems);
 
-  if (access && !(e.ACCESS_TEAM_DOMAIN && e.ACCESS_AUD)) {
-    problems.push(
-      `${e.ACCESS_TEAM_DOMAIN ? "ACCESS_AUD" : "ACCESS_TEAM_DOMAIN"}: ACCESS_TEAM_DOMAIN and ACCESS_AUD are set together or not at all`,
-    );
-  }
-  if (e.ACCESS_DISABLED === "true" && access) {
+  const a = api.data;
+  const production = stage === PRODUCTION_STAGE;
+  // The API's schema has made sure the team domain and the AUD come together.
+  const access = a.ACCESS_TEAM_DOMAIN !== undefined;
+  const roles = [a.ACCESS_ADMIN_EMAILS, a.ACCESS_VIEWER_EMAILS, a.ACCESS_SUBMITTER_EMAILS];
+  const anyRole = roles.some((list) => list.length > 0);
+
+  if (own.data.ACCESS_DISABLED && access) {
     problems.push(
       "ACCESS_DISABLED: is true, yet ACCESS_TEAM_DOMAIN or ACCESS_AUD is set; keep one of the two",
     );
   }
-  if (production && !access && e.ACCESS_DISABLED !== "true") {
+  if (production && !access && !own.data.ACCESS_DISABLED) {
     problems.push(
       `ACCESS_TEAM_DOMAIN, ACCESS_AUD: the ${PRODUCTION_STAGE} stage serves /admin behind Cloudflare Access; set both (see docs/deployment.md), or set ACCESS_DISABLED=true to run it on API tokens alone`,
     );
   }
-  if (!access && roles.some(Boolean)) {
+  if (!access && anyRole) {
     problems.push(
       "ACCESS_ADMIN_EMAILS, ACCESS_VIEWER_EMAILS, ACCESS_SUBMITTER_EMAILS: have no effect without Cloudflare Access (ACCESS_TEAM_DOMAIN and ACCESS_AUD)",
     );
   }
-  if (access && !roles.some(Boolean)) {
+  if (access && !anyRole) {
     problems.push(
       "ACCESS_ADMIN_EMAILS: Cloudflare Access is configured, but no ACCESS_*_EMAILS list names anyone, so nobody signing in through Access would get a role",
     );
   }
-  if (e.JOB_TIMEOUT_MS && e.WORKER_LEASE_SECONDS) {
-    if (Number(e.JOB_TIMEOUT_MS) >= Number(e.WORKER_LEASE_SECONDS) * 1000) {
-      problems.push(
-        `JOB_TIMEOUT_MS: must be shorter than the lease (WORKER_LEASE_SECONDS = ${e.WORKER_LEASE_SECONDS} s), or a running job's claim lapses under it`,
-      );
-    }
-  }
-  if (production && e.HTTP_GENERATOR_URL?.startsWith("http://")) {
+  const generator = claimer.data.HTTP_GENERATOR_URL;
+  if (production && generator && new URL(generator).protocol === "http:") {
     problems.push(
       `HTTP_GENERATOR_URL: must be https:// on the ${PRODUCTION_STAGE} stage; HTTP_GENERATOR_HEADERS may carry a credential`,
     );
@@ -205,65 +141,65 @@ export function readStageConfig(
   if (problems.length > 0) throw configError(stage, problems);
 
   const warnings: string[] = [];
-  if (e.NEON_WS_PROXY) {
+  if (own.data.NEON_WS_PROXY) {
     warnings.push(
       "NEON_WS_PROXY is set in this shell: it is for local runs against a non-Neon PostgreSQL and is not deployed",
     );
   }
-  const pick = (names: readonly (keyof typeof e)[]) =>
-    Object.fromEntries(
-      names.flatMap((name) => {
-        const value = e[name];
-        return value === undefined ? [] : [[name, value]];
-      }),
-    ) as Record<string, string>;
   return {
     stage,
     production,
-    api: pick(API_VARIABLES),
-    claimer: pick(CLAIMER_VARIABLES),
+    api: deployed(API_VARIABLES, apiText, a),
+    claimer: deployed(CLAIMER_VARIABLES, claimerText, claimer.data),
     warnings,
   };
 }
 
 /**
- * Checks the secret values a Worker is about to be bound to. Returns one line per problem,
- * naming the SST secret and never quoting its value.
+ * The variables that are set, each as the text of the value its Worker will read from it
+ * (`TRUE` as `true`, addresses lower-cased): the Worker gets what was checked.
+ */
+function deployed(
+  names: readonly string[],
+  text: Record<string, string | undefined>,
+  parsed: Record<string, unknown>,
+): Record<string, string> {
+  return Object.fromEntries(
+    names.flatMap((name) => {
+      if (!text[name]?.trim()) return [];
+      const value = parsed[name];
+      const written = Array.isArray(value) ? value.join(",") : String(value);
+      return written === "" ? [] : [[name, written]];
+    }),
+  );
+}
+
+/** The rule for each secret: the very field its Worker's schema reads it with. */
+const SECRET_FIELDS = {
+  DATABASE_URL: apiEnvSchema.shape.DATABASE_URL,
+  SESSION_SECRET: apiEnvSchema.shape.SESSION_SECRET,
+  REGENT_BOOTSTRAP_ADMIN_TOKEN: apiEnvSchema.shape.REGENT_BOOTSTRAP_ADMIN_TOKEN,
+  HTTP_GENERATOR_HEADERS: workerEnvSchema.shape.HTTP_GENERATOR_HEADERS,
+} satisfies Record<SecretName, z.ZodType>;
+
+/**
+ * Checks the secret values a Worker is about to be bound to, with the rules the Worker reads
+ * them by. Returns one line per problem, naming the SST secret and never quoting its value.
  */
 export function secretProblems(values: Partial<Record<SecretName, string>>): string[] {
   const problems: string[] = [];
-  const complain = (name: SecretName, message: string) =>
-    problems.push(`${SECRETS[name].component} (${name}): ${message}`);
-  const { DATABASE_URL, SESSION_SECRET, REGENT_BOOTSTRAP_ADMIN_TOKEN, HTTP_GENERATOR_HEADERS } =
-    values;
-  if (DATABASE_URL !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(DATABASE_URL)) {
-    complain("DATABASE_URL", "must be a postgres:// or postgresql:// URL");
-  }
-  // It signs admin session cookies: a short key makes a forged admin session a matter of time.
-  if (SESSION_SECRET !== undefined && SESSION_SECRET.length < 32) {
-    complain("SESSION_SECRET", "must be at least 32 characters (e.g. openssl rand -base64 48)");
-  }
-  if (REGENT_BOOTSTRAP_ADMIN_TOKEN && REGENT_BOOTSTRAP_ADMIN_TOKEN.length < 16) {
-    complain("REGENT_BOOTSTRAP_ADMIN_TOKEN", "must be at least 16 characters, or left unset");
-  }
-  if (HTTP_GENERATOR_HEADERS) {
-    let headers: unknown;
-    try {
-      headers = JSON.parse(HTTP_GENERATOR_HEADERS);
-    } catch {
-      headers = undefined;
+  for (const name of Object.keys(SECRETS) as SecretName[]) {
+    const value = values[name];
+    if (value === undefined) continue;
+    const complain = (message: string) =>
+      problems.push(`${SECRETS[name].component} (${name}): ${message}`);
+    // A blank value reads as unset, and the Workers refuse to run without a required one.
+    if (!SECRETS[name].optional && !value.trim()) {
+      complain("is empty; the Workers cannot run without it");
+      continue;
     }
-    const valid =
-      typeof headers === "object" &&
-      headers !== null &&
-      !Array.isArray(headers) &&
-      Object.values(headers).every((value) => typeof value === "string");
-    if (!valid) {
-      complain(
-        "HTTP_GENERATOR_HEADERS",
-        'must be a JSON object of strings, e.g. {"authorization":"Bearer …"}, or left unset',
-      );
-    }
+    const parsed = SECRET_FIELDS[name].safeParse(value);
+    if (!parsed.success) for (const issue of parsed.error.issues) complain(issue.message);
   }
   return problems;
 }

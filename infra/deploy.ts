@@ -17,6 +17,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
+import { postgresUrl } from "../functions/config/fields";
 import { readStageConfig, StageConfigError } from "./config";
 
 class DeployError extends Error {
@@ -67,14 +68,15 @@ export async function deploy(args: readonly string[], env: NodeJS.ProcessEnv): P
   const config = readStageConfig(stage, env);
   for (const warning of config.warnings) console.warn(`warning: ${warning}`);
 
-  const url = env.DATABASE_URL?.trim();
+  const checked = postgresUrl.safeParse(env.DATABASE_URL);
+  if (!checked.success) {
+    throw new DeployError(`DATABASE_URL ${checked.error.issues[0]?.message}`);
+  }
+  const url = checked.data;
   if (!url) {
     throw new DeployError(
       `DATABASE_URL is not set: it must name the PostgreSQL database of stage "${stage}" (the one its DatabaseUrl secret points at), so that its migrations are applied before the Workers are deployed`,
     );
-  }
-  if (!/^postgres(ql)?:\/\//.test(url)) {
-    throw new DeployError("DATABASE_URL must be a postgres:// or postgresql:// URL");
   }
 
   console.log(`applying migrations to ${describe(url)} for stage "${stage}"`);

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../functions/config/api";
 import { accessRoles } from "../../functions/http/auth";
-import { loadConfig } from "../../functions/http/config";
 import { hasRole } from "../../functions/http/principal";
 import { MAX_JSON_DEPTH, storableJson, storableString } from "../../functions/http/schemas";
 

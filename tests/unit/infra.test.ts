@@ -349,6 +349,11 @@ describe("a configuration that must not be deployed is refused, naming what is w
     expect(
       problems({ ...ACCESS, HTTP_GENERATOR_URL: "http://g.example.com" }, "production"),
     ).toContain("HTTP_GENERATOR_URL: must be https:// on the production stage");
+    expect(
+      problems({ ...ACCESS, HTTP_GENERATOR_URL: "HTTP://g.example.com" }, "production"),
+    ).toContain("HTTP_GENERATOR_URL: must be https:// on the production stage");
+    // ACCESS_DISABLED is read with the runtimes' flag spellings.
+    expect(problems({ ACCESS_DISABLED: "yes" }, "production")).toBe("");
     expect(problems({}, "Production")).toContain('stage "Production": must be');
     // The same settings on a stage where they are consistent pass.
     expect(problems({ WORKER_LEASE_SECONDS: "61", JOB_TIMEOUT_MS: "60000" })).toBe("");

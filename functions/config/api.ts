@@ -1,0 +1,115 @@
+/**
+ * The API runtime's environment: one schema for the Worker (functions/api.ts), `npm start`
+ * and the deploy check (infra/config.ts), so that a wrong value is refused with the variable's
+ * name wherever it is read, and a value one of them accepts the others accept too.
+ */
+import { z } from "zod";
+import {
+  accessTeamDomain,
+  bootstrapToken,
+  describeIssues,
+  emailList,
+  flag,
+  optionalText,
+  pickVariables,
+  postgresUrl,
+  sessionSecret,
+  wholeNumber,
+} from "./fields";
+
+export const DEFAULT_PORT = 8787;
+
+export const apiEnvSchema = z
+  .object({
+    DATABASE_URL: postgresUrl,
+    NEON_WS_PROXY: optionalText,
+    ACCESS_TEAM_DOMAIN: accessTeamDomain,
+    ACCESS_AUD: optionalText,
+    ACCESS_ADMIN_EMAILS: emailList,
+    ACCESS_VIEWER_EMAILS: emailList,
+    ACCESS_SUBMITTER_EMAILS: emailList,
+    REGENT_BOOTSTRAP_ADMIN_TOKEN: bootstrapToken,
+    SESSION_SECRET: sessionSecret,
+    REQUIRE_DISTINCT_EXECUTOR: flag,
+    PORT: wholeNumber({ min: 1, max: 65_535, fallback: DEFAULT_PORT }),
+  })
+  .superRefine((env, ctx) => {
+    // Either alone would verify tokens against nobody's keys or nobody's audience.
+    if (Boolean(env.ACCESS_TEAM_DOMAIN) !== Boolean(env.ACCESS_AUD)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [env.ACCESS_TEAM_DOMAIN ? "ACCESS_AUD" : "ACCESS_TEAM_DOMAIN"],
+        message: "ACCESS_TEAM_DOMAIN and ACCESS_AUD are set together or not at all",
+      });
+    }
+  });
+
+/** The API's environment as a Worker receives it: every variable an optional string. */
+export type ApiEnv = z.input<typeof apiEnvSchema>;
+
+export interface AccessConfig {
+  /** `https://<team>.cloudflareaccess.com`: the `iss` of every Access token. */
+  issuer: string;
+  /** Where the team publishes its signing keys. */
+  certsUrl: string;
+  /** Application audience tags (AUD); a token must name one of them. */
+  audience: string[];
+  adminEmails: string[];
+  viewerEmails: string[];
+  submitterEmails: string[];
+}
+
+export interface Config {
+  databaseUrl: string | undefined;
+  neonWsProxy: string | undefined;
+  /** Set when Cloudflare Access sign-in is configured. */
+  access: AccessConfig | undefined;
+  bootstrapAdminToken: string | undefined;
+  /** Signs admin page sessions; without it the admin page is not served. */
+  sessionSecret: string | undefined;
+  /** Four-eyes rule for executing retry intents. */
+  requireDistinctExecutor: boolean;
+  port: number;
+}
+
+/** A configuration that cannot run; the message names each offending variable. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/**
+ * Reads and checks the API's environment once, at start, so that a bad value stops the
+ * process before it serves anything; throws ConfigError listing every problem at once.
+ */
+export function loadConfig(env: object): Config {
+  const parsed = apiEnvSchema.safeParse(pickVariables(env, Object.keys(apiEnvSchema.shape)));
+  if (!parsed.success) {
+    const lines = describeIssues(parsed.error.issues).map((line) => `  ${line}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  let access: AccessConfig | undefined;
+  if (e.ACCESS_TEAM_DOMAIN && e.ACCESS_AUD) {
+    const host = e.ACCESS_TEAM_DOMAIN.replace(/^https:\/\//i, "")
+      .replace(/\/$/, "")
+      .toLowerCase();
+    const issuer = `https://${host}`;
+    access = {
+      issuer,
+      certsUrl: `${issuer}/cdn-cgi/access/certs`,
+      audience: e.ACCESS_AUD.split(/[\s,]+/).filter((a) => a.length > 0),
+      adminEmails: e.ACCESS_ADMIN_EMAILS,
+      viewerEmails: e.ACCESS_VIEWER_EMAILS,
+      submitterEmails: e.ACCESS_SUBMITTER_EMAILS,
+    };
+  }
+  return {
+    databaseUrl: e.DATABASE_URL,
+    neonWsProxy: e.NEON_WS_PROXY,
+    access,
+    bootstrapAdminToken: e.REGENT_BOOTSTRAP_ADMIN_TOKEN,
+    sessionSecret: e.SESSION_SECRET,
+    requireDistinctExecutor: e.REQUIRE_DISTINCT_EXECUTOR,
+    port: e.PORT,
+  };
+}
