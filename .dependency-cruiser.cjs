@@ -1,5 +1,5 @@
 /**
- * Import rules of Regent's layout (DESIGN §1.3 and §8). Run by `npm test`.
+ * Import rules of Regent's layout (docs/architecture.md). Run by `npm test`.
  * @type {import('dependency-cruiser').IConfiguration}
  */
 module.exports = {
@@ -20,6 +20,22 @@ module.exports = {
       severity: "error",
       from: { path: "^functions/domain/" },
       to: { path: "^(functions/(http|execution)/|web/|hono)" },
+    },
+    {
+      name: "http-does-not-reach-the-admin-page",
+      comment:
+        "The API is a layer below the admin page: the page may use the HTTP layer's caller context, credential checks and error table, never the other way. functions/server.ts composes the two.",
+      severity: "error",
+      from: { path: "^functions/http/" },
+      to: { path: "^web/" },
+    },
+    {
+      name: "only-the-top-composes",
+      comment:
+        "Nothing below functions/server.ts imports it: the entries (functions/api.ts, cli/start.ts) and tests build the server; the layers it composes never reach back up.",
+      severity: "error",
+      from: { path: "^(db|functions/(domain|http|execution|config)|web)/" },
+      to: { path: "^functions/server\\.ts$" },
     },
     {
       name: "db-imports-nothing-above-it",

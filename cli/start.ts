@@ -7,16 +7,12 @@ import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
+import { type Config, ConfigError, loadConfig } from "../functions/config/api";
+import { loadWorkerConfig, type WorkerConfig, WorkerConfigError } from "../functions/config/worker";
 import { ensureBootstrapAdminToken } from "../functions/domain/api-tokens";
-import {
-  loadWorkerConfig,
-  type WorkerConfig,
-  WorkerConfigError,
-} from "../functions/execution/config";
 import { invocationOptionsFrom } from "../functions/execution/invocation";
 import { startWorkerLoop } from "../functions/execution/loop";
-import { newApp } from "../functions/http/app";
-import { type Config, ConfigError, loadConfig } from "../functions/http/config";
+import { createServer } from "../functions/server";
 
 let config: Config;
 let workerConfig: WorkerConfig;
@@ -38,10 +34,11 @@ if (config.bootstrapAdminToken) {
 // Without SESSION_SECRET, admin sessions are signed with a secret of this process's own:
 // they end when it stops.
 const sessionSecret = config.sessionSecret ?? randomBytes(32).toString("base64url");
-const app = newApp({
+// The socket's address, never a header: this process faces its clients directly.
+const app = createServer({
   db: database.db,
   config: { ...config, sessionSecret },
-  clientIp: (c) => getConnInfo(c).remote.address,
+  clientAddress: (c) => getConnInfo(c).remote.address,
 });
 
 /** Everything to stop on shutdown, last started first. */

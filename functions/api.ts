@@ -4,23 +4,11 @@
  */
 import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
 import { connectNeon } from "../db/neon";
+import { type ApiEnv, type Config, loadConfig } from "./config/api";
 import { ensureBootstrapAdminToken } from "./domain/api-tokens";
-import { newApp } from "./http/app";
-import { type Config, loadConfig } from "./http/config";
+import { cloudflareClientAddress } from "./http/caller";
 import { standaloneErrorResponse } from "./http/errors";
-
-export interface Env {
-  DATABASE_URL: string;
-  NEON_WS_PROXY?: string;
-  ACCESS_TEAM_DOMAIN?: string;
-  ACCESS_AUD?: string;
-  ACCESS_ADMIN_EMAILS?: string;
-  ACCESS_VIEWER_EMAILS?: string;
-  ACCESS_SUBMITTER_EMAILS?: string;
-  REQUIRE_DISTINCT_EXECUTOR?: string;
-  SESSION_SECRET?: string;
-  REGENT_BOOTSTRAP_ADMIN_TOKEN?: string;
-}
+import { createServer } from "./server";
 
 /** The bootstrap admin token is ensured once per isolate, not on every request. */
 let bootstrapped: string | undefined;
@@ -38,10 +26,10 @@ function accessKeys(config: Config): JWTVerifyGetKey | undefined {
   return keys.get;
 }
 
-async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+async function fetch(request: Request, env: ApiEnv, ctx: ExecutionContext): Promise<Response> {
   let config: Config;
   try {
-    config = loadConfig(env as unknown as Record<string, unknown>);
+    config = loadConfig(env);
     if (!config.databaseUrl) throw new Error("DATABASE_URL is required in a Worker");
     if (!config.sessionSecret) throw new Error("SESSION_SECRET is required in a Worker");
   } catch (error) {
@@ -54,11 +42,16 @@ async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise
       await ensureBootstrapAdminToken(database.db, config.bootstrapAdminToken);
       bootstrapped = config.bootstrapAdminToken;
     }
-    const app = newApp({ db: database.db, config, accessKeys: accessKeys(config) });
-    return await app.fetch(request, env, ctx);
+    const server = createServer({
+      db: database.db,
+      config,
+      clientAddress: cloudflareClientAddress,
+      accessKeys: accessKeys(config),
+    });
+    return await server.fetch(request, env, ctx);
   } finally {
     ctx.waitUntil(database.close());
   }
 }
 
-export default { fetch } satisfies ExportedHandler<Env>;
+export default { fetch } satisfies ExportedHandler<ApiEnv>;

@@ -1,18 +1,13 @@
 import type { Hono, MiddlewareHandler } from "hono";
 import { verifyApiToken } from "../functions/domain/api-tokens";
 import { recordAudit } from "../functions/domain/audit";
+import { tokenNames } from "../functions/domain/read-models";
+import { auditContext } from "../functions/http/caller";
+import { hasRole, type Principal } from "../functions/http/principal";
 import { CSRF_FIELD } from "./components/csrf-field";
-import {
-  type AdminContext,
-  type AdminDeps,
-  type AdminEnv,
-  adminPath,
-  clientIp,
-  type Principal,
-} from "./context";
+import { type AdminContext, type AdminDeps, type AdminEnv, adminPath } from "./context";
 import { LoginPage } from "./pages/login-page";
 import { MessagePage } from "./pages/message-page";
-import { tokenNames } from "./read-models";
 import {
   csrfTokenFor,
   endSession,
@@ -26,44 +21,39 @@ import {
 
 type Resolved =
   | { kind: "signed-in"; principal: Principal; csrfKey: string }
-  | { kind: "submitter"; actor: string }
+  | { kind: "submitter" }
   | { kind: "anonymous"; hadSession: boolean };
 
+const signedIn = (principal: Principal, csrfKey: string): Resolved =>
+  hasRole(principal, "viewer") ? { kind: "signed-in", principal, csrfKey } : { kind: "submitter" };
+
 /**
- * Who the request comes from: the Access identity when the front door vouches for one,
- * else the session cookie, whose token is read again so that a revocation takes effect at once.
+ * Who the request comes from: the Access identity when Access vouches for one that holds a
+ * role, else the session cookie, whose token is read again so that a revocation takes effect
+ * at once.
  */
 async function resolve(c: AdminContext, deps: AdminDeps): Promise<Resolved> {
-  const identity = deps.resolveAccessIdentity ? await deps.resolveAccessIdentity(c.req.raw) : null;
-  if (identity) {
-    if (identity.role === "submitter") return { kind: "submitter", actor: identity.actor };
-    return {
-      kind: "signed-in",
-      principal: {
-        actor: identity.actor,
-        role: identity.role,
-        via: "access",
-        label: identity.actor.replace(/^access:/, ""),
-      },
-      csrfKey: `access\n${identity.actor}`,
-    };
+  const access = deps.access ? await deps.access(c.req.raw) : undefined;
+  if (access?.outcome === "ok" && access.principal.roles.length > 0) {
+    return signedIn(access.principal, `access\n${access.principal.actor}`);
   }
   const session = await readSession(c, deps.sessionSecret);
   if (!session) return { kind: "anonymous", hadSession: hasSessionCookie(c) };
   const token = await findSessionToken(deps.db, session.tokenId);
   if (!token || token.revokedAt) return { kind: "anonymous", hadSession: true };
-  if (token.role === "submitter") return { kind: "submitter", actor: `token:${token.id}` };
-  return {
-    kind: "signed-in",
-    principal: { actor: `token:${token.id}`, role: token.role, via: "token", label: token.name },
-    csrfKey: `token\n${session.tokenId}\n${session.nonce}`,
+  const principal: Principal = {
+    actor: `token:${token.id}`,
+    roles: [token.role],
+    via: "session",
+    label: token.name,
   };
+  return signedIn(principal, `token\n${session.tokenId}\n${session.nonce}`);
 }
 
 function submitterRefused(c: AdminContext) {
   c.status(403);
   return c.render(
-    <MessagePage heading="The admin page is for admins and viewers" requestId={c.get("requestId")}>
+    <MessagePage heading="The admin page is for admins and viewers" requestId={c.var.requestId}>
       <p>
         You are signed in with the <strong>submitter</strong> role. Submitters send jobs and read
         their own through the API; they cannot use the admin page. Ask for an admin or viewer token.
@@ -86,7 +76,7 @@ const PUBLIC_PATHS = new Set([adminPath("/login")]);
 
 /** Lets signed-in admins and viewers through; everyone else goes to sign in (or gets a 403). */
 export function requireSignIn(deps: AdminDeps): MiddlewareHandler<AdminEnv> {
-  return async (c, next) => {
+  return async function requireSignIn(c, next) {
     if (PUBLIC_PATHS.has(c.req.path) || c.req.path.startsWith(adminPath("/assets/"))) {
       return next();
     }
@@ -108,14 +98,14 @@ export function requireSignIn(deps: AdminDeps): MiddlewareHandler<AdminEnv> {
  * the session's form token. A page from another origin cannot read it.
  */
 export function requireFormToken(): MiddlewareHandler<AdminEnv> {
-  return async (c, next) => {
+  return async function requireFormToken(c, next) {
     if (c.req.method !== "POST" || PUBLIC_PATHS.has(c.req.path)) return next();
     const body = await c.req.parseBody();
     const sent = body[CSRF_FIELD];
     if (typeof sent !== "string" || !sameToken(sent, c.get("csrfToken"))) {
       c.status(403);
       return c.render(
-        <MessagePage heading="This form has expired" requestId={c.get("requestId")}>
+        <MessagePage heading="This form has expired" requestId={c.var.requestId}>
           <p>
             The form was not sent from a page of this session (its security token did not match), so
             nothing was changed. Go back, reload the page and try again.
@@ -148,23 +138,14 @@ export function registerSignIn(app: Hono<AdminEnv>, deps: AdminDeps): void {
     const next = safeReturnPath(typeof body.next === "string" ? body.next : undefined);
     const check = await verifyApiToken(deps.db, presented);
     const denied = async (reason: string, actor: string, tokenId?: string) => {
-      await recordAudit(
-        deps.db,
+      await recordAudit(deps.db, auditContext(c, actor), [
         {
-          actor,
-          requestId: c.get("requestId"),
-          ip: clientIp(c),
-          userAgent: c.req.header("user-agent")?.slice(0, 500) ?? null,
+          type: "AUTH_DENIED",
+          subjectType: "request",
+          subjectId: c.var.requestId,
+          data: { via: "admin-login", reason, ...(tokenId ? { tokenId } : {}) },
         },
-        [
-          {
-            type: "AUTH_DENIED",
-            subjectType: "request",
-            subjectId: c.get("requestId"),
-            data: { via: "admin-login", reason, ...(tokenId ? { tokenId } : {}) },
-          },
-        ],
-      );
+      ]);
     };
     if (!check.ok) {
       await denied(

@@ -1,8 +1,7 @@
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import { type AuditEvent, auditEvents } from "../../db/schema";
 import type { Executor } from "../../db/types";
-import { DomainError } from "./errors";
-import { decodeCursor, type Page, pageOf } from "./pagination";
+import { decodeNumericCursor, type Page, pageOf } from "./pagination";
 
 export const AUDIT_TYPES = [
   "JOB_CREATED",
@@ -76,15 +75,7 @@ export async function listAudit(
   const conditions: SQL[] = [];
   if (query.subjectId) conditions.push(eq(auditEvents.subjectId, query.subjectId));
   if (query.type) conditions.push(eq(auditEvents.type, query.type));
-  if (query.cursor) {
-    const id = Number(decodeCursor(query.cursor));
-    if (!Number.isSafeInteger(id)) {
-      throw new DomainError("VALIDATION_FAILED", "cursor is not one this API issued", {
-        field: "cursor",
-      });
-    }
-    conditions.push(lt(auditEvents.id, id));
-  }
+  if (query.cursor) conditions.push(lt(auditEvents.id, decodeNumericCursor(query.cursor)));
   const rows = await db
     .select()
     .from(auditEvents)

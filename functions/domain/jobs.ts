@@ -6,12 +6,13 @@ import {
   regenerationJobs,
   regenerationOutputs,
 } from "../../db/schema";
-import type { Db, Executor } from "../../db/types";
+import type { Executor } from "../../db/types";
 import { rowsOf } from "../../db/types";
 import { type AuditContext, recordAudit } from "./audit";
 import { DomainError } from "./errors";
 import { newId } from "./ids";
-import { decodeCursor, type Page, pageOf } from "./pagination";
+import { newestFirstAfter, type Page, pageOf } from "./pagination";
+import { inTransaction } from "./unit-of-work";
 
 export const GENERATOR_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
 
@@ -20,8 +21,12 @@ export interface SubmitJobInput {
   input: unknown;
 }
 
-/** Creates a PENDING job and its JOB_CREATED event in one transaction. */
-export async function submitJob(db: Db, ctx: AuditContext, request: SubmitJobInput): Promise<Job> {
+/** Creates a PENDING job and its JOB_CREATED event in one transaction (the caller's, if given). */
+export async function submitJob(
+  db: Executor,
+  ctx: AuditContext,
+  request: SubmitJobInput,
+): Promise<Job> {
   if (!GENERATOR_NAME.test(request.generator)) {
     throw new DomainError(
       "VALIDATION_FAILED",
@@ -32,7 +37,7 @@ export async function submitJob(db: Db, ctx: AuditContext, request: SubmitJobInp
   if (request.input === undefined) {
     throw new DomainError("VALIDATION_FAILED", "input is required", { field: "input" });
   }
-  return db.transaction(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const [job] = await tx
       .insert(regenerationJobs)
       .values({
@@ -149,17 +154,8 @@ export async function listJobs(db: Executor, query: JobQuery): Promise<Page<Job>
   if (query.status) conditions.push(eq(regenerationJobs.status, query.status));
   if (query.generator) conditions.push(eq(regenerationJobs.generator, query.generator));
   if (query.createdBy) conditions.push(eq(regenerationJobs.createdBy, query.createdBy));
-  if (query.cursor) {
-    const after = decodeCursor(query.cursor);
-    if (!(await findJob(db, after))) {
-      throw new DomainError("VALIDATION_FAILED", "cursor is not one this API issued", {
-        field: "cursor",
-      });
-    }
-    conditions.push(
-      sql`(${regenerationJobs.createdAt}, ${regenerationJobs.id}) < (SELECT created_at, id FROM regeneration_jobs WHERE id = ${after})`,
-    );
-  }
+  const after = await newestFirstAfter(db, regenerationJobs, query.cursor);
+  if (after) conditions.push(after);
   const rows = await db
     .select()
     .from(regenerationJobs)

@@ -1,3 +1,6 @@
+import { eq, type SQL, sql } from "drizzle-orm";
+import type { regenerationJobs, retryIntents } from "../../db/schema";
+import type { Executor } from "../../db/types";
 import { DomainError } from "./errors";
 
 export interface Page<T> {
@@ -6,6 +9,13 @@ export interface Page<T> {
 }
 
 export const MAX_PAGE_SIZE = 200;
+
+/** The one refusal for a cursor this API did not hand out. */
+export function invalidCursor(): DomainError {
+  return new DomainError("VALIDATION_FAILED", "cursor is not one this API issued", {
+    field: "cursor",
+  });
+}
 
 /**
  * Cursors are opaque to clients: base64url of the last item's id. Lists compare the sort key
@@ -20,22 +30,45 @@ export function encodeCursor(id: string): string {
 }
 
 export function decodeCursor(cursor: string): string {
-  const invalid = new DomainError("VALIDATION_FAILED", "cursor is not one this API issued", {
-    field: "cursor",
-  });
   if (cursor.length === 0 || cursor.length > 300 || !/^[A-Za-z0-9_-]+$/.test(cursor)) {
-    throw invalid;
+    throw invalidCursor();
   }
   try {
     const binary = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
     const id = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
       Uint8Array.from(binary, (c) => c.charCodeAt(0)),
     );
-    if (!/^[A-Za-z0-9_-]{1,200}$/.test(id)) throw invalid;
-    return id;
+    if (/^[A-Za-z0-9_-]{1,200}$/.test(id)) return id;
   } catch {
-    throw invalid;
+    // Not base64url or not UTF-8: refused below like any other foreign cursor.
   }
+  throw invalidCursor();
+}
+
+/** Tables listed newest first by (created_at, id). */
+type KeysetTable = typeof regenerationJobs | typeof retryIntents;
+
+/**
+ * The condition "older than the row the cursor names" for a newest-first list keyed on
+ * (created_at, id), or undefined without a cursor. A cursor naming no row was not issued by us.
+ */
+export async function newestFirstAfter(
+  db: Executor,
+  table: KeysetTable,
+  cursor: string | undefined,
+): Promise<SQL | undefined> {
+  if (!cursor) return undefined;
+  const id = decodeCursor(cursor);
+  const [row] = await db.select({ id: table.id }).from(table).where(eq(table.id, id));
+  if (!row) throw invalidCursor();
+  return sql`(${table.createdAt}, ${table.id}) < (SELECT created_at, id FROM ${table} WHERE id = ${id})`;
+}
+
+/** The audit log pages by its bigint id, which only grows; the cursor carries it. */
+export function decodeNumericCursor(cursor: string): number {
+  const id = Number(decodeCursor(cursor));
+  if (!Number.isSafeInteger(id)) throw invalidCursor();
+  return id;
 }
 
 export function pageOf<T extends { id: string | number }>(rows: T[], limit: number): Page<T> {

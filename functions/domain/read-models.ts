@@ -1,10 +1,62 @@
 /**
- * Read-only queries the pages need to show many rows at once, where calling the domain's
- * one-row functions per row would cost a query each. Nothing here writes.
+ * Read compositions: a job or an intent with everything shown beside it, as the API's detail
+ * routes and the admin page both present them, and the many-rows-at-once lookups of the lists.
+ * Nothing here writes.
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { apiTokens, regenerationJobs, retryIntents } from "../db/schema";
-import type { Executor } from "../db/types";
+import {
+  type AuditEvent,
+  apiTokens,
+  type Job,
+  type Output,
+  type RetryIntent,
+  regenerationJobs,
+  retryIntents,
+} from "../../db/schema";
+import type { Executor } from "../../db/types";
+import { auditTrail } from "./audit";
+import { findJob, findOutput, getJob, getLineage, type LineageEntry } from "./jobs";
+import { findJobCreatedBy, getRetryIntent, listRetryIntentsForJob } from "./retry-intents";
+
+export interface JobDetail {
+  job: Job;
+  output: Output | undefined;
+  /** The whole retry chain, oldest first. */
+  lineage: LineageEntry[];
+  intents: RetryIntent[];
+}
+
+/** A job with its output, its retry chain and its intents; JOB_NOT_FOUND when there is none. */
+export async function jobDetail(db: Executor, jobId: string): Promise<JobDetail> {
+  const job = await getJob(db, jobId);
+  const [output, lineage, intents] = await Promise.all([
+    findOutput(db, job.id),
+    getLineage(db, job.id),
+    listRetryIntentsForJob(db, job.id),
+  ]);
+  return { job, output, lineage, intents };
+}
+
+export interface IntentDetail {
+  intent: RetryIntent;
+  sourceJob: Job;
+  /** The job a CONSUMED intent created; undefined otherwise. */
+  resultingJob: Job | undefined;
+  audit: AuditEvent[];
+}
+
+/** An intent with its source job, the job it created and its audit trail; INTENT_NOT_FOUND. */
+export async function intentDetail(db: Executor, intentId: string): Promise<IntentDetail> {
+  const intent = await getRetryIntent(db, intentId);
+  const [sourceJob, resultingJob, audit] = await Promise.all([
+    findJob(db, intent.sourceJobId),
+    intent.status === "CONSUMED" ? findJobCreatedBy(db, intent.id) : undefined,
+    auditTrail(db, intent.id),
+  ]);
+  // The foreign key guarantees it; a missing one is a broken database, not a caller's mistake.
+  if (!sourceJob) throw new Error(`intent ${intent.id} has no source job`);
+  return { intent, sourceJob, resultingJob, audit };
+}
 
 export interface RetryState {
   retryJobId?: string;

@@ -7,11 +7,12 @@ import {
   retryIntents,
   retryReasonCode,
 } from "../../db/schema";
-import type { Db, Executor, Tx } from "../../db/types";
+import type { Executor, Tx } from "../../db/types";
 import { type AuditContext, recordAudit } from "./audit";
-import { DomainError, isUniqueViolation } from "./errors";
+import { DomainError } from "./errors";
 import { newId } from "./ids";
-import { decodeCursor, type Page, pageOf } from "./pagination";
+import { newestFirstAfter, type Page, pageOf } from "./pagination";
+import { inTransaction } from "./unit-of-work";
 
 export const REASON_CODES = retryReasonCode.enumValues;
 export const REASON_TEXT_MAX = 2000;
@@ -41,10 +42,11 @@ export function normaliseReasonText(text: string, field = "reasonText"): string 
  * Records an admin's approval to retry a FAILED job. Refused when the job is missing
  * (JOB_NOT_FOUND), not FAILED (JOB_NOT_FAILED), has a PENDING intent already
  * (INTENT_ALREADY_PENDING) or was already retried (JOB_ALREADY_RETRIED).
- * The intent and its RETRY_INTENT_CREATED event commit together.
+ * The intent and its RETRY_INTENT_CREATED event commit together, in the caller's transaction
+ * when one is given.
  */
 export async function createRetryIntent(
-  db: Db,
+  db: Executor,
   ctx: AuditContext,
   request: CreateRetryIntentInput,
 ): Promise<RetryIntent> {
@@ -53,9 +55,7 @@ export async function createRetryIntent(
     throw new DomainError(
       "VALIDATION_FAILED",
       `reasonCode must be one of ${REASON_CODES.join(", ")}`,
-      {
-        field: "reasonCode",
-      },
+      { field: "reasonCode" },
     );
   }
   const sourceOutputRef = request.sourceOutputRef?.trim() || null;
@@ -63,73 +63,58 @@ export async function createRetryIntent(
     throw new DomainError(
       "VALIDATION_FAILED",
       `sourceOutputRef is at most ${OUTPUT_REF_MAX} characters`,
-      {
-        field: "sourceOutputRef",
-      },
+      { field: "sourceOutputRef" },
     );
   }
-  try {
-    return await db.transaction(async (tx) => {
-      const job = await lockSourceJob(tx, request.sourceJobId);
-      if (job.status !== "FAILED") {
-        throw new DomainError(
-          "JOB_NOT_FAILED",
-          `job ${job.id} is ${job.status}; only a FAILED job can be retried`,
-          {
-            jobId: job.id,
-            status: job.status,
-          },
-        );
-      }
+  return inTransaction(db, async (tx) => {
+    const job = await lockSourceJob(tx, request.sourceJobId);
+    if (job.status !== "FAILED") {
+      throw new DomainError(
+        "JOB_NOT_FAILED",
+        `job ${job.id} is ${job.status}; only a FAILED job can be retried`,
+        { jobId: job.id, status: job.status },
+      );
+    }
+    const [retry] = await tx
+      .select({ id: regenerationJobs.id })
+      .from(regenerationJobs)
+      .where(eq(regenerationJobs.retryOfJobId, job.id));
+    if (retry) throw jobAlreadyRetried(job.id, retry.id);
+
+    // The partial unique index decides between two PENDING intents for one job; DO NOTHING
+    // keeps the transaction usable so that the refusal can name the intent already there.
+    const [intent] = await tx
+      .insert(retryIntents)
+      .values({
+        id: newId(),
+        sourceJobId: job.id,
+        sourceOutputRef,
+        reasonCode: request.reasonCode,
+        reasonText,
+        approvedBy: ctx.actor,
+      })
+      .onConflictDoNothing({
+        target: retryIntents.sourceJobId,
+        where: sql`status = 'PENDING'`,
+      })
+      .returning();
+    if (!intent) {
       const [pending] = await tx
         .select({ id: retryIntents.id })
         .from(retryIntents)
         .where(and(eq(retryIntents.sourceJobId, job.id), eq(retryIntents.status, "PENDING")));
-      if (pending) throw intentAlreadyPending(job.id, pending.id);
-      const [retry] = await tx
-        .select({ id: regenerationJobs.id })
-        .from(regenerationJobs)
-        .where(eq(regenerationJobs.retryOfJobId, job.id));
-      if (retry) throw jobAlreadyRetried(job.id, retry.id);
-
-      const [intent] = await tx
-        .insert(retryIntents)
-        .values({
-          id: newId(),
-          sourceJobId: job.id,
-          sourceOutputRef,
-          reasonCode: request.reasonCode,
-          reasonText,
-          approvedBy: ctx.actor,
-        })
-        .returning();
-      if (!intent) throw new Error("insert returned no intent");
-      await recordAudit(tx, ctx, [
-        {
-          type: "RETRY_INTENT_CREATED",
-          subjectType: "retry_intent",
-          subjectId: intent.id,
-          data: { sourceJobId: job.id, reasonCode: intent.reasonCode, reasonText },
-        },
-      ]);
-      return intent;
-    });
-  } catch (error) {
-    // Two admins raced past the check above; the partial unique index decided.
-    if (isUniqueViolation(error, "retry_intents_one_pending_per_job")) {
-      const [pending] = await db
-        .select({ id: retryIntents.id })
-        .from(retryIntents)
-        .where(
-          and(
-            eq(retryIntents.sourceJobId, request.sourceJobId),
-            eq(retryIntents.status, "PENDING"),
-          ),
-        );
-      throw intentAlreadyPending(request.sourceJobId, pending?.id);
+      throw intentAlreadyPending(job.id, pending?.id);
     }
-    throw error;
-  }
+    await recordAudit(tx, ctx, [
+      {
+        type: "RETRY_INTENT_CREATED",
+        subjectType: "retry_intent",
+        subjectId: intent.id,
+        data: { sourceJobId: job.id, reasonCode: intent.reasonCode, reasonText },
+      },
+    ]);
+    return intent;
+  });
 }
 
 function intentAlreadyPending(jobId: string, intentId: string | undefined) {
@@ -234,15 +219,18 @@ export async function consumeRetryIntent(
   return intent;
 }
 
-/** Declines a PENDING intent, with the admin's reason; RETRY_INTENT_REJECTED commits with it. */
+/**
+ * Declines a PENDING intent, with the admin's reason; RETRY_INTENT_REJECTED commits with it,
+ * in the caller's transaction when one is given.
+ */
 export async function rejectRetryIntent(
-  db: Db,
+  db: Executor,
   ctx: AuditContext,
   id: string,
   rejectionText: string,
 ): Promise<RetryIntent> {
   const text = normaliseReasonText(rejectionText);
-  return db.transaction(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const [intent] = await tx
       .update(retryIntents)
       .set({
@@ -290,17 +278,8 @@ export async function listRetryIntents(
   const conditions: SQL[] = [];
   if (query.jobId) conditions.push(eq(retryIntents.sourceJobId, query.jobId));
   if (query.status) conditions.push(eq(retryIntents.status, query.status));
-  if (query.cursor) {
-    const after = decodeCursor(query.cursor);
-    if (!(await findRetryIntent(db, after))) {
-      throw new DomainError("VALIDATION_FAILED", "cursor is not one this API issued", {
-        field: "cursor",
-      });
-    }
-    conditions.push(
-      sql`(${retryIntents.createdAt}, ${retryIntents.id}) < (SELECT created_at, id FROM retry_intents WHERE id = ${after})`,
-    );
-  }
+  const after = await newestFirstAfter(db, retryIntents, query.cursor);
+  if (after) conditions.push(after);
   const rows = await db
     .select()
     .from(retryIntents)

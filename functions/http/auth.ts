@@ -1,10 +1,11 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { type JWTVerifyGetKey, errors as jose, jwtVerify } from "jose";
 import type { Db } from "../../db/types";
+import type { AccessConfig } from "../config/api";
 import { verifyApiToken } from "../domain/api-tokens";
 import { recordAudit } from "../domain/audit";
 import { DomainError } from "../domain/errors";
-import type { AccessConfig } from "./config";
+import { auditContext } from "./caller";
 import type { AppEnv } from "./env";
 import {
   type CredentialCheck,
@@ -167,23 +168,14 @@ async function recordDenial(
   reason: DenialReason,
   facts: Record<string, unknown>,
 ): Promise<void> {
-  await recordAudit(
-    c.var.db,
+  await recordAudit(c.var.db, auditContext(c, "anonymous"), [
     {
-      actor: "anonymous",
-      requestId: c.var.requestId,
-      ip: c.var.clientIp ?? null,
-      userAgent: c.req.header("user-agent")?.slice(0, 512) ?? null,
+      type: "AUTH_DENIED",
+      subjectType: "request",
+      subjectId: c.var.requestId,
+      data: { reason, method: c.req.method, path: c.req.path.slice(0, 300), ...facts },
     },
-    [
-      {
-        type: "AUTH_DENIED",
-        subjectType: "request",
-        subjectId: c.var.requestId,
-        data: { reason, method: c.req.method, path: c.req.path.slice(0, 300), ...facts },
-      },
-    ],
-  );
+  ]);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { idempotencyKeys } from "../../db/schema";
-import type { Db } from "../../db/types";
+import type { Executor, Tx } from "../../db/types";
 import { canonicalJson, sha256Hex } from "../domain/canonical-json";
 import { DomainError } from "../domain/errors";
 import type { AppEnv } from "./env";
@@ -10,7 +10,11 @@ export const REPLAYED_HEADER = "Idempotent-Replayed";
 
 type StoredKey = typeof idempotencyKeys.$inferSelect;
 
-async function findKey(db: Db, principal: string, key: string): Promise<StoredKey | undefined> {
+async function findKey(
+  db: Executor,
+  principal: string,
+  key: string,
+): Promise<StoredKey | undefined> {
   const [row] = await db
     .select()
     .from(idempotencyKeys)
@@ -31,7 +35,7 @@ async function findKey(db: Db, principal: string, key: string): Promise<StoredKe
 export async function idempotent<T>(
   c: Context<AppEnv>,
   options: { key: string | undefined; body: unknown; status: number },
-  create: (db: Db) => Promise<T>,
+  create: (tx: Executor) => Promise<T>,
 ): Promise<T> {
   const db = c.var.db;
   if (options.key === undefined) return create(db);
@@ -60,9 +64,9 @@ export async function idempotent<T>(
   const earlier = await findKey(db, principal, key);
   if (earlier) return replay(earlier);
   try {
-    return await db.transaction(async (tx) => {
-      // Domain functions open their own transaction; inside this one it becomes a savepoint.
-      const result = await create(tx as unknown as Db);
+    // The creation and its key are one unit of work: the domain steps join this transaction.
+    return await db.transaction(async (tx: Tx) => {
+      const result = await create(tx);
       await tx.insert(idempotencyKeys).values({
         principal,
         key,

@@ -1,8 +1,7 @@
-import type { Job, RetryIntent } from "../../db/schema";
+import type { Job } from "../../db/schema";
 import type { Executor } from "../../db/types";
 import { DomainError } from "../domain/errors";
 import { getJob } from "../domain/jobs";
-import { getRetryIntent } from "../domain/retry-intents";
 import { ID_PATTERN } from "./schemas";
 
 /**
@@ -28,6 +27,3 @@ export function intentId(id: string): string {
 }
 
 export const jobById = (db: Executor, id: string): Promise<Job> => getJob(db, jobId(id));
-
-export const intentById = (db: Executor, id: string): Promise<RetryIntent> =>
-  getRetryIntent(db, intentId(id));

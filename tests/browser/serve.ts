@@ -1,8 +1,10 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import { Hono } from "hono";
-import { createAdminApp } from "../../web/admin-app";
-import type { AdminDeps } from "../../web/context";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import type { Hono } from "hono";
+import type { Db } from "../../db/types";
+import { loadConfig } from "../../functions/config/api";
+import { createServer } from "../../functions/server";
 
 export interface Served {
   origin: string;
@@ -10,7 +12,7 @@ export interface Served {
 }
 
 /** Starts an HTTP server on 127.0.0.1 (a free port) for a Hono app. */
-export function listen(app: Hono): Promise<Served> {
+export function listen(app: Pick<Hono, "fetch">): Promise<Served> {
   return new Promise((resolve) => {
     const server = serve(
       { fetch: app.fetch, port: 0, hostname: "127.0.0.1" },
@@ -29,9 +31,12 @@ export function listen(app: Hono): Promise<Served> {
   });
 }
 
-/** The admin page mounted where the main app mounts it, served for a real browser. */
-export function serveAdmin(deps: AdminDeps): Promise<Served> {
-  const app = new Hono();
-  app.route("/admin", createAdminApp(deps));
-  return listen(app);
+/** The whole server as `npm start` builds it, served for a real browser. */
+export function serveAdmin(deps: { db: Db; sessionSecret: string }): Promise<Served> {
+  const server = createServer({
+    db: deps.db,
+    config: loadConfig({ SESSION_SECRET: deps.sessionSecret }),
+    clientAddress: (c) => getConnInfo(c).remote.address,
+  });
+  return listen(server);
 }

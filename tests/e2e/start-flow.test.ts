@@ -64,6 +64,51 @@ describe("npm start, end to end", () => {
     expect(await page.text()).toMatch(/Failed/);
   });
 
+  it("audits a change made through the admin page with the socket's address, whatever headers claim", async () => {
+    const submitted = await api("POST", "/api/jobs", {
+      generator: "demo",
+      input: { text: "forged", failAttempts: 1 },
+    });
+    const jobId: string = submitted.body.job.id;
+    await eventually(async () => {
+      const { body } = await api("GET", `/api/jobs/${jobId}`);
+      return body.job.status === "FAILED" ? body : undefined;
+    }, "the job to fail");
+
+    const signedIn = await fetch(`${regent.url}/admin/login`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: regent.url },
+      body: new URLSearchParams({ token: adminToken }),
+    });
+    const cookie = signedIn.headers.get("set-cookie")?.split(";")[0] ?? "";
+    const page = await (
+      await fetch(`${regent.url}/admin/jobs/${jobId}`, { headers: { cookie } })
+    ).text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
+    const created = await fetch(`${regent.url}/admin/jobs/${jobId}/retry-intents`, {
+      method: "POST",
+      redirect: "manual",
+      headers: {
+        cookie,
+        origin: regent.url,
+        "content-type": "application/x-www-form-urlencoded",
+        "x-forwarded-for": "203.0.113.66",
+        "cf-connecting-ip": "198.51.100.66",
+        "user-agent": "forging-browser",
+      },
+      body: new URLSearchParams({ reasonCode: "OTHER", reasonText: "ip check", _csrf: csrf }),
+    });
+    expect(created.status).toBe(303);
+
+    const { rows } = await t.raw.query(
+      `SELECT a.ip, a.user_agent FROM audit_events a JOIN retry_intents i ON i.id = a.subject_id
+       WHERE i.source_job_id = $1 AND a.type = 'RETRY_INTENT_CREATED'`,
+      [jobId],
+    );
+    expect(rows).toEqual([{ ip: "127.0.0.1", user_agent: "forging-browser" }]);
+  });
+
   it("a failed job is recovered through a RetryIntent, as a new job, with every step audited", async () => {
     const submitted = await api("POST", "/api/jobs", {
       generator: "demo",

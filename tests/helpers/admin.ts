@@ -1,17 +1,34 @@
-import { Hono } from "hono";
+import type { JWTVerifyGetKey } from "jose";
 import type { ApiTokenRole } from "../../db/schema";
 import type { Db } from "../../db/types";
+import { loadConfig } from "../../functions/config/api";
 import { createApiToken } from "../../functions/domain/api-tokens";
-import { createAdminApp } from "../../web/admin-app";
-import type { AdminDeps } from "../../web/context";
+import { cloudflareClientAddress } from "../../functions/http/caller";
+import { createServer } from "../../functions/server";
 
 export const SESSION_SECRET = "test-session-secret-that-is-long-enough-0123456789";
 
-/** The admin page mounted as the main app mounts it. */
-export function adminApp(deps: Partial<AdminDeps> & { db: Db }): Hono {
-  const app = new Hono();
-  app.route("/admin", createAdminApp({ sessionSecret: SESSION_SECRET, ...deps }));
-  return app;
+/**
+ * The whole server as the entry points build it, for its admin page: `env` adds settings
+ * (REQUIRE_DISTINCT_EXECUTOR, ACCESS_*) to a session secret; `accessKeys` stands in for the
+ * Access team's key server.
+ */
+export function adminApp(options: {
+  db: Db;
+  env?: Record<string, string>;
+  accessKeys?: JWTVerifyGetKey;
+}): Requestable {
+  return createServer({
+    db: options.db,
+    config: loadConfig({ SESSION_SECRET, ...options.env }),
+    clientAddress: cloudflareClientAddress,
+    accessKeys: options.accessKeys,
+  });
+}
+
+/** Anything answering `app.request()`: the server, or an app a test builds itself. */
+export interface Requestable {
+  request(input: string, init?: RequestInit): Response | Promise<Response>;
 }
 
 export async function token(db: Db, role: ApiTokenRole, name = `${role}-${Math.random()}`) {
@@ -33,12 +50,17 @@ export function csrfOf(html: string): string {
 export class AdminClient {
   cookie = "";
   constructor(
-    readonly app: Hono,
+    readonly app: Requestable,
     readonly origin = "http://localhost",
+    /** Sent with every request, as a front door (Cloudflare Access) would add them. */
+    readonly always: Record<string, string> = {},
   ) {}
 
   request(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
+    for (const [name, value] of Object.entries(this.always)) {
+      if (!headers.has(name)) headers.set(name, value);
+    }
     if (this.cookie && !headers.has("cookie")) headers.set("cookie", this.cookie);
     if (!headers.has("user-agent")) headers.set("user-agent", "admin-test-client");
     return Promise.resolve(this.app.request(`${this.origin}${path}`, { ...init, headers }));

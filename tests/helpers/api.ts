@@ -1,9 +1,10 @@
 import type { JWTVerifyGetKey } from "jose";
 import type { ApiTokenRole } from "../../db/schema";
 import type { Db } from "../../db/types";
+import { loadConfig } from "../../functions/config/api";
 import { createApiToken, revokeApiToken } from "../../functions/domain/api-tokens";
-import { newApp } from "../../functions/http/app";
-import { loadConfig } from "../../functions/http/config";
+import { cloudflareClientAddress } from "../../functions/http/caller";
+import { createServer } from "../../functions/server";
 
 const cli = { actor: "cli:test" };
 
@@ -30,18 +31,22 @@ export interface CallOptions extends Caller {
   headers?: Record<string, string>;
 }
 
-export type ApiApp = ReturnType<typeof newApp>;
+export type ApiApp = ReturnType<typeof createServer>;
 
-/** Builds the app exactly as the entry points do, over a test database. */
+/**
+ * Builds the server exactly as the entry points do, over a test database. The caller's address
+ * is Cloudflare's header, as in the Worker; `npm start`'s socket address is tested end to end.
+ */
 export function testApp(
   db: Db,
   env: Record<string, string> = {},
   options: { accessKeys?: JWTVerifyGetKey } = {},
 ): ApiApp {
-  return newApp({
+  return createServer({
     db,
     config: loadConfig(env),
-    ...(options.accessKeys ? { accessKeys: options.accessKeys } : {}),
+    clientAddress: cloudflareClientAddress,
+    accessKeys: options.accessKeys,
   });
 }
 

@@ -221,13 +221,14 @@ describe("creating a retry intent", () => {
     expect(text(page.html)).toContain("Retry intent created.");
   });
 
-  it("takes the client address from cf-connecting-ip or x-forwarded-for", async () => {
+  it("records the address the runtime vouches for (Cloudflare's header), never x-forwarded-for", async () => {
     const job = await failedJob(t.db);
     const res = await client.request(`/admin/jobs/${job.id}/retry-intents`, {
       method: "POST",
       headers: {
         "content-type": "application/x-www-form-urlencoded",
         origin: "http://localhost",
+        "cf-connecting-ip": "198.51.100.4",
         "x-forwarded-for": "203.0.113.9, 10.0.0.1",
       },
       body: new URLSearchParams({
@@ -239,7 +240,7 @@ describe("creating a retry intent", () => {
     expect(res.status).toBe(303);
     const [intent] = await listRetryIntentsForJob(t.db, job.id);
     const [event] = await auditTrail(t.db, intent?.id ?? "");
-    expect(event?.ip).toBe("203.0.113.9");
+    expect(event?.ip).toBe("198.51.100.4");
   });
 
   it("shows a refusal on the job page with the text kept, and writes nothing", async () => {
@@ -363,7 +364,9 @@ describe("executing a retry intent", () => {
   });
 
   it("keeps to the four-eyes rule when it is on: the approver cannot execute, another admin can", async () => {
-    const strict = new AdminClient(adminApp({ db: t.db, requireDistinctExecutor: true }));
+    const strict = new AdminClient(
+      adminApp({ db: t.db, env: { REQUIRE_DISTINCT_EXECUTOR: "true" } }),
+    );
     await strict.signIn(alice.secret);
     const job = await failedJob(t.db);
     const intent = await createRetryIntent(
@@ -388,7 +391,9 @@ describe("executing a retry intent", () => {
     expect((await getRetryIntent(t.db, intent.id)).status).toBe("PENDING");
 
     const bob = await token(t.db, "admin", "bob");
-    const other = new AdminClient(adminApp({ db: t.db, requireDistinctExecutor: true }));
+    const other = new AdminClient(
+      adminApp({ db: t.db, env: { REQUIRE_DISTINCT_EXECUTOR: "true" } }),
+    );
     await other.signIn(bob.secret);
     const ok = await other.post(
       `/admin/retry-intents/${intent.id}/execute`,

@@ -2,13 +2,12 @@
  * The admin page's doors: sign-in by token or Access identity, sessions, roles, CSRF defences
  * and security headers, checked through `app.request()` against real PostgreSQL.
  */
-import { Hono } from "hono";
 import { beforeAll, describe, expect, it } from "vitest";
 import { revokeApiToken } from "../../functions/domain/api-tokens";
 import { listAudit } from "../../functions/domain/audit";
 import { listRetryIntentsForJob } from "../../functions/domain/retry-intents";
 import { createAdminApp } from "../../web/admin-app";
-import type { AccessIdentity } from "../../web/context";
+import { accessTeam } from "../helpers/access";
 import { AdminClient, adminApp, csrfOf, token } from "../helpers/admin";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { failedJob } from "../helpers/fixtures";
@@ -123,11 +122,10 @@ describe("sign-in with an API token", () => {
     const res = await client.request("/admin", { headers: { cookie: forged } });
     expect(res.status).toBe(303);
 
-    const elsewhere = new Hono();
-    elsewhere.route(
-      "/admin",
-      createAdminApp({ db: t.db, sessionSecret: "another-secret-another-secret-another-secret" }),
-    );
+    const elsewhere = adminApp({
+      db: t.db,
+      env: { SESSION_SECRET: "another-secret-another-secret-another-secret" },
+    });
     const res2 = await elsewhere.request("http://localhost/admin", {
       headers: { cookie: client.cookie },
     });
@@ -167,12 +165,22 @@ describe("sign-in with an API token", () => {
 });
 
 describe("sign-in by Cloudflare Access identity", () => {
-  const accessApp = (identity: AccessIdentity | null) =>
-    adminApp({ db: t.db, resolveAccessIdentity: async () => identity });
+  /** The server with Access on, and a client whose every request carries `email`'s assertion. */
+  async function accessClient(email: string | null) {
+    const team = await accessTeam({
+      admins: "ops@example.com",
+      viewers: "auditor@example.com",
+      submitters: "bot@example.com",
+    });
+    const app = adminApp({ db: t.db, env: team.env, accessKeys: team.keys });
+    const headers: Record<string, string> = {};
+    if (email) headers["cf-access-jwt-assertion"] = await team.tokenFor(email);
+    return new AdminClient(app, "http://localhost", headers);
+  }
 
   it("signs an Access admin in without the login page and audits changes as access:<email>", async () => {
     const job = await failedJob(t.db);
-    const client = new AdminClient(accessApp({ actor: "access:ops@example.com", role: "admin" }));
+    const client = await accessClient("ops@example.com");
     const page = await client.page(`/admin/jobs/${job.id}`);
     expect(page.res.status).toBe(200);
     expect(page.html).toContain("ops@example.com");
@@ -189,23 +197,21 @@ describe("sign-in by Cloudflare Access identity", () => {
   });
 
   it("gives an Access viewer read access and an Access submitter a 403", async () => {
-    const viewer = new AdminClient(
-      accessApp({ actor: "access:auditor@example.com", role: "viewer" }),
-    );
+    const viewer = await accessClient("auditor@example.com");
     expect((await viewer.request("/admin")).status).toBe(200);
-    const submitter = new AdminClient(
-      accessApp({ actor: "access:bot@example.com", role: "submitter" }),
-    );
+    const submitter = await accessClient("bot@example.com");
     const res = await submitter.request("/admin");
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("Submitters send jobs");
   });
 
-  it("falls back to the token session when Access vouches for no one", async () => {
-    const client = new AdminClient(accessApp(null));
-    expect((await client.request("/admin")).status).toBe(303);
-    await client.signIn(adminToken.secret);
-    expect((await client.request("/admin")).status).toBe(200);
+  it("falls back to the token session when Access vouches for no one with a role", async () => {
+    for (const email of [null, "stranger@example.com"]) {
+      const client = await accessClient(email);
+      expect((await client.request("/admin")).status).toBe(303);
+      await client.signIn(adminToken.secret);
+      expect((await client.request("/admin")).status).toBe(200);
+    }
   });
 });
 

@@ -1,8 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../functions/domain/canonical-json";
 import { submitJob } from "../../functions/domain/jobs";
-import { newApp } from "../../functions/http/app";
-import { loadConfig } from "../../functions/http/config";
 import {
   type ApiApp,
   call,
@@ -269,43 +267,6 @@ describe("authentication details", () => {
     expect(response.status).toBe(401);
     const missing = await call(app, "GET", "/api/admin/jobs/doesnotexist");
     expect(missing.status).toBe(401);
-  });
-});
-
-describe("other ways of proving identity", () => {
-  it("tries added credential checks first and treats their principal like any other", async () => {
-    const sessions = newApp({
-      db: t.db,
-      config: loadConfig({}),
-      credentialChecks: [
-        async (request) => {
-          const session = request.headers.get("x-session");
-          if (session === null) return { outcome: "absent" };
-          if (session !== "s3cret") return { outcome: "denied", via: "session", reason: "expired" };
-          return {
-            outcome: "ok",
-            principal: { actor: "session:erin", roles: ["viewer"], via: "session", label: "erin" },
-          };
-        },
-      ],
-    });
-    const ok = await call(sessions, "GET", "/api/admin/jobs", {
-      headers: { "x-session": "s3cret" },
-    });
-    expect(ok.status).toBe(200);
-    const forbidden = await call(sessions, "POST", "/api/jobs", {
-      headers: { "x-session": "s3cret" },
-      body: { generator: "demo", input: {} },
-    });
-    expect(forbidden.status).toBe(403);
-    const stale = await call(sessions, "GET", "/api/admin/jobs", {
-      token: tokens.admin,
-      headers: { "x-session": "old" },
-    });
-    expect(stale.status).toBe(401);
-    expect((await authDenials()).at(-1)?.data).toMatchObject({ reason: "expired", via: "session" });
-    const tokenOnly = await call(sessions, "GET", "/api/admin/jobs", { token: tokens.viewer });
-    expect(tokenOnly.status).toBe(200);
   });
 });
 

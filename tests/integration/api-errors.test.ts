@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { connect } from "../../db/client";
 import { ERROR_CODES } from "../../functions/domain/errors";
-import { BODY_LIMIT_BYTES } from "../../functions/http/app";
+import { BODY_LIMIT_BYTES } from "../../functions/http/body-limit";
 import { STATUS_BY_CODE } from "../../functions/http/errors";
 import {
   type ApiApp,

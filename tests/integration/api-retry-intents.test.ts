@@ -5,7 +5,7 @@ import { failJob } from "../helpers/fixtures";
 
 /**
  * Recovery through the API: a failed job, an intent, its execution into a new job; every
- * refusal of DESIGN §3 with its status and details; concurrent executes; the four-eyes rule.
+ * refusal of the retry lifecycle with its status and details; concurrent executes; the four-eyes rule.
  */
 
 let t: TestDatabase;
@@ -184,7 +184,7 @@ describe("the recovery flow over HTTP", () => {
   });
 });
 
-describe("refusals of DESIGN §3", () => {
+describe("refusals of the retry lifecycle", () => {
   it("404 JOB_NOT_FOUND for an intent on a job that does not exist", async () => {
     const response = await createIntent("zzzzzzzzzzzzzzzzzzzzzzzz");
     expect(response.status).toBe(404);

@@ -27,7 +27,17 @@ const files: Record<string, string> = {
     "import { loop } from '../../execution/loop';\nexport const route = loop;\n",
   "functions/domain/jobs.ts":
     "import { generators } from '../execution/generators/index';\nexport const jobs = generators;\n",
-  "functions/api.ts": "export const api = 1;\n",
+  "functions/api.ts": "import { server } from './server';\nexport const api = server;\n",
+  // The admin page may use the HTTP layer; the HTTP layer may not mount the admin page.
+  "functions/http/errors.ts": "export const STATUS = { INTERNAL: 500 };\n",
+  "web/admin-app.ts":
+    "import { STATUS } from '../functions/http/errors';\nexport const admin = STATUS;\n",
+  "functions/http/app.ts":
+    "import { admin } from '../../web/admin-app';\nexport const app = admin;\n",
+  "functions/server.ts":
+    "import { app } from './http/app';\nimport { admin } from '../web/admin-app';\nexport const server = [app, admin];\n",
+  "web/pages/home.ts":
+    "import { server } from '../../functions/server';\nexport const home = server;\n",
   "tsconfig.json": JSON.stringify({
     compilerOptions: { module: "ESNext", moduleResolution: "Bundler", target: "ES2023" },
   }),
@@ -65,6 +75,16 @@ const offenders = (rule: string) =>
     .filter((v) => v.rule.name === rule)
     .map((v) => v.from)
     .sort();
+
+describe("layers of the HTTP side", () => {
+  it("catches the HTTP layer reaching the admin page, and lets the page use the HTTP layer", () => {
+    expect(offenders("http-does-not-reach-the-admin-page")).toEqual(["functions/http/app.ts"]);
+  });
+
+  it("catches a lower layer importing the server that composes it; the entries may", () => {
+    expect(offenders("only-the-top-composes")).toEqual(["web/pages/home.ts"]);
+  });
+});
 
 describe("no-generators-outside-the-worker", () => {
   it("catches the admin page, the HTTP layer and the domain reaching generators", () => {

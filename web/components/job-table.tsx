@@ -1,6 +1,6 @@
 import type { FC } from "hono/jsx";
 import type { Job } from "../../db/schema";
-import type { RetryState } from "../read-models";
+import type { RetryState } from "../../functions/domain/read-models";
 import { IntentLink, JobLink } from "./links";
 import { JobStatusBadge } from "./status-badge";
 import { Time } from "./time";

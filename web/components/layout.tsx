@@ -1,6 +1,6 @@
 import type { Child } from "hono/jsx";
 import { useRequestContext } from "hono/jsx-renderer";
-import { type AdminEnv, adminPath, type LayoutProps } from "../context";
+import { type AdminEnv, adminPath, type LayoutProps, roleLabel } from "../context";
 import { STYLESHEET_VERSION } from "../styles";
 import { CsrfField } from "./csrf-field";
 
@@ -19,8 +19,8 @@ const WhoAmI = () => {
       <span>
         <strong title={principal.actor}>{principal.label}</strong>
       </span>
-      <span class="badge badge-role">{principal.role}</span>
-      {principal.via === "token" ? (
+      <span class="badge badge-role">{roleLabel(principal)}</span>
+      {principal.via === "session" ? (
         <form method="post" action={adminPath("/logout")} class="sign-out">
           <CsrfField />
           <button type="submit" class="button button-small">

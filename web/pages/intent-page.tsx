@@ -1,6 +1,6 @@
 import type { FC } from "hono/jsx";
-import type { AuditEvent, Job, RetryIntent } from "../../db/schema";
 import type { DomainError } from "../../functions/domain/errors";
+import type { IntentDetail } from "../../functions/domain/read-models";
 import { REASON_TEXT_MAX } from "../../functions/domain/retry-intents";
 import { Actor } from "../components/actor";
 import { AuditPanel } from "../components/audit-table";
@@ -12,12 +12,7 @@ import { IntentStatusBadge, JobStatusBadge } from "../components/status-badge";
 import { Time } from "../components/time";
 import { adminPath } from "../context";
 
-export interface IntentPageData {
-  intent: RetryIntent;
-  sourceJob: Job;
-  createdJob: Job | undefined;
-  audit: AuditEvent[];
-}
+export type IntentPageData = IntentDetail;
 
 export interface IntentPageView {
   canMutate: boolean;
@@ -32,7 +27,7 @@ const intentHref = (id: string, rest = "") =>
   adminPath(`/retry-intents/${encodeURIComponent(id)}${rest}`);
 
 const Decision: FC<{ data: IntentPageData; view: IntentPageView }> = ({ data, view }) => {
-  const { intent, sourceJob, createdJob } = data;
+  const { intent, sourceJob, resultingJob: createdJob } = data;
   if (intent.status === "CONSUMED") {
     return (
       <p>

@@ -1,7 +1,7 @@
 import type { FC } from "hono/jsx";
-import type { AuditEvent, Job, Output, RetryIntent } from "../../db/schema";
+import type { AuditEvent } from "../../db/schema";
 import type { DomainError } from "../../functions/domain/errors";
-import type { LineageEntry } from "../../functions/domain/jobs";
+import type { JobDetail } from "../../functions/domain/read-models";
 import { Actor } from "../components/actor";
 import { AuditPanel } from "../components/audit-table";
 import { IntentTable } from "../components/intent-table";
@@ -14,11 +14,8 @@ import { Time } from "../components/time";
 import { adminPath } from "../context";
 import { type RetryFormValues, RetryIntentForm } from "./retry-form";
 
-export interface JobPageData {
-  job: Job;
-  output: Output | undefined;
-  lineage: LineageEntry[];
-  intents: RetryIntent[];
+export interface JobPageData extends JobDetail {
+  /** intent id → the job it created, for the intents of this job. */
   createdJobs: Map<string, string>;
   audit: AuditEvent[];
 }

@@ -1,8 +1,8 @@
 import type { FC } from "hono/jsx";
 import type { Job, JobStatus } from "../../db/schema";
+import type { RetryState } from "../../functions/domain/read-models";
 import { JobTable } from "../components/job-table";
 import { adminPath } from "../context";
-import type { RetryState } from "../read-models";
 
 export type StatusFilter = JobStatus | "all";
 

@@ -1,8 +1,8 @@
 import { z } from "@hono/zod-openapi";
-import { findOutput, getLineage, listJobs } from "../../domain/jobs";
-import { listRetryIntentsForJob } from "../../domain/retry-intents";
+import { listJobs } from "../../domain/jobs";
+import { jobDetail } from "../../domain/read-models";
 import type { App } from "../env";
-import { jobById } from "../lookup";
+import { jobId } from "../lookup";
 import { errorResponses, securedRoute } from "../route";
 import {
   DEFAULT_PAGE_SIZE,
@@ -65,13 +65,10 @@ export function registerAdminJobRoutes(app: App): void {
   });
 
   app.openapi(getJobRoute, async (c) => {
-    const db = c.var.db;
-    const job = await jobById(db, c.req.valid("param").id);
-    const [output, lineage, intents] = await Promise.all([
-      findOutput(db, job.id),
-      getLineage(db, job.id),
-      listRetryIntentsForJob(db, job.id),
-    ]);
+    const { job, output, lineage, intents } = await jobDetail(
+      c.var.db,
+      jobId(c.req.valid("param").id),
+    );
     return c.json(
       {
         job: jobJson(job),

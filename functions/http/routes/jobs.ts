@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { DomainError } from "../../domain/errors";
 import { findOutput, submitJob } from "../../domain/jobs";
-import { type App, auditContext } from "../env";
+import { auditContext } from "../caller";
+import type { App } from "../env";
 import { idempotent } from "../idempotency";
 import { jobById } from "../lookup";
 import { hasRole } from "../principal";

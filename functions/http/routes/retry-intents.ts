@@ -1,16 +1,11 @@
 import { z } from "@hono/zod-openapi";
-import { auditTrail } from "../../domain/audit";
-import { findJob } from "../../domain/jobs";
-import {
-  createRetryIntent,
-  findJobCreatedBy,
-  listRetryIntents,
-  rejectRetryIntent,
-} from "../../domain/retry-intents";
+import { intentDetail } from "../../domain/read-models";
+import { createRetryIntent, listRetryIntents, rejectRetryIntent } from "../../domain/retry-intents";
 import { createRetryJobFromIntent } from "../../domain/retry-service";
-import { type App, auditContext } from "../env";
+import { auditContext } from "../caller";
+import type { App } from "../env";
 import { idempotent } from "../idempotency";
-import { intentById, intentId } from "../lookup";
+import { intentId } from "../lookup";
 import { errorResponses, securedRoute } from "../route";
 import {
   AuditEventSchema,
@@ -150,14 +145,10 @@ export function registerRetryIntentRoutes(app: App): void {
   });
 
   app.openapi(getIntentRoute, async (c) => {
-    const db = c.var.db;
-    const intent = await intentById(db, c.req.valid("param").id);
-    const [sourceJob, resultingJob, audit] = await Promise.all([
-      findJob(db, intent.sourceJobId),
-      findJobCreatedBy(db, intent.id),
-      auditTrail(db, intent.id),
-    ]);
-    if (!sourceJob) throw new Error(`intent ${intent.id} has no source job`);
+    const { intent, sourceJob, resultingJob, audit } = await intentDetail(
+      c.var.db,
+      intentId(c.req.valid("param").id),
+    );
     return c.json(
       {
         intent: intentJson(intent),

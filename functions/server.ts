@@ -1,0 +1,60 @@
+/**
+ * The top of Regent's HTTP side: one server that composes the API and the admin page. The
+ * Worker entry (functions/api.ts), `npm start` (cli/start.ts) and the tests all build it here,
+ * so what is tested is what is deployed.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
+import type { Db } from "../db/types";
+import { createAdminApp } from "../web/admin-app";
+import { ADMIN_BASE } from "../web/context";
+import type { Config } from "./config/api";
+import { newApp } from "./http/app";
+import { accessJwt } from "./http/auth";
+import { type ClientAddress, callerContext } from "./http/caller";
+import type { App, AppEnv } from "./http/env";
+import { notFound, onError } from "./http/errors";
+
+export interface ServerDeps {
+  db: Db;
+  config: Config;
+  /** The caller's address as this runtime knows it (the socket on Node, Cloudflare's header on Workers). */
+  clientAddress?: ClientAddress | undefined;
+  /**
+   * Where Access signing keys come from. Defaults to the team's published key set; a
+   * long-lived process passes one set so that keys stay cached between requests.
+   */
+  accessKeys?: JWTVerifyGetKey | undefined;
+}
+
+/**
+ * Regent's HTTP server: the caller context for every request, the API at `/api` and `/healthz`,
+ * and the admin page at `/admin` where a session secret is configured.
+ */
+export function createServer(deps: ServerDeps): App {
+  const { db, config } = deps;
+  const access = config.access
+    ? accessJwt(
+        config.access,
+        deps.accessKeys ?? createRemoteJWKSet(new URL(config.access.certsUrl)),
+      )
+    : undefined;
+
+  const server = new OpenAPIHono<AppEnv>();
+  server.use("*", callerContext({ db, config, clientAddress: deps.clientAddress }));
+  server.onError(onError);
+  server.notFound(notFound);
+
+  server.route("/", newApp({ db, config, access }));
+  if (config.sessionSecret) {
+    server.route(
+      ADMIN_BASE,
+      createAdminApp({
+        db,
+        sessionSecret: config.sessionSecret,
+        access,
+      }),
+    );
+  }
+  return server;
+}

@@ -1,0 +1,34 @@
+/** What the admin page's handlers share: reading forms, success notices, links, statuses. */
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { DomainError } from "../functions/domain/errors";
+import { STATUS_BY_CODE } from "../functions/http/errors";
+import { type AdminContext, adminPath } from "./context";
+
+/** The API's own code → status table, so a refusal means the same thing everywhere. */
+export const statusOf = (error: DomainError): ContentfulStatusCode => STATUS_BY_CODE[error.code];
+
+/** Success messages, chosen by a fixed key in the redirect so no text travels in the URL. */
+const NOTICES: Record<string, string> = {
+  "intent-created":
+    "Retry intent created. It is PENDING: execute it to create the retry job, or reject it.",
+  "intent-rejected": "Retry intent rejected. The job can still be retried through a new intent.",
+  "retry-created":
+    "Retry job created from the intent. The worker will run it like any other job; the failed job is unchanged.",
+};
+export type NoticeKey = keyof typeof NOTICES;
+
+export const noticeOf = (c: AdminContext): string | undefined =>
+  NOTICES[c.req.query("notice") ?? ""];
+
+/** Form fields arrive as strings or files; anything but a string counts as missing. */
+export function field(body: Record<string, unknown>, name: string): string {
+  const value = body[name];
+  return typeof value === "string" ? value : "";
+}
+
+export const jobHref = (id: string) => adminPath(`/jobs/${encodeURIComponent(id)}`);
+export const intentHref = (id: string) => adminPath(`/retry-intents/${encodeURIComponent(id)}`);
+
+/** Opaque list cursors and filters travel in the query; an empty value means none. */
+export const queryValue = (c: AdminContext, name: string): string | undefined =>
+  c.req.query(name) || undefined;

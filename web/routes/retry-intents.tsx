@@ -1,0 +1,114 @@
+/** Retry intents: the list, one intent, its execution (with a confirmation step) and rejection. */
+import { Hono } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { RetryIntentStatus } from "../../db/schema";
+import { DomainError, isDomainError } from "../../functions/domain/errors";
+import { intentDetail, jobsCreatedBy } from "../../functions/domain/read-models";
+import { listRetryIntents, rejectRetryIntent } from "../../functions/domain/retry-intents";
+import { createRetryJobFromIntent, fourEyesRefusal } from "../../functions/domain/retry-service";
+import { auditContext } from "../../functions/http/caller";
+import { type AdminContext, type AdminEnv, canMutate } from "../context";
+import { field, intentHref, jobHref, noticeOf, queryValue, statusOf } from "../forms";
+import { requireAdmin } from "../middleware";
+import { ExecutePage } from "../pages/execute-page";
+import { IntentPage, type IntentPageView } from "../pages/intent-page";
+import { INTENT_TABS, type IntentFilter, IntentsPage } from "../pages/intents-page";
+
+const PAGE_SIZE = 50;
+
+const policyOf = (c: AdminContext) => ({
+  requireDistinctExecutor: c.var.config.requireDistinctExecutor,
+});
+
+async function renderIntent(
+  c: AdminContext,
+  id: string,
+  view: Partial<IntentPageView>,
+  status: ContentfulStatusCode = 200,
+) {
+  const data = await intentDetail(c.var.db, id);
+  c.status(status);
+  return c.render(
+    <IntentPage
+      data={data}
+      view={{
+        canMutate: canMutate(c),
+        fourEyesBlocked: fourEyesRefusal(data.intent, c.var.principal.actor, policyOf(c)) !== null,
+        ...view,
+      }}
+    />,
+    { title: `Intent ${id}`, section: "intents" },
+  );
+}
+
+export const intentPages = new Hono<AdminEnv>();
+
+intentPages.get("/", async (c) => {
+  const requested = c.req.query("status") as IntentFilter | undefined;
+  const status: IntentFilter = requested && INTENT_TABS.includes(requested) ? requested : "PENDING";
+  const cursor = queryValue(c, "cursor");
+  const page = await listRetryIntents(c.var.db, {
+    status: status === "all" ? undefined : (status as RetryIntentStatus),
+    limit: PAGE_SIZE,
+    cursor,
+  });
+  const createdJobs = await jobsCreatedBy(
+    c.var.db,
+    page.items.filter((i) => i.status === "CONSUMED").map((i) => i.id),
+  );
+  return c.render(
+    <IntentsPage
+      status={status}
+      intents={page.items}
+      createdJobs={createdJobs}
+      nextCursor={page.nextCursor}
+      paged={Boolean(cursor)}
+    />,
+    { title: "Retry intents", section: "intents" },
+  );
+});
+
+intentPages.get("/:id", (c) => renderIntent(c, c.req.param("id"), { notice: noticeOf(c) }));
+
+intentPages.get("/:id/execute", requireAdmin(), async (c) => {
+  const data = await intentDetail(c.var.db, c.req.param("id"));
+  const { intent } = data;
+  if (intent.status !== "PENDING") {
+    const error = new DomainError(
+      "INTENT_NOT_PENDING",
+      `retry intent ${intent.id} is ${intent.status}, not PENDING`,
+      { intentId: intent.id, status: intent.status, jobId: data.resultingJob?.id },
+    );
+    return renderIntent(c, intent.id, { error }, 409);
+  }
+  const fourEyes = fourEyesRefusal(intent, c.var.principal.actor, policyOf(c));
+  if (fourEyes) return renderIntent(c, intent.id, { error: fourEyes }, statusOf(fourEyes));
+  return c.render(<ExecutePage intent={intent} sourceJob={data.sourceJob} />, {
+    title: "Execute retry intent",
+    section: "intents",
+  });
+});
+
+intentPages.post("/:id/execute", requireAdmin(), async (c) => {
+  const id = c.req.param("id");
+  try {
+    const { job } = await createRetryJobFromIntent(c.var.db, auditContext(c), id, policyOf(c));
+    return c.redirect(`${jobHref(job.id)}?notice=retry-created`, 303);
+  } catch (error) {
+    if (!isDomainError(error) || error.code === "INTENT_NOT_FOUND") throw error;
+    return renderIntent(c, id, { error }, statusOf(error));
+  }
+});
+
+intentPages.post("/:id/reject", requireAdmin(), async (c) => {
+  const id = c.req.param("id");
+  const body = await c.req.parseBody();
+  const text = field(body, "reasonText");
+  try {
+    await rejectRetryIntent(c.var.db, auditContext(c), id, text);
+    return c.redirect(`${intentHref(id)}?notice=intent-rejected`, 303);
+  } catch (error) {
+    if (!isDomainError(error) || error.code === "INTENT_NOT_FOUND") throw error;
+    return renderIntent(c, id, { error, rejectText: text }, statusOf(error));
+  }
+});
