@@ -1,0 +1,34 @@
+import type { JobError } from "../../db/schema";
+import { pgErrorOf } from "../domain/errors";
+import type { Outcome } from "./claimer";
+
+const MAX_MESSAGE_CHARS = 2000;
+
+/**
+ * The outcome of a job that ended without an output. Both the run of a job and the finisher
+ * (when the database refuses an output) make them, with the same limits on the message.
+ */
+export function failure(jobId: string, code: string, message: string): Outcome {
+  return { jobId, ok: false, error: { code, message: clean(message) } };
+}
+
+/** PostgreSQL's jsonb refuses U+0000; messages are for humans and stay short. */
+function clean(message: string): JobError["message"] {
+  return message.replaceAll("\u0000", "").slice(0, MAX_MESSAGE_CHARS);
+}
+
+/**
+ * A thrown value as one line of text: generators and drivers throw anything, not only Errors.
+ * A database refusal is told by PostgreSQL's own message: the query wrapper's message around it
+ * quotes the statement and its parameters (a job's whole output), which no reader needs.
+ */
+export function describeError(error: unknown): string {
+  const pg = pgErrorOf(error);
+  if (pg?.message) return `${pg.message} (SQLSTATE ${pg.code})`;
+  if (error instanceof Error) return error.message || error.name;
+  try {
+    return typeof error === "string" ? error : JSON.stringify(error);
+  } catch {
+    return String(error);
+  }
+}
