@@ -1,7 +1,12 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { jsxRenderer } from "hono/jsx-renderer";
-import { invalidTextRefusal, isDomainError } from "../functions/domain/errors";
+import {
+  invalidTextRefusal,
+  isDomainError,
+  RETRY_AFTER_SECONDS,
+  unavailableRefusal,
+} from "../functions/domain/errors";
 import { Layout } from "./components/layout";
 import { DomainErrorNotice } from "./components/notice";
 import { type AdminDeps, type AdminEnv, adminPath } from "./context";
@@ -10,12 +15,20 @@ import { limitFormBody, originCheck, securityHeaders } from "./middleware";
 import { MessagePage } from "./pages/message-page";
 import { auditPages } from "./routes/audit";
 import { jobPages } from "./routes/jobs";
+import { batchPages } from "./routes/retry-batches";
 import { intentPages } from "./routes/retry-intents";
+import { signalPages } from "./routes/signals";
 import { MIN_SECRET_LENGTH } from "./session";
 import { registerSignIn, registerSignOut, requireFormToken, requireSignIn } from "./sign-in";
 import { STYLESHEET } from "./styles";
 
 export type { AdminDeps } from "./context";
+
+const NOT_FOUND_HEADINGS: Partial<Record<string, string>> = {
+  JOB_NOT_FOUND: "Job not found",
+  INTENT_NOT_FOUND: "Retry intent not found",
+  BATCH_NOT_FOUND: "Retry batch not found",
+};
 
 /**
  * The admin page: server-rendered retry governance over the same domain functions as the API.
@@ -48,7 +61,9 @@ export function createAdminApp(deps: AdminDeps): Hono<AdminEnv> {
 
   app.route("/", jobPages);
   app.route("/retry-intents", intentPages);
+  app.route("/retry-batches", batchPages);
   app.route("/audit", auditPages);
+  app.route("/signals", signalPages);
 
   // Anything else, including any other method on these paths: there is nothing to edit or delete.
   app.all("*", (c) => {
@@ -65,15 +80,12 @@ export function createAdminApp(deps: AdminDeps): Hono<AdminEnv> {
   });
 
   app.onError((thrown, c) => {
-    const error = invalidTextRefusal(thrown) ?? thrown;
+    const error = invalidTextRefusal(thrown) ?? unavailableRefusal(thrown) ?? thrown;
     if (isDomainError(error)) {
       c.status(statusOf(error));
-      const heading =
-        error.code === "JOB_NOT_FOUND"
-          ? "Job not found"
-          : error.code === "INTENT_NOT_FOUND"
-            ? "Retry intent not found"
-            : "Refused";
+      if (error.code === "SERVICE_UNAVAILABLE")
+        c.header("Retry-After", String(RETRY_AFTER_SECONDS));
+      const heading = NOT_FOUND_HEADINGS[error.code] ?? "Refused";
       return c.render(
         <MessagePage heading={heading} requestId={c.var.requestId}>
           <DomainErrorNotice error={error} />

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { Db } from "../db/types";
+import type { SignInLimiter } from "../functions/domain/sign-in-limiter";
 import type { AppVariables } from "../functions/http/env";
 import type { CredentialCheck } from "../functions/http/principal";
 import { hasRole, type Principal } from "../functions/http/principal";
@@ -13,12 +14,17 @@ export interface AdminDeps {
   sessionSecret: string;
   /** Cloudflare Access verification, the API's own, when Access is configured. */
   access?: CredentialCheck | undefined;
+  /**
+   * Failed token sign-ins allowed per address and token prefix; the entry picks the store.
+   * Without one, the page keeps its own in memory.
+   */
+  signInLimiter?: SignInLimiter | undefined;
 }
 
 export interface LayoutProps {
   title: string;
   /** Which item of the top navigation is current. */
-  section?: "jobs" | "intents" | "audit";
+  section?: "jobs" | "intents" | "batches" | "audit";
 }
 
 /** The server's caller context, plus what the signed-in pages need. */
@@ -28,6 +34,8 @@ export type AdminEnv = {
     csrfToken: string;
     /** `token:<id>` → the token's name, to show people rather than ids. */
     tokenNames: Map<string, string>;
+    /** The server-side session a token sign-in holds; unset for an Access identity. */
+    adminSessionId?: string;
   };
 };
 

@@ -14,6 +14,8 @@ const NOTICES: Record<string, string> = {
   "intent-rejected": "Retry intent rejected. The job can still be retried through a new intent.",
   "retry-created":
     "Retry job created from the intent. The worker will run it like any other job; the failed job is unchanged.",
+  "batch-created":
+    "Retry batch approved. Its intents are PENDING: execute the batch to create the retry jobs, or reject it.",
 };
 export type NoticeKey = keyof typeof NOTICES;
 
@@ -28,6 +30,8 @@ export function field(body: Record<string, unknown>, name: string): string {
 
 export const jobHref = (id: string) => adminPath(`/jobs/${encodeURIComponent(id)}`);
 export const intentHref = (id: string) => adminPath(`/retry-intents/${encodeURIComponent(id)}`);
+export const batchHref = (id: string, rest = "") =>
+  adminPath(`/retry-batches/${encodeURIComponent(id)}${rest}`);
 
 /** Opaque list cursors and filters travel in the query; an empty value means none. */
 export const queryValue = (c: AdminContext, name: string): string | undefined =>

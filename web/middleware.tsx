@@ -78,8 +78,8 @@ export function limitFormBody(): MiddlewareHandler<AdminEnv> {
 }
 
 /**
- * Lets only admins through: creating, executing and rejecting intents. A viewer gets a page
- * saying why, and nothing changes.
+ * Lets only admins through: approving, executing and rejecting intents and batches. A viewer
+ * gets a page saying why, and nothing changes.
  *
  * @example
  * jobs.post("/:jobId/retry-intents", requireAdmin(), createIntent);
@@ -91,8 +91,8 @@ export function requireAdmin(): MiddlewareHandler<AdminEnv> {
     return c.render(
       <MessagePage heading="Admins only" requestId={c.var.requestId}>
         <p>
-          You are signed in as a viewer: you can read everything, but creating, executing or
-          rejecting retry intents takes an admin.
+          You are signed in as a viewer: you can read everything, but approving, executing or
+          rejecting retry intents and batches takes an admin.
         </p>
       </MessagePage>,
       { title: "Admins only" },

@@ -1,24 +1,14 @@
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
-import type { Executor } from "../db/types";
-import { findApiToken } from "../functions/domain/api-tokens";
+import { ADMIN_SESSION_ID, ADMIN_SESSION_TTL_HOURS } from "../functions/domain/admin-sessions";
 import { ADMIN_BASE } from "./context";
 
 export const SESSION_COOKIE = "regent_admin";
 
-/** A session ends after a working day at most; signing in again is cheap, a stolen cookie ages out. */
-export const SESSION_TTL_SECONDS = 8 * 60 * 60;
+/** The cookie lives as long as its session row; the row's expiry is what counts. */
+export const SESSION_TTL_SECONDS = ADMIN_SESSION_TTL_HOURS * 60 * 60;
 
 export const MIN_SECRET_LENGTH = 32;
-
-export interface Session {
-  tokenId: string;
-  expiresAt: number;
-  /** Random per sign-in: the CSRF token is derived from it, so it changes with every session. */
-  nonce: string;
-}
-
-const SESSION_SHAPE = /^([a-z0-9]{1,64}):(\d{1,12}):([A-Za-z0-9_-]{16,64})$/;
 
 function base64url(bytes: Uint8Array): string {
   let binary = "";
@@ -34,44 +24,31 @@ export function isHttps(c: Context): boolean {
   );
 }
 
-/** Starts a session for an API token: a signed, HttpOnly, SameSite=Strict cookie scoped to the admin page. */
-export async function startSession(c: Context, secret: string, tokenId: string): Promise<Session> {
-  const session: Session = {
-    tokenId,
-    expiresAt: Math.floor(Date.now() / 1000) + SESSION_TTL_SECONDS,
-    nonce: base64url(crypto.getRandomValues(new Uint8Array(18))),
-  };
-  await setSignedCookie(
-    c,
-    SESSION_COOKIE,
-    `${session.tokenId}:${session.expiresAt}:${session.nonce}`,
-    secret,
-    {
-      httpOnly: true,
-      sameSite: "Strict",
-      secure: isHttps(c),
-      path: ADMIN_BASE,
-      maxAge: SESSION_TTL_SECONDS,
-    },
-  );
-  return session;
+/**
+ * Hands the browser its session: the session's id, signed, in an HttpOnly, SameSite=Strict
+ * cookie scoped to the admin page. The id alone is not enough to forge one: the signature
+ * needs the session secret.
+ */
+export async function setSessionCookie(c: Context, secret: string, sessionId: string) {
+  await setSignedCookie(c, SESSION_COOKIE, sessionId, secret, {
+    httpOnly: true,
+    sameSite: "Strict",
+    secure: isHttps(c),
+    path: ADMIN_BASE,
+    maxAge: SESSION_TTL_SECONDS,
+  });
 }
 
-/** The session the cookie carries, or null when there is none, its signature is wrong or it expired. */
-export async function readSession(c: Context, secret: string): Promise<Session | null> {
+/**
+ * The session id the cookie carries, or null when there is none or its signature is wrong.
+ * Whether that session is still live is the database's to say (`findActiveAdminSession`).
+ */
+export async function readSessionId(c: Context, secret: string): Promise<string | null> {
   const value = await getSignedCookie(c, secret, SESSION_COOKIE);
-  if (!value) return null;
-  const match = SESSION_SHAPE.exec(value);
-  if (!match) return null;
-  const [, tokenId, expiresAt, nonce] = match;
-  if (!tokenId || !expiresAt || !nonce) return null;
-  const session = { tokenId, expiresAt: Number(expiresAt), nonce };
-  // The expiry inside the signed value is what counts: a client can keep a cookie past Max-Age.
-  if (session.expiresAt <= Math.floor(Date.now() / 1000)) return null;
-  return session;
+  return value && ADMIN_SESSION_ID.test(value) ? value : null;
 }
 
-export function endSession(c: Context): void {
+export function clearSessionCookie(c: Context): void {
   deleteCookie(c, SESSION_COOKIE, {
     path: ADMIN_BASE,
     httpOnly: true,
@@ -84,12 +61,6 @@ export function endSession(c: Context): void {
 export function hasSessionCookie(c: Context): boolean {
   return /(?:^|;\s*)regent_admin=/.test(c.req.header("cookie") ?? "");
 }
-
-/**
- * The token a session stands for, read again on every request so that revoking a token signs
- * its sessions out at once.
- */
-export const findSessionToken = (db: Executor, tokenId: string) => findApiToken(db, tokenId);
 
 async function hmac(secret: string, message: string): Promise<string> {
   const key = await crypto.subtle.importKey(
@@ -104,8 +75,9 @@ async function hmac(secret: string, message: string): Promise<string> {
 }
 
 /**
- * The hidden form token of one session. Token sessions derive it from their random nonce;
- * Access sessions have no cookie of ours, so theirs is bound to the identity instead.
+ * The hidden form token of one session. Token sessions derive it from their session id, so a
+ * session that has ended takes its form token with it; Access sessions have no cookie of ours,
+ * so theirs is bound to the identity instead.
  * The message prefix keeps these MACs apart from the cookie signatures made with the same secret.
  */
 export function csrfTokenFor(secret: string, sessionKey: string): Promise<string> {

@@ -1,7 +1,14 @@
 import type { Hono, MiddlewareHandler } from "hono";
+import {
+  endAdminSession,
+  findActiveAdminSession,
+  startAdminSession,
+} from "../functions/domain/admin-sessions";
 import { verifyApiToken } from "../functions/domain/api-tokens";
 import { recordAudit } from "../functions/domain/audit";
+import { recordAuthRefusal } from "../functions/domain/auth-refusals";
 import { tokenNames } from "../functions/domain/read-models";
+import { memorySignInLimiter, signInKeys } from "../functions/domain/sign-in-limiter";
 import { auditContext } from "../functions/http/caller";
 import { hasRole, type Principal } from "../functions/http/principal";
 import { CSRF_FIELD } from "./components/csrf-field";
@@ -9,45 +16,46 @@ import { type AdminContext, type AdminDeps, type AdminEnv, adminPath } from "./c
 import { LoginPage } from "./pages/login-page";
 import { MessagePage } from "./pages/message-page";
 import {
+  clearSessionCookie,
   csrfTokenFor,
-  endSession,
-  findSessionToken,
   hasSessionCookie,
-  readSession,
+  readSessionId,
   safeReturnPath,
   sameToken,
-  startSession,
+  setSessionCookie,
 } from "./session";
 
 type Resolved =
-  | { kind: "signed-in"; principal: Principal; csrfKey: string }
+  | { kind: "signed-in"; principal: Principal; csrfKey: string; sessionId?: string }
   | { kind: "submitter" }
   | { kind: "anonymous"; hadSession: boolean };
 
-const signedIn = (principal: Principal, csrfKey: string): Resolved =>
-  hasRole(principal, "viewer") ? { kind: "signed-in", principal, csrfKey } : { kind: "submitter" };
+const signedIn = (principal: Principal, csrfKey: string, sessionId?: string): Resolved =>
+  hasRole(principal, "viewer")
+    ? { kind: "signed-in", principal, csrfKey, ...(sessionId ? { sessionId } : {}) }
+    : { kind: "submitter" };
 
 /**
  * Who the request comes from: the Access identity when Access vouches for one that holds a
- * role, else the session cookie, whose token is read again so that a revocation takes effect
- * at once.
+ * role, else the session the cookie names, read again on every request (with its token, in
+ * one query) so that signing out, expiry or a revocation takes effect at once.
  */
 async function resolve(c: AdminContext, deps: AdminDeps): Promise<Resolved> {
   const access = deps.access ? await deps.access(c.req.raw) : undefined;
   if (access?.outcome === "ok" && access.principal.roles.length > 0) {
     return signedIn(access.principal, `access\n${access.principal.actor}`);
   }
-  const session = await readSession(c, deps.sessionSecret);
-  if (!session) return { kind: "anonymous", hadSession: hasSessionCookie(c) };
-  const token = await findSessionToken(deps.db, session.tokenId);
-  if (!token || token.revokedAt) return { kind: "anonymous", hadSession: true };
+  const sessionId = await readSessionId(c, deps.sessionSecret);
+  if (!sessionId) return { kind: "anonymous", hadSession: hasSessionCookie(c) };
+  const session = await findActiveAdminSession(deps.db, sessionId);
+  if (!session) return { kind: "anonymous", hadSession: true };
   const principal: Principal = {
-    actor: `token:${token.id}`,
-    roles: [token.role],
+    actor: `token:${session.tokenId}`,
+    roles: [session.role],
     via: "session",
-    label: token.name,
+    label: session.tokenName,
   };
-  return signedIn(principal, `token\n${session.tokenId}\n${session.nonce}`);
+  return signedIn(principal, `session\n${session.id}`, session.id);
 }
 
 function submitterRefused(c: AdminContext) {
@@ -83,10 +91,11 @@ export function requireSignIn(deps: AdminDeps): MiddlewareHandler<AdminEnv> {
     const who = await resolve(c, deps);
     if (who.kind === "submitter") return submitterRefused(c);
     if (who.kind === "anonymous") {
-      if (who.hadSession) endSession(c);
+      if (who.hadSession) clearSessionCookie(c);
       return loginRedirect(c, who.hadSession ? "expired" : undefined);
     }
     c.set("principal", who.principal);
+    if (who.sessionId) c.set("adminSessionId", who.sessionId);
     c.set("csrfToken", await csrfTokenFor(deps.sessionSecret, who.csrfKey));
     c.set("tokenNames", await tokenNames(deps.db));
     await next();
@@ -118,8 +127,28 @@ export function requireFormToken(): MiddlewareHandler<AdminEnv> {
   };
 }
 
-/** `/login` (a form taking an API token) and `/logout`. */
+/** "in 4 minutes (at 18:52 UTC)": when a limited client may try again. */
+function retryWhen(seconds: number): string {
+  const at = new Date(Date.now() + seconds * 1000).toISOString().slice(11, 16);
+  const wait =
+    seconds < 60
+      ? `${seconds} second${seconds === 1 ? "" : "s"}`
+      : `${Math.ceil(seconds / 60)} minute${Math.ceil(seconds / 60) === 1 ? "" : "s"}`;
+  return `in ${wait} (at ${at} UTC)`;
+}
+
+/**
+ * `/login` (a form taking an API token) and `/logout`.
+ *
+ * Failed sign-ins are limited per client address and per token prefix, and the limit is
+ * checked before the token is looked up, so that guessing costs a client its turn, not us a
+ * query. A failure naming a known token (revoked, or a submitter's) is audited as
+ * SIGN_IN_FAILED under that token; an unknown token proves no identity and is only counted
+ * in `auth_refusals`, so that strangers cannot grow the audit log.
+ */
 export function registerSignIn(app: Hono<AdminEnv>, deps: AdminDeps): void {
+  const limiter = deps.signInLimiter ?? memorySignInLimiter();
+
   app.get("/login", async (c) => {
     const next = safeReturnPath(c.req.query("next"));
     const who = await resolve(c, deps);
@@ -136,23 +165,39 @@ export function registerSignIn(app: Hono<AdminEnv>, deps: AdminDeps): void {
     const body = await c.req.parseBody();
     const presented = typeof body.token === "string" ? body.token.trim() : "";
     const next = safeReturnPath(typeof body.next === "string" ? body.next : undefined);
+    const keys = signInKeys(c.var.caller.ip, presented);
+    const refusal = (reason: string) =>
+      recordAuthRefusal(deps.db, { ip: c.var.caller.ip, reason, path: c.req.path });
+
+    const decision = await limiter.check(keys);
+    if (!decision.allowed) {
+      await refusal("admin-login:limited");
+      c.status(429);
+      c.header("Retry-After", String(decision.retryAfterSeconds));
+      return c.render(
+        <LoginPage
+          next={next}
+          error={`Too many failed sign-ins from this address or with this token. Try again ${retryWhen(decision.retryAfterSeconds)}.`}
+        />,
+        { title: "Sign in" },
+      );
+    }
+
     const check = await verifyApiToken(deps.db, presented);
-    const denied = async (reason: string, actor: string, tokenId?: string) => {
-      await recordAudit(deps.db, auditContext(c, actor), [
+    const failed = async (reason: string, tokenId: string) => {
+      await recordAudit(deps.db, auditContext(c, `token:${tokenId}`), [
         {
-          type: "AUTH_DENIED",
-          subjectType: "request",
-          subjectId: c.var.requestId,
-          data: { via: "admin-login", reason, ...(tokenId ? { tokenId } : {}) },
+          type: "SIGN_IN_FAILED",
+          subjectType: "api_token",
+          subjectId: tokenId,
+          data: { via: "admin-login", reason, tokenId },
         },
       ]);
     };
     if (!check.ok) {
-      await denied(
-        check.reason,
-        check.tokenId ? `token:${check.tokenId}` : "anonymous",
-        check.tokenId,
-      );
+      await limiter.recordFailure(keys);
+      if (check.tokenId) await failed(check.reason, check.tokenId);
+      else await refusal(`admin-login:${check.reason}`);
       c.status(401);
       return c.render(
         <LoginPage
@@ -163,7 +208,9 @@ export function registerSignIn(app: Hono<AdminEnv>, deps: AdminDeps): void {
       );
     }
     if (check.token.role === "submitter") {
-      await denied("role", `token:${check.token.id}`, check.token.id);
+      // Counted too: a known token must not write audit events as fast as it can post.
+      await limiter.recordFailure(keys);
+      await failed("forbidden role", check.token.id);
       c.status(403);
       return c.render(
         <LoginPage
@@ -173,15 +220,25 @@ export function registerSignIn(app: Hono<AdminEnv>, deps: AdminDeps): void {
         { title: "Sign in" },
       );
     }
-    await startSession(c, deps.sessionSecret, check.token.id);
+    const session = await startAdminSession(
+      deps.db,
+      auditContext(c, `token:${check.token.id}`),
+      check.token,
+    );
+    await setSessionCookie(c, deps.sessionSecret, session.id);
     return c.redirect(next, 303);
   });
 }
 
-/** Sign-out: a POST, so that a link or an image elsewhere cannot sign anyone out. */
+/**
+ * Sign-out: a POST, so that a link or an image elsewhere cannot sign anyone out. It ends the
+ * session on the server, so a copy of the cookie (and its form token) is worthless afterwards.
+ */
 export function registerSignOut(app: Hono<AdminEnv>): void {
-  app.post("/logout", (c) => {
-    endSession(c);
+  app.post("/logout", async (c) => {
+    const sessionId = c.get("adminSessionId");
+    if (sessionId) await endAdminSession(c.var.db, auditContext(c), sessionId);
+    clearSessionCookie(c);
     return c.redirect(`${adminPath("/login")}?signedOut=1`, 303);
   });
 }

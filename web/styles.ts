@@ -132,6 +132,8 @@ dl.meta dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
 .badge-awaiting { background: var(--amber-bg); color: var(--amber-fg); }
 .badge-consumed { background: var(--teal-bg); color: var(--teal-fg); }
 .badge-rejected { background: var(--grey-bg); color: var(--grey-fg); }
+.badge-expired { background: var(--red-bg); color: var(--red-fg); }
+.badge-override { background: var(--amber-bg); color: var(--amber-fg); }
 .badge-role { background: rgba(255,255,255,0.1); color: var(--header-text); }
 .badge-role::before { display: none; }
 .chip { display: inline-block; padding: 0 7px; border-radius: 4px; background: var(--grey-bg);
@@ -152,12 +154,14 @@ dl.meta dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
 .field label { font-weight: 550; font-size: 0.92rem; }
 .hint { color: var(--muted); font-size: 0.88rem; }
 .hint code { white-space: nowrap; }
-input[type="text"], input[type="password"], input[type="search"], select, textarea {
+input[type="text"], input[type="password"], input[type="search"], input[type="datetime-local"], select, textarea {
   font: inherit; color: var(--text); background: var(--surface); border: 1px solid var(--border-strong);
   border-radius: 5px; padding: 6px 9px; min-width: 0; }
 textarea { width: 100%; min-height: 64px; resize: vertical; }
 select { padding-right: 24px; }
-input[type="text"], input[type="password"], input[type="search"], select { height: 32px; }
+input[type="text"], input[type="password"], input[type="search"], input[type="datetime-local"], select { height: 32px; }
+.field.check label { display: flex; gap: 8px; align-items: center; font-weight: 600; }
+.field.check input { width: 16px; height: 16px; margin: 0; }
 fieldset { border: 0; padding: 0; margin: 0; min-width: 0; }
 fieldset[disabled] { opacity: 0.55; }
 legend { font-weight: 600; padding: 0; margin-bottom: 8px; }
@@ -165,6 +169,22 @@ legend { font-weight: 600; padding: 0; margin-bottom: 8px; }
   align-items: start; }
 .form-grid select { width: 100%; }
 @media (max-width: 900px) { .form-grid { grid-template-columns: 1fr; } }
+.marks { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-top: 4px; }
+.batch-offer { display: grid; gap: 4px; justify-items: end; margin: 0; max-width: 360px; text-align: right; }
+.big-count { font-size: 1.05rem; margin-bottom: 4px; }
+.big-count strong { font-size: 1.8rem; font-weight: 650; font-variant-numeric: tabular-nums; margin-right: 4px; }
+ul.excluded { margin: 0 0 0.6rem; padding-left: 1.2rem; display: grid; gap: 4px; }
+ol.id-list { list-style: none; margin: 0; padding: 8px 10px; max-height: 320px; overflow: auto;
+  display: grid; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr)); gap: 2px 16px;
+  border: 1px solid var(--border); border-radius: 5px; background: var(--surface-2); }
+.table-wrap.scroll { max-height: 520px; overflow: auto; }
+.table-wrap.scroll thead th { position: sticky; top: 0; z-index: 1; }
+dl.counts { display: flex; gap: 10px; margin: 0 0 14px; flex-wrap: wrap; }
+dl.counts > div { display: grid; gap: 4px; justify-items: start; padding: 8px 12px; min-width: 110px;
+  border: 1px solid var(--border); border-radius: 6px; background: var(--surface-2); }
+dl.counts dt { margin: 0; }
+dl.counts dd { margin: 0; font-size: 1.4rem; font-weight: 650; font-variant-numeric: tabular-nums; }
+dl.counts dd .subtle { font-size: 0.85rem; font-weight: 400; }
 .retry-state { display: inline-flex; gap: 6px; align-items: center; white-space: nowrap; }
 .button { display: inline-flex; align-items: center; gap: 6px; font: inherit; font-weight: 550;
   padding: 6px 13px; border-radius: 5px; border: 1px solid var(--border-strong);
@@ -227,6 +247,26 @@ td .json > summary { padding: 0; }
 .pager { display: flex; justify-content: flex-end; gap: 10px; padding: 8px 14px; border-top: 1px solid var(--border); }
 .pager:empty { display: none; }
 footer.foot { max-width: 1240px; margin: 0 auto; padding: 0 24px 24px; color: var(--faint); font-size: 0.85rem; }
+
+dl.signal-figures { display: flex; gap: 10px; flex-wrap: wrap; margin: 0 0 14px; }
+dl.signal-figures > div { display: grid; gap: 2px; padding: 8px 12px; min-width: 130px;
+  border: 1px solid var(--border); border-radius: 6px; background: var(--surface); }
+dl.signal-figures dt { font-size: 0.85rem; }
+dl.signal-figures dd { margin: 0; font-size: 1.35rem; font-weight: 650; font-variant-numeric: tabular-nums; }
+figure.chart { margin: 0; }
+figure.chart svg { display: block; width: 100%; height: auto; }
+.chart text { fill: var(--muted); font: 11px var(--sans); }
+.chart-grid line { stroke: var(--border); }
+.chart-axis line { stroke: var(--border-strong); }
+.series-failures { fill: var(--red-fg); background: var(--red-fg); }
+.series-retries { fill: var(--blue-fg); background: var(--blue-fg); }
+.chart-bars rect:hover { opacity: 0.75; }
+.chart-legend { display: flex; gap: 16px; margin: 6px 0 4px; color: var(--muted); font-size: 0.9rem; }
+.legend-item { display: inline-flex; align-items: center; gap: 6px; }
+.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; }
+.chart-data > summary { cursor: pointer; color: var(--muted); font-size: 0.88rem; padding: 4px 0; }
+.chart-data tbody th { text-transform: none; letter-spacing: 0; font-size: 0.95rem; font-weight: 500;
+  color: var(--text); background: none; }
 `;
 
 /** A short content hash for the stylesheet's URL, so it can be cached for good and still change. */

@@ -5,8 +5,16 @@
  */
 import { z } from "zod";
 import {
+  DEFAULT_INTENT_TTL_HOURS,
+  DEFAULT_RETRY_BATCH_MAX,
+  DEFAULT_RETRY_BUDGET,
+  MAX_INTENT_TTL_HOURS,
+  type RetryPolicy,
+} from "../domain/retry-policy";
+import {
   accessTeamDomain,
   bootstrapToken,
+  credential,
   describeIssues,
   emailList,
   flag,
@@ -16,6 +24,7 @@ import {
   sessionSecret,
   wholeNumber,
 } from "./fields";
+import { type SurgeConfig, surgeConfigOf, surgeVariables } from "./signals";
 
 export const DEFAULT_PORT = 8787;
 
@@ -32,6 +41,19 @@ export const apiEnvSchema = z
     SESSION_SECRET: sessionSecret,
     REQUIRE_DISTINCT_EXECUTOR: flag,
     PORT: wholeNumber({ min: 1, max: 65_535, fallback: DEFAULT_PORT }),
+    /** Governed retries per chain before an explicit override is needed. */
+    RETRY_BUDGET: wholeNumber({ min: 0, max: 100, fallback: DEFAULT_RETRY_BUDGET }),
+    /** Default lifetime of a retry intent, in hours. */
+    INTENT_TTL_HOURS: wholeNumber({
+      min: 1,
+      max: MAX_INTENT_TTL_HOURS,
+      fallback: DEFAULT_INTENT_TTL_HOURS,
+    }),
+    /** The most jobs one retry batch holds. */
+    RETRY_BATCH_MAX: wholeNumber({ min: 1, max: 10_000, fallback: DEFAULT_RETRY_BATCH_MAX }),
+    /** A bearer that may read `/metrics` without being a viewer (a Prometheus scraper). */
+    METRICS_TOKEN: credential,
+    ...surgeVariables,
   })
   .superRefine((env, ctx) => {
     // Either alone would verify tokens against nobody's keys or nobody's audience.
@@ -70,6 +92,10 @@ export interface Config {
   /** Four-eyes rule for executing retry intents. */
   requireDistinctExecutor: boolean;
   port: number;
+  /** RETRY_BUDGET, INTENT_TTL_HOURS, RETRY_BATCH_MAX and the four-eyes rule, as the domain takes them. */
+  retryPolicy: Required<RetryPolicy>;
+  metricsToken: string | undefined;
+  surge: SurgeConfig;
 }
 
 /** A configuration that cannot run; the message names each offending variable. */
@@ -111,5 +137,13 @@ export function loadConfig(env: object): Config {
     sessionSecret: e.SESSION_SECRET,
     requireDistinctExecutor: e.REQUIRE_DISTINCT_EXECUTOR,
     port: e.PORT,
+    retryPolicy: {
+      requireDistinctExecutor: e.REQUIRE_DISTINCT_EXECUTOR,
+      retryBudget: e.RETRY_BUDGET,
+      intentTtlHours: e.INTENT_TTL_HOURS,
+      batchMax: e.RETRY_BATCH_MAX,
+    },
+    metricsToken: e.METRICS_TOKEN,
+    surge: surgeConfigOf(e),
   };
 }

@@ -147,14 +147,28 @@ export const sessionSecret = optionalText.pipe(
     .optional(),
 );
 
-/** An admin credential: long enough not to be guessed. */
-export const bootstrapToken = optionalText.pipe(
+/** A credential (an admin token, a metrics token, a signing secret): long enough not to be guessed. */
+export const credential = optionalText.pipe(
   z
     .string()
     .min(16, "must be at least 16 characters")
     .max(512, "must be at most 512 characters")
     .optional(),
 );
+
+export const bootstrapToken = credential;
+
+/** A number within bounds (fractions allowed), `fallback` when unset. */
+export function decimal(bounds: { min: number; max: number; fallback: number }) {
+  const { min, max, fallback } = bounds;
+  return optionalText.pipe(
+    z.coerce
+      .number<string>({ error: "must be a number" })
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`)
+      .default(fallback),
+  );
+}
 
 /**
  * The named variables of an environment (process.env, a Worker's bindings), as text. A

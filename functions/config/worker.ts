@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import {
+  credential,
   describeIssues,
   headersJson,
   httpUrl,
@@ -14,6 +15,7 @@ import {
   postgresUrl,
   wholeNumber,
 } from "./fields";
+import { type SurgeConfig, surgeConfigOf, surgeVariables } from "./signals";
 
 export const workerEnvSchema = z
   .object({
@@ -39,8 +41,21 @@ export const workerEnvSchema = z
     HTTP_GENERATOR_URL: httpUrl,
     HTTP_GENERATOR_TIMEOUT_MS: wholeNumber({ min: 10, max: 3_600_000, fallback: 30_000 }),
     HTTP_GENERATOR_HEADERS: headersJson,
+    /** Where the worker POSTs its signed digest of new failures and surges; unset: no alerts. */
+    ALERT_WEBHOOK_URL: httpUrl,
+    /** Signs each digest (HMAC-SHA256, `Regent-Signature`); required with ALERT_WEBHOOK_URL. */
+    ALERT_WEBHOOK_SECRET: credential,
+    ...surgeVariables,
   })
   .check((ctx) => {
+    if (ctx.value.ALERT_WEBHOOK_URL && !ctx.value.ALERT_WEBHOOK_SECRET) {
+      ctx.issues.push({
+        code: "custom",
+        input: undefined,
+        path: ["ALERT_WEBHOOK_SECRET"],
+        message: "is required with ALERT_WEBHOOK_URL: receivers check each digest's signature",
+      });
+    }
     // Compared only when both are valid, so that one mistake is reported once.
     const involved = ["JOB_TIMEOUT_MS", "WORKER_LEASE_SECONDS"];
     if (ctx.issues.some((issue) => involved.includes(String(issue.path?.[0])))) return;
@@ -70,6 +85,9 @@ export interface WorkerConfig {
   intervalMs: number;
   jobTimeoutMs: number;
   http: { url?: string | undefined; timeoutMs: number; headers: Record<string, string> };
+  /** Set when alerts are configured. */
+  alerts: { url: string; secret: string } | undefined;
+  surge: SurgeConfig;
 }
 
 /** A worker configuration that cannot run; the message names each offending variable. */
@@ -102,5 +120,10 @@ export function loadWorkerConfig(env: object): WorkerConfig {
       timeoutMs: e.HTTP_GENERATOR_TIMEOUT_MS,
       headers: e.HTTP_GENERATOR_HEADERS,
     },
+    alerts:
+      e.ALERT_WEBHOOK_URL && e.ALERT_WEBHOOK_SECRET
+        ? { url: e.ALERT_WEBHOOK_URL, secret: e.ALERT_WEBHOOK_SECRET }
+        : undefined,
+    surge: surgeConfigOf(e),
   };
 }

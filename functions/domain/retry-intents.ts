@@ -7,11 +7,17 @@ import {
   retryIntents,
   retryReasonCode,
 } from "../../db/schema";
-import type { Executor, Tx } from "../../db/types";
+import { type Executor, rowsOf, type Tx } from "../../db/types";
 import { type AuditContext, recordAudit } from "./audit";
 import { DomainError } from "./errors";
 import { newId } from "./ids";
 import { newestFirstAfter, type Page, pageOf } from "./pagination";
+import {
+  budgetOf,
+  DEFAULT_INTENT_TTL_HOURS,
+  MAX_INTENT_TTL_HOURS,
+  type RetryPolicy,
+} from "./retry-policy";
 import { inTransaction } from "./unit-of-work";
 
 export const REASON_CODES = retryReasonCode.enumValues;
@@ -23,6 +29,34 @@ export interface CreateRetryIntentInput {
   reasonCode: RetryReasonCode;
   reasonText: string;
   sourceOutputRef?: string | null | undefined;
+  /** Approve past the chain's retry budget; needs reason code OTHER. */
+  overrideBudget?: boolean | undefined;
+  /** Lifetime of this approval, 1..720 hours; default INTENT_TTL_HOURS. */
+  expiresInHours?: number | undefined;
+}
+
+/** The lifetime asked for, or the policy's; refused outside 1..720 whole hours. */
+export function intentTtlHours(requested: number | undefined, policy: RetryPolicy): number {
+  const hours = requested ?? policy.intentTtlHours ?? DEFAULT_INTENT_TTL_HOURS;
+  if (!Number.isInteger(hours) || hours < 1 || hours > MAX_INTENT_TTL_HOURS) {
+    throw new DomainError(
+      "VALIDATION_FAILED",
+      `expiresInHours must be a whole number from 1 to ${MAX_INTENT_TTL_HOURS}`,
+      { field: "expiresInHours" },
+    );
+  }
+  return hours;
+}
+
+/** `now() + hours` in the database's clock, which also judges expiry. */
+export const expiresIn = (hours: number) => sql`now() + make_interval(hours => ${hours})`;
+
+export function budgetExhausted(jobId: string, depth: number, budget: number): DomainError {
+  return new DomainError(
+    "RETRY_BUDGET_EXHAUSTED",
+    `job ${jobId} is retry ${depth} of its chain, which has used its budget of ${budget} retries; approve past it with overrideBudget and reason code OTHER`,
+    { jobId, depth, budget },
+  );
 }
 
 /** Trims a human reason and checks it is 1..2000 characters. */
@@ -49,8 +83,17 @@ export async function createRetryIntent(
   db: Executor,
   ctx: AuditContext,
   request: CreateRetryIntentInput,
+  policy: RetryPolicy = {},
 ): Promise<RetryIntent> {
   const reasonText = normaliseReasonText(request.reasonText);
+  const ttlHours = intentTtlHours(request.expiresInHours, policy);
+  if (request.overrideBudget && request.reasonCode !== "OTHER") {
+    throw new DomainError(
+      "VALIDATION_FAILED",
+      "overrideBudget needs reason code OTHER: going past the retry budget is an exception, explained in the reason text",
+      { field: "overrideBudget" },
+    );
+  }
   if (!REASON_CODES.includes(request.reasonCode)) {
     throw new DomainError(
       "VALIDATION_FAILED",
@@ -67,7 +110,8 @@ export async function createRetryIntent(
     );
   }
   return inTransaction(db, async (tx) => {
-    const job = await lockSourceJob(tx, request.sourceJobId);
+    const budget = budgetOf(policy);
+    const { job, depth } = await lockSourceJob(tx, request.sourceJobId, budget);
     if (job.status !== "FAILED") {
       throw new DomainError(
         "JOB_NOT_FAILED",
@@ -80,6 +124,8 @@ export async function createRetryIntent(
       .from(regenerationJobs)
       .where(eq(regenerationJobs.retryOfJobId, job.id));
     if (retry) throw jobAlreadyRetried(job.id, retry.id);
+    const overBudget = depth >= budget;
+    if (overBudget && !request.overrideBudget) throw budgetExhausted(job.id, depth, budget);
 
     // The partial unique index decides between two PENDING intents for one job; DO NOTHING
     // keeps the transaction usable so that the refusal can name the intent already there.
@@ -92,6 +138,8 @@ export async function createRetryIntent(
         reasonCode: request.reasonCode,
         reasonText,
         approvedBy: ctx.actor,
+        budgetOverride: overBudget,
+        expiresAt: expiresIn(ttlHours),
       })
       .onConflictDoNothing({
         target: retryIntents.sourceJobId,
@@ -110,7 +158,15 @@ export async function createRetryIntent(
         type: "RETRY_INTENT_CREATED",
         subjectType: "retry_intent",
         subjectId: intent.id,
-        data: { sourceJobId: job.id, reasonCode: intent.reasonCode, reasonText },
+        data: {
+          sourceJobId: job.id,
+          reasonCode: intent.reasonCode,
+          reasonText,
+          retryDepth: depth,
+          budget,
+          ...(overBudget ? { budgetOverride: true } : {}),
+          expiresAt: intent.expiresAt.toISOString(),
+        },
       },
     ]);
     return intent;
@@ -140,20 +196,28 @@ export function jobAlreadyRetried(jobId: string, retryJobId: string | undefined)
 }
 
 /**
- * Locks a failed job's row for the rest of the transaction. Recording an intent and executing
+ * Locks a failed job's row for the rest of the transaction, and reads its retry depth (from
+ * its lineage, by the database's own `regent_retry_depth`). Recording an intent and executing
  * one both take this lock first, so for one job they run one after the other and each sees
  * what the other committed: no intent slips in beside a retry being created.
  * (NO KEY UPDATE: the row itself never changes, and it does not block the foreign-key checks of
- * rows that point at the job.)
+ * rows that point at the job.) With `budget`, the same statement tells the database the retry
+ * budget its triggers hold new intents to, for this transaction only.
  */
-export async function lockSourceJob(tx: Tx, jobId: string) {
-  const [job] = await tx
-    .select()
+export async function lockSourceJob(tx: Tx, jobId: string, budget?: number) {
+  const [row] = await tx
+    .select({
+      job: regenerationJobs,
+      depth: sql<number>`regent_retry_depth(${regenerationJobs.id})`,
+      ...(budget === undefined
+        ? {}
+        : { budget: sql<string>`set_config('regent.retry_budget', ${String(budget)}, true)` }),
+    })
     .from(regenerationJobs)
     .where(eq(regenerationJobs.id, jobId))
     .for("no key update");
-  if (!job) throw new DomainError("JOB_NOT_FOUND", `no job with id ${jobId}`, { jobId });
-  return job;
+  if (!row) throw new DomainError("JOB_NOT_FOUND", `no job with id ${jobId}`, { jobId });
+  return { job: row.job, depth: Number(row.depth) };
 }
 
 export async function findRetryIntent(db: Executor, id: string): Promise<RetryIntent | undefined> {
@@ -180,6 +244,9 @@ export async function findJobCreatedBy(db: Executor, intentId: string) {
 
 async function notPending(db: Executor, id: string): Promise<DomainError> {
   const intent = await getRetryIntent(db, id);
+  if (intent.status === "PENDING" && intent.expiresAt.getTime() <= Date.now()) {
+    return intentExpired(intent);
+  }
   const job = intent.status === "CONSUMED" ? await findJobCreatedBy(db, id) : undefined;
   return new DomainError(
     "INTENT_NOT_PENDING",
@@ -192,10 +259,19 @@ async function notPending(db: Executor, id: string): Promise<DomainError> {
   );
 }
 
+export function intentExpired(intent: RetryIntent): DomainError {
+  return new DomainError(
+    "INTENT_EXPIRED",
+    `retry intent ${intent.id} expired at ${intent.expiresAt.toISOString()}; approve a new one`,
+    { intentId: intent.id, expiresAt: intent.expiresAt.toISOString() },
+  );
+}
+
 /**
- * Moves a PENDING intent to CONSUMED with one guarded UPDATE and records
+ * Moves a PENDING, unexpired intent to CONSUMED with one guarded UPDATE and records
  * RETRY_INTENT_CONSUMED, inside the caller's transaction. Of many concurrent consumers exactly
- * one gets the row; the others get INTENT_NOT_PENDING once the winner commits.
+ * one gets the row; the others get INTENT_NOT_PENDING once the winner commits. An expired one
+ * is INTENT_EXPIRED: the database judges expiry by its own clock, as its trigger does.
  */
 export async function consumeRetryIntent(
   tx: Tx,
@@ -205,7 +281,13 @@ export async function consumeRetryIntent(
   const [intent] = await tx
     .update(retryIntents)
     .set({ status: "CONSUMED", consumedBy: ctx.actor, consumedAt: sql`now()` })
-    .where(and(eq(retryIntents.id, id), eq(retryIntents.status, "PENDING")))
+    .where(
+      and(
+        eq(retryIntents.id, id),
+        eq(retryIntents.status, "PENDING"),
+        sql`${retryIntents.expiresAt} > statement_timestamp()`,
+      ),
+    )
     .returning();
   if (!intent) throw await notPending(tx, id);
   await recordAudit(tx, ctx, [
@@ -287,4 +369,35 @@ export async function listRetryIntents(
     .orderBy(desc(retryIntents.createdAt), desc(retryIntents.id))
     .limit(query.limit + 1);
   return pageOf(rows, query.limit);
+}
+
+/**
+ * Rejects, as `system` with the text `expired`, up to `limit` PENDING intents whose time ran
+ * out, each with its RETRY_INTENT_EXPIRED event, in one statement. The worker's sweep runs it;
+ * SKIP LOCKED leaves an intent being executed right now to its executor, who will find it
+ * expired. Returns how many it rejected.
+ */
+export async function expireRetryIntents(db: Executor, limit = 1000): Promise<number> {
+  const result = await db.execute(sql`
+    WITH expired AS (
+      UPDATE retry_intents i
+      SET status = 'REJECTED', rejected_by = 'system', rejected_at = now(), rejection_text = 'expired'
+      WHERE i.id IN (
+        SELECT id FROM retry_intents
+        WHERE status = 'PENDING' AND expires_at <= statement_timestamp()
+        ORDER BY expires_at
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED
+      )
+      RETURNING i.id, i.source_job_id, i.batch_id, i.expires_at
+    ), audit AS (
+      INSERT INTO audit_events (type, actor, subject_type, subject_id, data)
+      SELECT 'RETRY_INTENT_EXPIRED', 'system', 'retry_intent', id,
+             jsonb_strip_nulls(jsonb_build_object(
+               'sourceJobId', source_job_id, 'batchId', batch_id, 'expiresAt', expires_at))
+      FROM expired
+    )
+    SELECT count(*)::int AS n FROM expired`);
+  const [row] = rowsOf<{ n: number | string }>(result);
+  return Number(row?.n ?? 0);
 }

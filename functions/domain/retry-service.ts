@@ -10,12 +10,10 @@ import {
   jobAlreadyRetried,
   lockSourceJob,
 } from "./retry-intents";
+import type { RetryPolicy } from "./retry-policy";
 import { inTransaction } from "./unit-of-work";
 
-export interface RetryPolicy {
-  /** Four-eyes rule: the admin who executes an intent must not be the one who approved it. */
-  requireDistinctExecutor?: boolean | undefined;
-}
+export type { RetryPolicy } from "./retry-policy";
 
 /**
  * The four-eyes refusal `actor` would meet executing `intent` under `policy`, or null. The
@@ -53,7 +51,7 @@ export async function createRetryJobFromIntent(
     const refusal = fourEyesRefusal(pending, ctx.actor, policy);
     if (refusal) throw refusal;
     // Lock order is job, then intent, as when an intent is recorded: see lockSourceJob.
-    const source = await lockSourceJob(tx, pending.sourceJobId);
+    const { job: source } = await lockSourceJob(tx, pending.sourceJobId);
     const intent = await consumeRetryIntent(tx, intentId, ctx);
     // The unique retry_of_job_id decides if the job was retried meanwhile; DO NOTHING keeps
     // the transaction usable so that the refusal can name that retry.

@@ -5,6 +5,7 @@ import { ERROR_CODES } from "../domain/errors";
 import { GENERATOR_NAME } from "../domain/jobs";
 import { MAX_PAGE_SIZE } from "../domain/pagination";
 import { OUTPUT_REF_MAX, REASON_TEXT_MAX } from "../domain/retry-intents";
+import { MAX_INTENT_TTL_HOURS } from "../domain/retry-policy";
 
 /**
  * Request and response shapes of the API. Requests are strict (unknown fields are refused, so
@@ -70,6 +71,64 @@ export const jsonValue = z
 const timestamp = z.string().openapi({ format: "date-time", example: "2025-01-01T12:00:00.000Z" });
 const nullableTimestamp = timestamp.nullable();
 
+/** A human reason, 1..2000 characters once trimmed; a huge value is refused before trimming. */
+const reasonText = () =>
+  text(REASON_TEXT_MAX * 2)
+    .trim()
+    .min(1)
+    .max(REASON_TEXT_MAX);
+
+const expiresInHours = z
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_INTENT_TTL_HOURS)
+  .openapi({ description: "how long the approval stays executable; default INTENT_TTL_HOURS" });
+
+// PostgreSQL's timestamptz holds years 1 to 294276; JavaScript prints years past 9999 in a
+// form PostgreSQL does not read back.
+const EARLIEST = Date.parse("0001-01-01T00:00:00Z");
+const LATEST = Date.parse("9999-12-31T23:59:59.999Z");
+
+/**
+ * An instant with its offset (`Z` or `+01:00`): a time without one would mean a different
+ * moment on each server.
+ */
+const instant = z.iso
+  .datetime({ offset: true })
+  .refine((value) => {
+    const time = Date.parse(value);
+    return time >= EARLIEST && time <= LATEST;
+  }, "must be within the years 1 to 9999")
+  .openapi({ example: "2025-01-01T12:00:00Z" });
+
+/**
+ * Error codes as the worker and generators write them (DEMO_FAILURE, HTTP_STATUS_503…); the
+ * domain's filter check holds them to the same shape.
+ */
+const ERROR_CODE_PATTERN = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+export const RetryBatchFilterSchema = z
+  .strictObject({
+    generator: z.string().regex(GENERATOR_NAME, "is not a generator name").optional(),
+    errorCode: z.string().regex(ERROR_CODE_PATTERN, "is not an error code").optional(),
+    failedAfter: instant
+      .optional()
+      .openapi({ description: "jobs that failed at or after this instant (`finishedAt`)" }),
+    failedBefore: instant
+      .optional()
+      .openapi({ description: "jobs that failed before this instant (`finishedAt`)" }),
+  })
+  .refine(
+    (filter) =>
+      !(filter.failedAfter && filter.failedBefore) ||
+      Date.parse(filter.failedAfter) < Date.parse(filter.failedBefore),
+    { message: "must be later than failedAfter", path: ["failedBefore"] },
+  )
+  .openapi("RetryBatchFilter", {
+    description: "which FAILED, not yet retried jobs; every field narrows, none means all of them",
+  });
+
 export const JobStatusSchema = z.enum(jobStatus.enumValues);
 export const IntentStatusSchema = z.enum(retryIntentStatus.enumValues);
 export const ReasonCodeSchema = z.enum(retryReasonCode.enumValues);
@@ -119,6 +178,16 @@ export const RetryIntentSchema = z
     rejectedBy: z.string().nullable(),
     rejectedAt: nullableTimestamp,
     rejectionText: z.string().nullable(),
+    batchId: z
+      .string()
+      .nullable()
+      .openapi({ description: "the retry batch that approved it, if any" }),
+    budgetOverride: z
+      .boolean()
+      .openapi({ description: "approved past the chain's retry budget (reason code OTHER)" }),
+    expiresAt: timestamp.openapi({
+      description: "after this it can no longer be executed; the worker then rejects it",
+    }),
   })
   .openapi("RetryIntent");
 
@@ -136,6 +205,55 @@ export const AuditEventSchema = z
     createdAt: timestamp,
   })
   .openapi("AuditEvent");
+
+export const RetryBatchSchema = z
+  .object({
+    id: z.string(),
+    filter: RetryBatchFilterSchema,
+    reasonCode: ReasonCodeSchema,
+    reasonText: z.string(),
+    approvedBy: z.string(),
+    approvedAt: timestamp,
+    jobCount: z.number().int().openapi({ description: "intents the batch approved, one per job" }),
+    createdAt: timestamp,
+  })
+  .openapi("RetryBatch");
+
+export const RetryBatchCountsSchema = z
+  .object({
+    pending: z.number().int(),
+    consumed: z.number().int(),
+    rejected: z.number().int(),
+  })
+  .openapi("RetryBatchCounts", { description: "the batch's intents by status" });
+
+export const RetryBatchIntentSchema = RetryIntentSchema.extend({
+  resultingJobId: z
+    .string()
+    .nullable()
+    .openapi({ description: "the job executing it created; null until then" }),
+}).openapi("RetryBatchIntent");
+
+export const RetryBatchPreviewSchema = z
+  .object({
+    count: z.number().int(),
+    jobIds: z
+      .array(z.string())
+      .openapi({ description: "the jobs a batch approved now would hold, sorted" }),
+    previewToken: z.string().openapi({
+      description: "names exactly this set of jobs; approval is refused if the set has changed",
+    }),
+    excluded: z
+      .object({
+        overBudget: z.number().int(),
+        pendingIntent: z.number().int(),
+      })
+      .openapi({
+        description:
+          "jobs the filter matches that a batch leaves out: their chain used its retry budget, or an intent already waits for them",
+      }),
+  })
+  .openapi("RetryBatchPreview");
 
 export const LineageEntrySchema = z
   .object({
@@ -180,23 +298,40 @@ export const CreateRetryIntentBody = z
   .strictObject({
     sourceJobId: idString,
     reasonCode: ReasonCodeSchema,
-    reasonText: text(REASON_TEXT_MAX * 2)
-      .trim()
-      .min(1)
-      .max(REASON_TEXT_MAX)
-      .openapi({ example: "the model endpoint timed out" }),
+    reasonText: reasonText().openapi({ example: "the model endpoint timed out" }),
     sourceOutputRef: text(OUTPUT_REF_MAX).nullable().optional(),
+    overrideBudget: z.boolean().optional().openapi({
+      description:
+        "approve past the chain's retry budget (RETRY_BUDGET); only with reason code OTHER",
+    }),
+    expiresInHours: expiresInHours.optional(),
   })
   .openapi("CreateRetryIntent");
 
 export const RejectRetryIntentBody = z
-  .strictObject({
-    reasonText: text(REASON_TEXT_MAX * 2)
-      .trim()
-      .min(1)
-      .max(REASON_TEXT_MAX),
-  })
+  .strictObject({ reasonText: reasonText() })
   .openapi("RejectRetryIntent");
+
+export const PreviewRetryBatchBody = z
+  .strictObject({ filter: RetryBatchFilterSchema })
+  .openapi("PreviewRetryBatch");
+
+export const CreateRetryBatchBody = z
+  .strictObject({
+    filter: RetryBatchFilterSchema,
+    previewToken: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, "is not a preview token")
+      .openapi({ description: "the `previewToken` of the preview being approved" }),
+    reasonCode: ReasonCodeSchema,
+    reasonText: reasonText().openapi({ example: "the model endpoint was down 14:00-14:20" }),
+    expiresInHours: expiresInHours.optional(),
+  })
+  .openapi("CreateRetryBatch");
+
+export const RejectRetryBatchBody = z
+  .strictObject({ reasonText: reasonText() })
+  .openapi("RejectRetryBatch");
 
 /** `limit` as digits only (no `1e2`, no `0x10`), 1..MAX_PAGE_SIZE, default 50. */
 export const limitParam = z
@@ -232,6 +367,11 @@ export const JobListQuery = z.strictObject({
 export const IntentListQuery = z.strictObject({
   jobId: idString.optional(),
   status: IntentStatusSchema.optional(),
+  limit: limitParam,
+  cursor: cursorParam,
+});
+
+export const BatchListQuery = z.strictObject({
   limit: limitParam,
   cursor: cursorParam,
 });

@@ -1,5 +1,5 @@
 import type { z } from "@hono/zod-openapi";
-import type { AuditEvent, Job, Output, RetryIntent } from "../../db/schema";
+import type { AuditEvent, Job, Output, RetryBatch, RetryIntent } from "../../db/schema";
 import type { LineageEntry } from "../domain/jobs";
 import type { Page } from "../domain/pagination";
 import type {
@@ -7,6 +7,8 @@ import type {
   JobSchema,
   LineageEntrySchema,
   OutputSchema,
+  RetryBatchIntentSchema,
+  RetryBatchSchema,
   RetryIntentSchema,
 } from "./schemas";
 
@@ -60,6 +62,28 @@ export function intentJson(intent: RetryIntent): z.infer<typeof RetryIntentSchem
     rejectedBy: intent.rejectedBy,
     rejectedAt: isoOrNull(intent.rejectedAt),
     rejectionText: intent.rejectionText,
+    batchId: intent.batchId,
+    budgetOverride: intent.budgetOverride,
+    expiresAt: iso(intent.expiresAt),
+  };
+}
+
+export function batchIntentJson(
+  intent: RetryIntent & { resultingJobId: string | null },
+): z.infer<typeof RetryBatchIntentSchema> {
+  return { ...intentJson(intent), resultingJobId: intent.resultingJobId };
+}
+
+export function batchJson(batch: RetryBatch): z.infer<typeof RetryBatchSchema> {
+  return {
+    id: batch.id,
+    filter: batch.filter,
+    reasonCode: batch.reasonCode,
+    reasonText: batch.reasonText,
+    approvedBy: batch.approvedBy,
+    approvedAt: iso(batch.approvedAt),
+    jobCount: batch.jobCount,
+    createdAt: iso(batch.createdAt),
   };
 }
 

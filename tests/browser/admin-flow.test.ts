@@ -8,10 +8,11 @@ import { Hono } from "hono";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getJob } from "../../functions/domain/jobs";
+import { createRetryBatch, previewRetryBatch } from "../../functions/domain/retry-batches";
 import { createRetryIntent, listRetryIntentsForJob } from "../../functions/domain/retry-intents";
 import { SESSION_SECRET, token } from "../helpers/admin";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { admin as approver, failedJob } from "../helpers/fixtures";
+import { admin as approver, failedChain, failedJob, failedJobOf } from "../helpers/fixtures";
 import { launchChromium } from "./chromium";
 import { listen, type Served, serveAdmin } from "./serve";
 
@@ -75,6 +76,18 @@ async function tabTo(page: Page, selector: string, limit = 80) {
     if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
   }
   throw new Error(`Tab never reached ${selector}`);
+}
+
+/** A PENDING batch of the failed jobs of `generator`, approved by another admin. */
+async function batchOf(generator: string) {
+  await failedJobOf(t.db, generator, "DEMO_FAILURE");
+  const filter = { generator };
+  return createRetryBatch(t.db, approver, {
+    filter,
+    previewToken: (await previewRetryBatch(t.db, filter)).previewToken,
+    reasonCode: "OTHER",
+    reasonText: "for the page inventory",
+  });
 }
 
 const idFromUrl = (url: string, prefix: string) =>
@@ -166,6 +179,7 @@ describe("admin page in Chromium", () => {
       reasonCode: "OTHER",
       reasonText: "waiting for an admin",
     });
+    const batch = await batchOf("viewer-batch");
     const { context, page } = await newPage();
     await signIn(page, viewerSecret);
     for (const path of [
@@ -174,6 +188,9 @@ describe("admin page in Chromium", () => {
       `/admin/jobs/${job.id}/retry-intents`,
       "/admin/retry-intents",
       `/admin/retry-intents/${intent.id}`,
+      "/admin/retry-batches",
+      "/admin/retry-batches/new",
+      `/admin/retry-batches/${batch.id}`,
       "/admin/audit",
     ]) {
       await page.goto(server.origin + path);
@@ -183,7 +200,7 @@ describe("admin page in Chromium", () => {
       expect(postForms, path).toEqual(["/admin/logout"]);
       const buttons = await page.getByRole("button").allTextContents();
       expect(
-        buttons.map((b) => b.trim()).filter((b) => b !== "Sign out" && b !== "Filter"),
+        buttons.map((b) => b.trim()).filter((b) => !["Sign out", "Filter", "Preview"].includes(b)),
         path,
       ).toEqual([]);
       expect(await page.locator("textarea").count(), path).toBe(0);
@@ -235,6 +252,8 @@ describe("admin page in Chromium", () => {
       reasonText: "for the inventory",
     });
     const open = await failedJob(t.db, { text: "open" });
+    const overBudget = await failedChain(t.db, 3);
+    const batch = await batchOf("inventory-batch");
     const { context, page } = await newPage();
     const violations: string[] = [];
     page.on("console", (m) => {
@@ -253,12 +272,19 @@ describe("admin page in Chromium", () => {
       "/admin/retry-intents",
       `/admin/retry-intents/${intent.id}`,
       `/admin/retry-intents/${intent.id}/execute`,
+      `/admin/jobs/${overBudget.id}`,
+      "/admin/retry-batches",
+      "/admin/retry-batches/new",
+      `/admin/retry-batches/${batch.id}`,
+      `/admin/retry-batches/${batch.id}/execute`,
       "/admin/audit",
     );
     const allowedActions = [
       /^\/admin\/(login|logout)$/,
       /^\/admin\/jobs\/[a-z0-9]+\/retry-intents$/,
       /^\/admin\/retry-intents\/[a-z0-9]+\/(execute|reject)$/,
+      /^\/admin\/retry-batches$/,
+      /^\/admin\/retry-batches\/[a-z0-9]+\/(execute|reject)$/,
     ];
     for (const path of pages) {
       await page.goto(server.origin + path);

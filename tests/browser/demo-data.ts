@@ -4,10 +4,11 @@
  * (hours ago) the way a worker would have left them; decisions go through the domain functions.
  */
 import { sql } from "drizzle-orm";
-import type { Db, Executor } from "../../db/types";
+import { type Db, type Executor, rowsOf } from "../../db/types";
 import { createApiToken } from "../../functions/domain/api-tokens";
 import type { AuditContext } from "../../functions/domain/audit";
 import { newId } from "../../functions/domain/ids";
+import { createRetryBatch, previewRetryBatch } from "../../functions/domain/retry-batches";
 import { createRetryIntent, rejectRetryIntent } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
 
@@ -104,6 +105,12 @@ export interface Demo {
   token: string;
   chainMiddleJobId: string;
   pendingIntentId: string;
+  /** A batch approved for an upstream outage, partly decided one by one since. */
+  batchId: string;
+  /** The preview of a second incident's failures, not yet approved. */
+  previewPath: string;
+  /** A failed job whose chain has used its whole retry budget. */
+  overBudgetJobId: string;
 }
 
 export async function seedDemo(db: Db): Promise<Demo> {
@@ -227,5 +234,106 @@ export async function seedDemo(db: Db): Promise<Demo> {
     reasonText: "Worker node was drained during the 14:05 deploy; nothing is wrong with the job.",
   });
 
-  return { token: bob.token, chainMiddleJobId: first.job.id, pendingIntentId: pending.id };
+  // An outage of the invoice service an hour and a half ago: approved as one batch, then one
+  // document found deleted upstream (rejected alone) and one retried ahead of the rest.
+  const outage: string[] = [];
+  for (const [i, doc] of ["0503", "0504", "0507", "0511", "0512", "0515", "0518"].entries()) {
+    outage.push(
+      await job(db, "http", { documentId: `inv_2025_${doc}`, template: "summary-v3" }, 96 - i * 3, {
+        status: "FAILED",
+        code: "HTTP_STATUS_503",
+        message: "upstream answered 503 Service Unavailable",
+      }),
+    );
+  }
+  const outageFilter = {
+    generator: "http",
+    errorCode: "HTTP_STATUS_503",
+    failedAfter: at(100),
+    failedBefore: at(70),
+  };
+  const batch = await createRetryBatch(db, asAlice(), {
+    filter: outageFilter,
+    previewToken: (await previewRetryBatch(db, outageFilter)).previewToken,
+    reasonCode: "TRANSIENT_FAILURE",
+    reasonText:
+      "Invoice service outage (their incident #4471); their status page shows it resolved.",
+  });
+  const batchIntents = async () =>
+    rowsOf<{ id: string; source_job_id: string }>(
+      await db.execute(
+        sql`SELECT id, source_job_id FROM retry_intents WHERE batch_id = ${batch.id} ORDER BY source_job_id`,
+      ),
+    );
+  const [deleted, urgent] = await batchIntents();
+  if (!deleted || !urgent) throw new Error("the demo batch has too few intents");
+  await rejectRetryIntent(
+    db,
+    asBob(),
+    deleted.id,
+    "Document was deleted upstream on purpose; nothing to summarise.",
+  );
+  const urgentRetry = await createRetryJobFromIntent(db, asBob(), urgent.id);
+  await run(
+    db,
+    urgentRetry.job.id,
+    { status: "COMPLETED", content: { summary: "Invoice summary regenerated.", lines: 2 } },
+    0,
+    0,
+  );
+
+  // A second incident, not decided yet: generator timeouts twenty minutes ago. One already has
+  // an intent, and one chain has used its whole retry budget.
+  const slow = ["churn digest", "renewal reminder", "weekly KPIs", "partner newsletter"];
+  for (const [i, text] of slow.entries()) {
+    await job(db, "demo", { text, tone: "neutral" }, 24 - i, {
+      status: "FAILED",
+      code: "GENERATOR_TIMEOUT",
+      message: "the generator did not finish within 60 s",
+    });
+  }
+  const alreadyPending = await job(db, "demo", { text: "board summary" }, 19, {
+    status: "FAILED",
+    code: "GENERATOR_TIMEOUT",
+    message: "the generator did not finish within 60 s",
+  });
+  await createRetryIntent(db, asBob(), {
+    sourceJobId: alreadyPending,
+    reasonCode: "TRANSIENT_FAILURE",
+    reasonText: "Model host was saturated; retrying this one by itself first.",
+  });
+  let stubborn = await job(db, "demo", { text: "legal disclaimer (long)" }, 30, {
+    status: "FAILED",
+    code: "GENERATOR_TIMEOUT",
+    message: "the generator did not finish within 60 s",
+  });
+  for (const why of ["Host saturated.", "Still saturated at 10:00.", "Scaled up the host."]) {
+    const intent = await createRetryIntent(db, asAlice(), {
+      sourceJobId: stubborn,
+      reasonCode: "TRANSIENT_FAILURE",
+      reasonText: why,
+    });
+    const retry = await createRetryJobFromIntent(db, asBob(), intent.id);
+    await run(
+      db,
+      retry.job.id,
+      {
+        status: "FAILED",
+        code: "GENERATOR_TIMEOUT",
+        message: "the generator did not finish within 60 s",
+      },
+      0,
+      0,
+    );
+    stubborn = retry.job.id;
+  }
+
+  return {
+    token: bob.token,
+    chainMiddleJobId: first.job.id,
+    pendingIntentId: pending.id,
+    batchId: batch.id,
+    previewPath: "/admin/retry-batches/new?generator=demo&errorCode=GENERATOR_TIMEOUT",
+    overBudgetJobId: stubborn,
+  };
 }

@@ -34,16 +34,25 @@ try {
   await page.waitForURL(`${server.origin}/admin`);
 
   mkdirSync(OUT, { recursive: true });
-  const shots: [string, string][] = [
+  // [file, path, the one section to show when the whole page would say less]
+  const shots: [string, string, string?][] = [
     ["admin-jobs.png", "/admin"],
     ["admin-job.png", `/admin/jobs/${demo.chainMiddleJobId}`],
     ["admin-retry-intent.png", `/admin/retry-intents/${demo.pendingIntentId}`],
     ["admin-audit.png", "/admin/audit"],
+    ["admin-batch-preview.png", demo.previewPath],
+    ["admin-batch.png", `/admin/retry-batches/${demo.batchId}`],
+    ["admin-job-budget.png", `/admin/jobs/${demo.overBudgetJobId}`, "#retry"],
+    ["admin-signals.png", "/admin/signals"],
   ];
-  for (const [file, path] of shots) {
+  for (const [file, path, section] of shots) {
     await page.goto(server.origin + path);
-    // The audit log is as long as the page size; its first screenful shows what it is.
-    await page.screenshot({ path: join(OUT, file), fullPage: file !== "admin-audit.png" });
+    if (section) {
+      await page.locator(section).screenshot({ path: join(OUT, file) });
+    } else {
+      // The audit log is as long as the page size; its first screenful shows what it is.
+      await page.screenshot({ path: join(OUT, file), fullPage: file !== "admin-audit.png" });
+    }
     console.log(`wrote ${join(OUT, file)}`);
   }
 } finally {

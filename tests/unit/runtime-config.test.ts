@@ -16,7 +16,43 @@ describe("loadConfig", () => {
       bootstrapAdminToken: undefined,
       requireDistinctExecutor: false,
       port: DEFAULT_PORT,
+      retryPolicy: {
+        requireDistinctExecutor: false,
+        retryBudget: 3,
+        intentTtlHours: 72,
+        batchMax: 1000,
+      },
+      metricsToken: undefined,
+      surge: { factor: 3, min: 10 },
     });
+  });
+
+  it("reads the retry governance settings and refuses them out of range", () => {
+    const config = loadConfig({
+      RETRY_BUDGET: "0",
+      INTENT_TTL_HOURS: "720",
+      RETRY_BATCH_MAX: "250",
+      RETRY_SURGE_FACTOR: "2.5",
+      RETRY_SURGE_MIN: "4",
+      REQUIRE_DISTINCT_EXECUTOR: "yes",
+    });
+    expect(config.retryPolicy).toEqual({
+      requireDistinctExecutor: true,
+      retryBudget: 0,
+      intentTtlHours: 720,
+      batchMax: 250,
+    });
+    expect(config.surge).toEqual({ factor: 2.5, min: 4 });
+    expect(() => loadConfig({ INTENT_TTL_HOURS: "721" })).toThrow(
+      /INTENT_TTL_HOURS: must be at most 720/,
+    );
+    expect(() => loadConfig({ RETRY_BUDGET: "-1" })).toThrow(/RETRY_BUDGET: must be at least 0/);
+    expect(() => loadConfig({ RETRY_SURGE_FACTOR: "lots" })).toThrow(
+      /RETRY_SURGE_FACTOR: must be a number/,
+    );
+    expect(() => loadConfig({ METRICS_TOKEN: "short" })).toThrow(
+      /METRICS_TOKEN: must be at least 16/,
+    );
   });
 
   it("treats blank values as unset", () => {
@@ -96,7 +132,21 @@ describe("loadWorkerConfig", () => {
       intervalMs: 2_000,
       jobTimeoutMs: 60_000,
       http: { url: undefined, timeoutMs: 30_000, headers: {} },
+      alerts: undefined,
+      surge: { factor: 3, min: 10 },
     });
+  });
+
+  it("takes an alert webhook only with its signing secret", () => {
+    expect(() =>
+      loadWorkerConfig({ ALERT_WEBHOOK_URL: "https://alerts.example.com/regent" }),
+    ).toThrow(/ALERT_WEBHOOK_SECRET: is required with ALERT_WEBHOOK_URL/);
+    expect(
+      loadWorkerConfig({
+        ALERT_WEBHOOK_URL: "https://alerts.example.com/regent",
+        ALERT_WEBHOOK_SECRET: "a-signing-secret-of-length",
+      }).alerts,
+    ).toEqual({ url: "https://alerts.example.com/regent", secret: "a-signing-secret-of-length" });
   });
 
   it("reads every variable, treating an empty one as unset", () => {

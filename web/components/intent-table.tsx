@@ -1,9 +1,21 @@
 import type { FC } from "hono/jsx";
 import type { RetryIntent } from "../../db/schema";
 import { Actor } from "./actor";
-import { IntentLink, JobLink } from "./links";
+import { BatchLink, IntentLink, JobLink } from "./links";
 import { IntentStatusBadge } from "./status-badge";
-import { Time } from "./time";
+import { ExpiresIn, hasExpired, Time } from "./time";
+
+/** What sets an intent apart from a plain one: approved past the budget, or as part of a batch. */
+export const IntentMarks: FC<{ intent: RetryIntent }> = ({ intent }) => (
+  <>
+    {intent.budgetOverride ? <span class="badge badge-override">budget override</span> : null}
+    {intent.batchId ? (
+      <span class="nowrap subtle">
+        batch <BatchLink id={intent.batchId} short />
+      </span>
+    ) : null}
+  </>
+);
 
 /**
  * Retry intents with who approved them and why. `createdJobs` maps a consumed intent to the job
@@ -24,6 +36,7 @@ export const IntentTable: FC<{
           <th scope="col">Reason</th>
           <th scope="col">Approved by</th>
           <th scope="col">Approved</th>
+          <th scope="col">Expiry</th>
           <th scope="col">Outcome</th>
         </tr>
       </thead>
@@ -45,12 +58,24 @@ export const IntentTable: FC<{
               ) : null}
               <td class="wrap">
                 <span class="chip">{intent.reasonCode}</span> {intent.reasonText}
+                {intent.budgetOverride || intent.batchId ? (
+                  <span class="marks">
+                    <IntentMarks intent={intent} />
+                  </span>
+                ) : null}
               </td>
               <td>
                 <Actor actor={intent.approvedBy} />
               </td>
               <td>
                 <Time value={intent.approvedAt} relative />
+              </td>
+              <td>
+                {intent.status === "PENDING" ? (
+                  <ExpiresIn value={intent.expiresAt} />
+                ) : (
+                  <span class="faint">—</span>
+                )}
               </td>
               <td>
                 {intent.status === "CONSUMED" ? (
@@ -64,6 +89,8 @@ export const IntentTable: FC<{
                   <span title={intent.rejectionText ?? undefined}>
                     rejected by <Actor actor={intent.rejectedBy} />
                   </span>
+                ) : hasExpired(intent) ? (
+                  <span class="subtle">cannot be executed; awaiting the expiry sweep</span>
                 ) : (
                   <span class="subtle">awaiting execution</span>
                 )}

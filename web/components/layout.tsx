@@ -3,11 +3,14 @@ import { useRequestContext } from "hono/jsx-renderer";
 import { type AdminEnv, adminPath, type LayoutProps, roleLabel } from "../context";
 import { STYLESHEET_VERSION } from "../styles";
 import { CsrfField } from "./csrf-field";
+import { SurgeBanner } from "./surge-banner";
 
 const SECTIONS = [
   { key: "jobs", label: "Jobs", href: adminPath() },
   { key: "intents", label: "Retry intents", href: adminPath("/retry-intents") },
+  { key: "batches", label: "Retry batches", href: adminPath("/retry-batches") },
   { key: "audit", label: "Audit", href: adminPath("/audit") },
+  { key: "signals", label: "Signals", href: adminPath("/signals") },
 ] as const;
 
 const WhoAmI = () => {
@@ -39,6 +42,8 @@ const WhoAmI = () => {
 export function Layout({ children, title, section }: LayoutProps & { children?: Child }) {
   const c = useRequestContext<AdminEnv>();
   const signedIn = Boolean(c.get("principal"));
+  // The signals page names no section of its own in LayoutProps; its path tells.
+  const current = section ?? (c.req.path === adminPath("/signals") ? "signals" : undefined);
   return (
     <html lang="en">
       <head>
@@ -59,7 +64,7 @@ export function Layout({ children, title, section }: LayoutProps & { children?: 
             {signedIn ? (
               <nav class="nav" aria-label="Sections">
                 {SECTIONS.map((s) => (
-                  <a href={s.href} aria-current={s.key === section ? "page" : undefined}>
+                  <a href={s.href} aria-current={s.key === current ? "page" : undefined}>
                     {s.label}
                   </a>
                 ))}
@@ -70,7 +75,10 @@ export function Layout({ children, title, section }: LayoutProps & { children?: 
             <WhoAmI />
           </div>
         </header>
-        <main id="content">{children}</main>
+        <main id="content">
+          {signedIn ? <SurgeBanner db={c.var.db} config={c.var.config.surge} /> : null}
+          {children}
+        </main>
       </body>
     </html>
   );

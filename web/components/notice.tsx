@@ -50,6 +50,31 @@ function nextStep(error: DomainError): Child {
     }
     case "FOUR_EYES_REQUIRED":
       return <p>Another admin has to execute it.</p>;
+    case "INTENT_EXPIRED":
+      return (
+        <p>
+          An expired intent cannot be executed; the worker's sweep will reject it. Reject it now to
+          approve a new one at once.
+        </p>
+      );
+    case "RETRY_BUDGET_EXHAUSTED":
+      return (
+        <p>
+          To approve it anyway, tick "Override the retry budget", choose reason code OTHER and say
+          in the reason why this exception is needed.
+        </p>
+      );
+    case "BATCH_PREVIEW_STALE":
+      return (
+        <p>
+          Nothing was approved. The preview below shows the jobs the filter matches now: check them
+          and approve again.
+        </p>
+      );
+    case "BATCH_EMPTY":
+      return <p>Nothing was approved. Widen the filter, or retry jobs one by one.</p>;
+    case "BATCH_TOO_LARGE":
+      return <p>Nothing was approved. Narrow the filter below and preview again.</p>;
     default:
       return null;
   }

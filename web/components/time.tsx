@@ -40,3 +40,49 @@ export const Time: FC<{ value: Date | null | undefined; relative?: boolean }> = 
     </time>
   );
 };
+
+/**
+ * Whether an intent's time has run out, by this server's clock at render; executing asks the
+ * database's clock, which agrees closely enough for what a page shows.
+ */
+export const hasExpired = (intent: { expiresAt: Date }, now = Date.now()): boolean =>
+  intent.expiresAt.getTime() <= now;
+
+const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? "" : "s"}`;
+
+/**
+ * How long until `until`, in the two largest units ("2 days 3 hours"), or undefined once it
+ * has passed. Rounded down, so that what is shown never promises more time than is left.
+ */
+export function formatTimeLeft(until: Date, now = Date.now()): string | undefined {
+  const left = until.getTime() - now;
+  if (left <= 0) return undefined;
+  const minutes = Math.floor(left / 60_000);
+  if (minutes < 1) return "less than a minute";
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const rest = minutes % 60;
+  if (days > 0)
+    return hours > 0 ? `${plural(days, "day")} ${plural(hours, "hour")}` : plural(days, "day");
+  if (hours > 0)
+    return rest > 0 ? `${plural(hours, "hour")} ${plural(rest, "minute")}` : plural(hours, "hour");
+  return plural(rest, "minute");
+}
+
+/**
+ * When a PENDING intent stops being executable: "expires in 2 days 3 hours", or "expired",
+ * with the exact time in the tooltip. The database's clock decides; this is what it will say.
+ */
+export const ExpiresIn: FC<{ value: Date }> = ({ value }) => {
+  const left = formatTimeLeft(value);
+  const iso = value.toISOString();
+  return left ? (
+    <time datetime={iso} title={formatUtc(value)} class="nowrap">
+      expires in {left}
+    </time>
+  ) : (
+    <time datetime={iso} title={formatUtc(value)} class="badge badge-expired">
+      expired
+    </time>
+  );
+};

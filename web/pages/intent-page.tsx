@@ -6,10 +6,10 @@ import { Actor } from "../components/actor";
 import { AuditPanel } from "../components/audit-table";
 import { CsrfField } from "../components/csrf-field";
 import { ReadOnlyJsonViewer } from "../components/json-viewer";
-import { JobLink } from "../components/links";
+import { BatchLink, JobLink } from "../components/links";
 import { DomainErrorNotice, Notice } from "../components/notice";
 import { IntentStatusBadge, JobStatusBadge } from "../components/status-badge";
-import { Time } from "../components/time";
+import { ExpiresIn, formatUtc, hasExpired, Time } from "../components/time";
 import { adminPath } from "../context";
 
 export type IntentPageData = IntentDetail;
@@ -56,17 +56,33 @@ const Decision: FC<{ data: IntentPageData; view: IntentPageView }> = ({ data, vi
       </>
     );
   }
+  const expired = hasExpired(intent);
   if (!view.canMutate) {
-    return <p class="subtle">Pending: waiting for an admin to execute or reject it.</p>;
+    return expired ? (
+      <p class="subtle" id="execute-blocked">
+        This intent expired before anyone executed it. It can no longer be executed; the worker's
+        sweep will reject it.
+      </p>
+    ) : (
+      <p class="subtle">Pending: waiting for an admin to execute or reject it.</p>
+    );
   }
   return (
     <>
       <div class="field">
-        <p>
-          Executing creates a new regeneration job with the generator and input of job{" "}
-          <JobLink id={sourceJob.id} short />, linked to it. You confirm on the next step.
-        </p>
-        {view.fourEyesBlocked ? (
+        {expired ? null : (
+          <p>
+            Executing creates a new regeneration job with the generator and input of job{" "}
+            <JobLink id={sourceJob.id} short />, linked to it. You confirm on the next step.
+          </p>
+        )}
+        {expired ? (
+          <p class="subtle" id="execute-blocked">
+            This intent expired <Time value={intent.expiresAt} relative />, before anyone executed
+            it, so it can no longer be executed. The worker's sweep will reject it; reject it now to
+            approve a new intent for the job at once.
+          </p>
+        ) : view.fourEyesBlocked ? (
           <p class="subtle" id="execute-blocked">
             You approved this intent, and the four-eyes rule is on: another admin has to execute it.
           </p>
@@ -151,6 +167,37 @@ export const IntentPage: FC<{ data: IntentPageData; view: IntentPageView }> = ({
               <dd>
                 <Time value={intent.approvedAt} />
               </dd>
+              <dt>Expires</dt>
+              <dd>
+                {intent.status === "PENDING" ? (
+                  <>
+                    <ExpiresIn value={intent.expiresAt} />{" "}
+                    <span class="faint">({formatUtc(intent.expiresAt)})</span>
+                  </>
+                ) : (
+                  <span>
+                    {formatUtc(intent.expiresAt)}{" "}
+                    <span class="faint">· no longer relevant: the intent was decided</span>
+                  </span>
+                )}
+              </dd>
+              {intent.budgetOverride ? (
+                <>
+                  <dt>Retry budget</dt>
+                  <dd>
+                    <span class="badge badge-override">budget override</span>{" "}
+                    <span class="subtle">approved past the chain's retry budget</span>
+                  </dd>
+                </>
+              ) : null}
+              {intent.batchId ? (
+                <>
+                  <dt>Batch</dt>
+                  <dd>
+                    <BatchLink id={intent.batchId} />
+                  </dd>
+                </>
+              ) : null}
               {intent.sourceOutputRef ? (
                 <>
                   <dt>Output reference</dt>

@@ -1,7 +1,8 @@
 import type { FC } from "hono/jsx";
-import type { AuditEvent } from "../../db/schema";
+import type { AuditEvent, Job } from "../../db/schema";
 import type { DomainError } from "../../functions/domain/errors";
 import type { JobDetail } from "../../functions/domain/read-models";
+import { suggestReasonCode } from "../../functions/domain/suggested-reason";
 import { Actor } from "../components/actor";
 import { AuditPanel } from "../components/audit-table";
 import { IntentTable } from "../components/intent-table";
@@ -18,7 +19,26 @@ export interface JobPageData extends JobDetail {
   /** intent id → the job it created, for the intents of this job. */
   createdJobs: Map<string, string>;
   audit: AuditEvent[];
+  /** Governed retries a chain gets without an override (RETRY_BUDGET). */
+  retryBudget: number;
 }
+
+/** How many retries stand between this job and its chain's original: 0 for the original. */
+export const depthOf = (data: JobPageData): number =>
+  data.lineage.find((e) => e.job.id === data.job.id)?.depth ?? 0;
+
+/** "retry 2 of 3": where this job sits in its chain's retry budget. */
+export function retryUsage(depth: number, budget: number): string {
+  const used =
+    depth === 0 ? `original job, 0 of ${budget} retries used` : `retry ${depth} of ${budget}`;
+  if (depth > budget) return `${used} · past the budget, by an override`;
+  if (depth === budget) return `${used} · budget used up`;
+  return used;
+}
+
+/** The chain has used its budget: retrying this job takes an explicit override. */
+const budgetExhausted = (job: Job, depth: number, budget: number) =>
+  job.status === "FAILED" && depth >= budget;
 
 /** Why this job cannot be retried now, or undefined when it can. */
 export function retryBlocker(data: JobPageData): string | undefined {
@@ -40,10 +60,12 @@ const RetrySection: FC<{
   canMutate: boolean;
   form?: { values: RetryFormValues; error?: DomainError } | undefined;
 }> = ({ data, canMutate, form }) => {
-  const { job, intents, createdJobs, lineage } = data;
+  const { job, intents, createdJobs, lineage, retryBudget } = data;
   const blocker = retryBlocker(data);
   const retry = lineage.find((e) => e.job.retryOfJobId === job.id);
   const pending = intents.find((i) => i.status === "PENDING");
+  const depth = depthOf(data);
+  const exhausted = !blocker && budgetExhausted(job, depth, retryBudget);
   return (
     <section class="panel" id="retry" aria-labelledby="retry-title">
       <header>
@@ -75,7 +97,26 @@ const RetrySection: FC<{
                 ) : null}
               </p>
             ) : null}
-            <RetryIntentForm jobId={job.id} disabledBecause={blocker} values={form?.values} />
+            {exhausted ? (
+              <p id="budget-exhausted" class="notice notice-warn">
+                This chain has used its retry budget of {retryBudget}{" "}
+                {retryBudget === 1 ? "retry" : "retries"} (this job is{" "}
+                {depth === 0 ? "the original" : `retry ${depth}`}). Another retry is an exception:
+                it needs an explicit override, with reason code OTHER and the reason for the
+                exception.
+              </p>
+            ) : !blocker ? (
+              <p class="subtle">
+                Retrying it creates retry {depth + 1} of {retryBudget} in this chain.
+              </p>
+            ) : null}
+            <RetryIntentForm
+              jobId={job.id}
+              disabledBecause={blocker}
+              values={form?.values}
+              suggested={suggestReasonCode(job.error)}
+              budgetExhausted={exhausted}
+            />
           </>
         ) : (
           <p class="subtle">
@@ -178,6 +219,8 @@ export const JobPage: FC<{
                   <span class="faint">— (original)</span>
                 )}
               </dd>
+              <dt>Retry budget</dt>
+              <dd>{retryUsage(depthOf(data), data.retryBudget)}</dd>
               <dt>Authorised by</dt>
               <dd>
                 {job.retryIntentId ? (

@@ -26,6 +26,39 @@ export function jobsHref(status: StatusFilter, generator?: string, cursor?: stri
   return query ? `${adminPath()}?${query}` : adminPath();
 }
 
+/** How many of the listed failed jobs one batch would retry; no count when not counted here. */
+export interface BatchOffer {
+  count?: number | undefined;
+}
+
+const offerLabel = (count: number | undefined) =>
+  count === undefined
+    ? "Retry these jobs…"
+    : count === 1
+      ? "Retry this 1 job…"
+      : `Retry these ${count} jobs…`;
+
+/**
+ * The way from a list of failures to one decision about all of them: a GET form to the batch
+ * preview carrying the list's filter. Nothing is approved until the preview's own form is sent.
+ */
+const RetryTheseJobs: FC<{ offer: BatchOffer; generator?: string | undefined }> = ({
+  offer,
+  generator,
+}) => (
+  <form method="get" action={adminPath("/retry-batches/new")} class="batch-offer">
+    {generator ? <input type="hidden" name="generator" value={generator} /> : null}
+    <button type="submit" class="button button-primary" aria-describedby="batch-offer-hint">
+      {offerLabel(offer.count)}
+    </button>
+    <span id="batch-offer-hint" class="hint">
+      {offer.count === undefined
+        ? "As one batch. The preview counts the jobs a batch can take and lets you narrow them."
+        : "Failed, not yet retried, no pending intent, within budget. Preview, then approve once."}
+    </span>
+  </form>
+);
+
 export const JobsPage: FC<{
   status: StatusFilter;
   generator?: string | undefined;
@@ -35,7 +68,19 @@ export const JobsPage: FC<{
   nextCursor: string | null;
   paged: boolean;
   retryStates: Map<string, RetryState>;
-}> = ({ status, generator, generators, counts, jobs, nextCursor, paged, retryStates }) => {
+  /** Set for admins on the failed tab. */
+  batchOffer?: BatchOffer | undefined;
+}> = ({
+  status,
+  generator,
+  generators,
+  counts,
+  jobs,
+  nextCursor,
+  paged,
+  retryStates,
+  batchOffer,
+}) => {
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   return (
     <>
@@ -48,6 +93,9 @@ export const JobsPage: FC<{
               : "Newest first. Counts are for all generators."}
           </p>
         </div>
+        {batchOffer && batchOffer.count !== 0 ? (
+          <RetryTheseJobs offer={batchOffer} generator={generator} />
+        ) : null}
       </div>
       <nav class="tabs" aria-label="Filter by status">
         {STATUS_TABS.map((tab) => (

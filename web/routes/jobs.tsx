@@ -11,6 +11,7 @@ import {
   knownGenerators,
   retryStatesOf,
 } from "../../functions/domain/read-models";
+import { previewRetryBatch } from "../../functions/domain/retry-batches";
 import { createRetryIntent, listRetryIntentsForJob } from "../../functions/domain/retry-intents";
 import { auditContext } from "../../functions/http/caller";
 import { type AdminContext, type AdminEnv, canMutate } from "../context";
@@ -18,7 +19,7 @@ import { field, intentHref, noticeOf, queryValue, statusOf } from "../forms";
 import { requireAdmin } from "../middleware";
 import { JobIntentsPage } from "../pages/job-intents-page";
 import { JobPage, type JobPageData } from "../pages/job-page";
-import { JobsPage, STATUS_TABS, type StatusFilter } from "../pages/jobs-page";
+import { type BatchOffer, JobsPage, STATUS_TABS, type StatusFilter } from "../pages/jobs-page";
 import type { RetryFormValues } from "../pages/retry-form";
 
 const PAGE_SIZE = 50;
@@ -34,7 +35,7 @@ async function loadJob(c: AdminContext, jobId: string): Promise<JobPageData> {
       e.job.retryIntentId ? [[e.job.retryIntentId, e.job.id] as const] : [],
     ),
   );
-  return { ...detail, createdJobs, audit };
+  return { ...detail, createdJobs, audit, retryBudget: c.var.config.retryPolicy.retryBudget };
 }
 
 async function renderJob(
@@ -49,6 +50,30 @@ async function renderJob(
     <JobPage data={data} canMutate={canMutate(c)} notice={extra.notice} form={extra.form} />,
     { title: `Job ${data.job.id}`, section: "jobs" },
   );
+}
+
+/**
+ * How many of the failed jobs listed one retry batch would take now, for the list's "Retry these
+ * N jobs" action: the preview's own count, so the button never names a number the preview page
+ * then contradicts. The preview reads every candidate; on a page everyone opens first it runs
+ * only while the failed jobs on record are at most a batch's worth, and past that the button
+ * leaves the counting to the preview page. A filter a batch cannot take offers nothing.
+ */
+async function batchOffer(
+  c: AdminContext,
+  generator: string | undefined,
+  failed: number,
+): Promise<BatchOffer | undefined> {
+  const policy = c.var.config.retryPolicy;
+  if (failed > policy.batchMax) return {};
+  try {
+    return { count: (await previewRetryBatch(c.var.db, { generator }, policy)).count };
+  } catch (error) {
+    if (!isDomainError(error)) throw error;
+    if (error.code === "BATCH_TOO_LARGE") return {};
+    if (error.code === "VALIDATION_FAILED") return undefined;
+    throw error;
+  }
 }
 
 export const jobPages = new Hono<AdminEnv>();
@@ -69,10 +94,13 @@ jobPages.get("/", async (c) => {
     countJobsByStatus(db),
     knownGenerators(db),
   ]);
-  const retryStates = await retryStatesOf(
-    db,
-    page.items.map((j) => j.id),
-  );
+  const [retryStates, offer] = await Promise.all([
+    retryStatesOf(
+      db,
+      page.items.map((j) => j.id),
+    ),
+    status === "FAILED" && canMutate(c) ? batchOffer(c, generator, counts.FAILED) : undefined,
+  ]);
   return c.render(
     <JobsPage
       status={status}
@@ -83,6 +111,7 @@ jobPages.get("/", async (c) => {
       nextCursor={page.nextCursor}
       paged={Boolean(cursor)}
       retryStates={retryStates}
+      batchOffer={offer}
     />,
     { title: status === "FAILED" ? "Failed jobs" : "Jobs", section: "jobs" },
   );
@@ -107,13 +136,23 @@ jobPages.get("/jobs/:jobId/retry-intents", async (c) => {
 jobPages.post("/jobs/:jobId/retry-intents", requireAdmin(), async (c) => {
   const jobId = c.req.param("jobId");
   const body = await c.req.parseBody();
-  const values = { reasonCode: field(body, "reasonCode"), reasonText: field(body, "reasonText") };
+  const values = {
+    reasonCode: field(body, "reasonCode"),
+    reasonText: field(body, "reasonText"),
+    overrideBudget: field(body, "overrideBudget") !== "",
+  };
   try {
-    const intent = await createRetryIntent(c.var.db, auditContext(c), {
-      sourceJobId: jobId,
-      reasonCode: values.reasonCode as RetryReasonCode,
-      reasonText: values.reasonText,
-    });
+    const intent = await createRetryIntent(
+      c.var.db,
+      auditContext(c),
+      {
+        sourceJobId: jobId,
+        reasonCode: values.reasonCode as RetryReasonCode,
+        reasonText: values.reasonText,
+        overrideBudget: values.overrideBudget,
+      },
+      c.var.config.retryPolicy,
+    );
     return c.redirect(`${intentHref(intent.id)}?notice=intent-created`, 303);
   } catch (error) {
     if (!isDomainError(error) || error.code === "JOB_NOT_FOUND") throw error;

@@ -4,9 +4,14 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { RetryIntentStatus } from "../../db/schema";
 import { DomainError, isDomainError } from "../../functions/domain/errors";
 import { intentDetail, jobsCreatedBy } from "../../functions/domain/read-models";
-import { listRetryIntents, rejectRetryIntent } from "../../functions/domain/retry-intents";
+import {
+  intentExpired,
+  listRetryIntents,
+  rejectRetryIntent,
+} from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent, fourEyesRefusal } from "../../functions/domain/retry-service";
 import { auditContext } from "../../functions/http/caller";
+import { hasExpired } from "../components/time";
 import { type AdminContext, type AdminEnv, canMutate } from "../context";
 import { field, intentHref, jobHref, noticeOf, queryValue, statusOf } from "../forms";
 import { requireAdmin } from "../middleware";
@@ -16,9 +21,7 @@ import { INTENT_TABS, type IntentFilter, IntentsPage } from "../pages/intents-pa
 
 const PAGE_SIZE = 50;
 
-const policyOf = (c: AdminContext) => ({
-  requireDistinctExecutor: c.var.config.requireDistinctExecutor,
-});
+const policyOf = (c: AdminContext) => c.var.config.retryPolicy;
 
 async function renderIntent(
   c: AdminContext,
@@ -80,6 +83,10 @@ intentPages.get("/:id/execute", requireAdmin(), async (c) => {
       { intentId: intent.id, status: intent.status, jobId: data.resultingJob?.id },
     );
     return renderIntent(c, intent.id, { error }, 409);
+  }
+  if (hasExpired(intent)) {
+    const error = intentExpired(intent);
+    return renderIntent(c, intent.id, { error }, statusOf(error));
   }
   const fourEyes = fourEyesRefusal(intent, c.var.principal.actor, policyOf(c));
   if (fourEyes) return renderIntent(c, intent.id, { error: fourEyes }, statusOf(fourEyes));

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { listJobs } from "../../domain/jobs";
 import { jobDetail } from "../../domain/read-models";
+import { suggestReasonCode } from "../../domain/suggested-reason";
 import type { App } from "../env";
 import { jobId } from "../lookup";
 import { errorResponses, securedRoute } from "../route";
@@ -12,6 +13,7 @@ import {
   LineageEntrySchema,
   OutputSchema,
   page,
+  ReasonCodeSchema,
   RetryIntentSchema,
 } from "../schemas";
 import { intentJson, jobJson, lineageJson, outputJson, pageJson } from "../serialize";
@@ -38,6 +40,8 @@ const getJobRoute = securedRoute("viewer", {
   path: "/api/admin/jobs/{id}",
   tags: ["admin"],
   summary: "A job with its output, its whole retry lineage and its retry intents",
+  description:
+    "Also what an admin deciding about a FAILED job needs: the reason code its error suggests, and how much of its chain's retry budget is used (`retryDepth` of `retryBudget`).",
   request: { params: IdParams },
   responses: {
     200: {
@@ -49,6 +53,18 @@ const getJobRoute = securedRoute("viewer", {
             output: OutputSchema.nullable(),
             lineage: z.array(LineageEntrySchema),
             intents: z.array(RetryIntentSchema),
+            suggestedReasonCode: ReasonCodeSchema.nullable().openapi({
+              description:
+                "for a FAILED job, the reason code its error suggests (a suggestion only); null when the error says nothing about its cause, and for any other status",
+            }),
+            retryDepth: z.number().int().openapi({
+              description:
+                "retries between this job and the original of its chain: 0 for an original",
+            }),
+            retryBudget: z.number().int().openapi({
+              description:
+                "governed retries a chain gets without an override (RETRY_BUDGET); a FAILED job at retryDepth ≥ retryBudget needs overrideBudget",
+            }),
           }),
         },
       },
@@ -75,6 +91,10 @@ export function registerAdminJobRoutes(app: App): void {
         output: output ? outputJson(output) : null,
         lineage: lineage.map(lineageJson),
         intents: intents.map(intentJson),
+        suggestedReasonCode:
+          job.status === "FAILED" ? (suggestReasonCode(job.error) ?? null) : null,
+        retryDepth: lineage.find((entry) => entry.job.id === job.id)?.depth ?? 0,
+        retryBudget: c.var.config.retryPolicy.retryBudget,
       },
       200,
     );

@@ -30,7 +30,7 @@ const createIntentRoute = securedRoute("admin", {
   tags: ["retry intents"],
   summary: "Approve retrying a FAILED job",
   description:
-    "Records a PENDING RetryIntent with the caller as approver. 409 JOB_NOT_FAILED, INTENT_ALREADY_PENDING or JOB_ALREADY_RETRIED (details.retryJobId names the retry). Accepts an Idempotency-Key header.",
+    "Records a PENDING RetryIntent with the caller as approver, executable for `expiresInHours` (default INTENT_TTL_HOURS). 409 JOB_NOT_FAILED, INTENT_ALREADY_PENDING, JOB_ALREADY_RETRIED (details.retryJobId names the retry) or RETRY_BUDGET_EXHAUSTED when the job's chain used its RETRY_BUDGET retries (details jobId, depth, budget); `overrideBudget: true` approves past the budget, with reason code OTHER only. Accepts an Idempotency-Key header.",
   request: {
     headers: IdempotencyHeaders,
     body: { required: true, content: { "application/json": { schema: CreateRetryIntentBody } } },
@@ -40,7 +40,23 @@ const createIntentRoute = securedRoute("admin", {
       description: "the intent was recorded",
       content: { "application/json": { schema: intentBody } },
     },
-    ...errorResponses(400, 401, 403, 404, 409, 413, 415, 500),
+    ...errorResponses(
+      400,
+      401,
+      403,
+      [404, "JOB_NOT_FOUND"],
+      [
+        409,
+        "JOB_NOT_FAILED",
+        "INTENT_ALREADY_PENDING",
+        "JOB_ALREADY_RETRIED",
+        "RETRY_BUDGET_EXHAUSTED",
+        "IDEMPOTENCY_KEY_REUSED",
+      ],
+      413,
+      415,
+      500,
+    ),
   },
 });
 
@@ -92,7 +108,7 @@ const executeIntentRoute = securedRoute("admin", {
   tags: ["retry intents"],
   summary: "Execute a PENDING intent: consume it and create the retry job",
   description:
-    "In one transaction the intent becomes CONSUMED and a new PENDING job is created, linked to the failed one. Of concurrent executes exactly one succeeds; the others get 409 INTENT_NOT_PENDING with details.jobId. With REQUIRE_DISTINCT_EXECUTOR, the approver cannot execute (403 FOUR_EYES_REQUIRED). Accepts an Idempotency-Key header.",
+    "In one transaction the intent becomes CONSUMED and a new PENDING job is created, linked to the failed one. Of concurrent executes exactly one succeeds; the others get 409 INTENT_NOT_PENDING with details.jobId. An intent past its `expiresAt` is 409 INTENT_EXPIRED and stays as it is. With REQUIRE_DISTINCT_EXECUTOR, the approver cannot execute (403 FOUR_EYES_REQUIRED). Accepts an Idempotency-Key header.",
   request: { params: IdParams, headers: IdempotencyHeaders },
   responses: {
     201: {
@@ -101,7 +117,19 @@ const executeIntentRoute = securedRoute("admin", {
         "application/json": { schema: z.object({ intent: RetryIntentSchema, job: JobSchema }) },
       },
     },
-    ...errorResponses(401, 403, 404, 409, 500),
+    ...errorResponses(
+      401,
+      [403, "FORBIDDEN", "FOUR_EYES_REQUIRED"],
+      [404, "INTENT_NOT_FOUND"],
+      [
+        409,
+        "INTENT_NOT_PENDING",
+        "INTENT_EXPIRED",
+        "JOB_ALREADY_RETRIED",
+        "IDEMPOTENCY_KEY_REUSED",
+      ],
+      500,
+    ),
   },
 });
 
@@ -130,7 +158,11 @@ export function registerRetryIntentRoutes(app: App): void {
     const result = await idempotent(
       c,
       { key: c.req.valid("header")["idempotency-key"], body, status: 201 },
-      async (db) => ({ intent: intentJson(await createRetryIntent(db, auditContext(c), body)) }),
+      async (db) => ({
+        intent: intentJson(
+          await createRetryIntent(db, auditContext(c), body, c.var.config.retryPolicy),
+        ),
+      }),
     );
     return c.json(result, 201);
   });
@@ -166,9 +198,12 @@ export function registerRetryIntentRoutes(app: App): void {
       c,
       { key: c.req.valid("header")["idempotency-key"], body: null, status: 201 },
       async (db) => {
-        const { intent, job } = await createRetryJobFromIntent(db, auditContext(c), id, {
-          requireDistinctExecutor: c.var.config.requireDistinctExecutor,
-        });
+        const { intent, job } = await createRetryJobFromIntent(
+          db,
+          auditContext(c),
+          id,
+          c.var.config.retryPolicy,
+        );
         return { intent: intentJson(intent), job: jobJson(job) };
       },
     );

@@ -1,0 +1,187 @@
+/// <reference lib="dom" />
+/**
+ * Retry batches in a real Chromium against real PostgreSQL: from the failed jobs list to the
+ * preview, the approval, the confirmation and the execution, by mouse and by keyboard alone.
+ */
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SESSION_SECRET, token } from "../helpers/admin";
+import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { failedJobOf } from "../helpers/fixtures";
+import { launchChromium } from "./chromium";
+import { type Served, serveAdmin } from "./serve";
+
+let t: TestDatabase;
+let browser: Browser;
+let server: Served;
+let adminSecret: string;
+/** Why there is no browser, if there is none: every test fails with it rather than skipping. */
+let noBrowser: unknown;
+
+beforeAll(async () => {
+  try {
+    browser = await launchChromium();
+  } catch (error) {
+    noBrowser = error;
+  }
+  t = await freshDatabase();
+  adminSecret = (await token(t.db, "admin", "alice")).secret;
+  server = await serveAdmin({ db: t.db, sessionSecret: SESSION_SECRET });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
+  if (noBrowser) throw noBrowser;
+  const context = await browser.newContext();
+  return { context, page: await context.newPage() };
+}
+
+/** Presses Tab until the focused element matches `selector`, as a keyboard user would. */
+async function tabTo(page: Page, selector: string, limit = 80) {
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
+  }
+  throw new Error(`Tab never reached ${selector}`);
+}
+
+/** The retry jobs the batch on this page created, read from the database. */
+async function jobsCreatedBy(batchId: string): Promise<number> {
+  const { rows } = await t.raw.query(
+    `SELECT count(*)::int AS n FROM regeneration_jobs j
+     JOIN retry_intents i ON i.id = j.retry_intent_id WHERE i.batch_id = $1`,
+    [batchId],
+  );
+  return rows[0].n as number;
+}
+
+/** The batch page's counts, each status word with its number, as a reader pairs them. */
+const countsOn = (page: Page) =>
+  page
+    .locator("dl.counts > div")
+    .evaluateAll((pairs) =>
+      pairs.map(
+        (p) => `${p.querySelector("dt")?.textContent} ${p.querySelector("dd")?.textContent}`,
+      ),
+    );
+
+const batchIdOf = (url: string) =>
+  new URL(url).pathname.slice("/admin/retry-batches/".length).split("/")[0] ?? "";
+
+describe("retry batches in Chromium", () => {
+  it("by mouse: failed list, preview, approve, confirm, execute; the counts show the outcome", async () => {
+    for (let i = 0; i < 3; i++) await failedJobOf(t.db, "mouse", "HTTP_TIMEOUT");
+    await failedJobOf(t.db, "mouse", "INVALID_INPUT");
+    const { context, page } = await newPage();
+    await page.goto(`${server.origin}/admin/login`);
+    await page.getByLabel("API token").fill(adminSecret);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${server.origin}/admin`);
+
+    await page.getByLabel("Generator").selectOption("mouse");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.waitForURL(`${server.origin}/admin?generator=mouse`);
+    await page.getByRole("button", { name: "Retry these 4 jobs…" }).click();
+    await page.waitForURL(`${server.origin}/admin/retry-batches/new?generator=mouse`);
+    expect(await page.locator("#preview-count").textContent()).toMatch(/4\s+failed jobs/);
+
+    // Narrow it to the timeouts, and the suggested reason follows the error code.
+    await page.getByLabel("Error code").fill("HTTP_TIMEOUT");
+    await page.getByRole("button", { name: "Preview" }).click();
+    await page.waitForURL(/errorCode=HTTP_TIMEOUT/);
+    expect(await page.locator("#preview-count").textContent()).toMatch(/3\s+failed jobs/);
+    expect(await page.getByLabel("Reason code").inputValue()).toBe("TRANSIENT_FAILURE");
+    await page.getByLabel("Reason", { exact: true }).fill("provider timeouts, resolved at 10:20");
+    await page.getByRole("button", { name: "Approve 3 retries" }).click();
+    await page.waitForURL(/\/admin\/retry-batches\/[a-z0-9]+\?notice=batch-created$/);
+    const batchId = batchIdOf(page.url());
+    // A surge banner may be a status too; the notice is the one that says what happened.
+    expect(await page.getByRole("status").filter({ hasText: "Retry batch approved" }).count()).toBe(
+      1,
+    );
+
+    await page.getByRole("link", { name: "Execute…" }).click();
+    await page.waitForURL(`${server.origin}/admin/retry-batches/${batchId}/execute`);
+    expect(await page.getByText("This will create 3 new regeneration jobs.").isVisible()).toBe(
+      true,
+    );
+    expect(await jobsCreatedBy(batchId)).toBe(0);
+    await page.getByRole("button", { name: "Confirm: create 3 retry jobs" }).click();
+    await page.waitForURL(`${server.origin}/admin/retry-batches/${batchId}?notice=batch-executed`);
+
+    expect(await jobsCreatedBy(batchId)).toBe(3);
+    expect(
+      await page
+        .getByRole("status")
+        .filter({ hasText: "3 new regeneration jobs created, 0 skipped" })
+        .count(),
+    ).toBe(1);
+    expect(await countsOn(page)).toEqual(["PENDING 0", "CONSUMED 3", "REJECTED 0"]);
+    expect(await page.getByRole("link", { name: "Execute…" }).count()).toBe(0);
+    await context.close();
+  });
+
+  it("by keyboard alone: sign in, filter, preview, approve, execute", async () => {
+    for (let i = 0; i < 2; i++) await failedJobOf(t.db, "keys", "DEMO_FAILURE");
+    const { context, page } = await newPage();
+    await page.goto(`${server.origin}/admin/login`);
+    await tabTo(page, "#token");
+    await page.keyboard.type(adminSecret);
+    await page.keyboard.press("Enter");
+    await page.waitForURL(`${server.origin}/admin`);
+
+    await tabTo(page, "#generator-filter");
+    await page.keyboard.press("k"); // type-ahead: the only generator starting with k
+    expect(await page.locator("#generator-filter").inputValue()).toBe("keys");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Enter");
+    await page.waitForURL(`${server.origin}/admin?generator=keys`);
+    await tabTo(page, "form.batch-offer button");
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe(
+      "Retry these 2 jobs…",
+    );
+    await page.keyboard.press("Enter");
+    await page.waitForURL(`${server.origin}/admin/retry-batches/new?generator=keys`);
+
+    await tabTo(page, "#batch-reasonCode");
+    await page.keyboard.press("I"); // type-ahead: the first reason starting with I
+    expect(await page.locator("#batch-reasonCode").inputValue()).toBe("IMPROVED_PROMPT");
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("prompt v8 handles the long inputs");
+    await tabTo(page, 'form[action="/admin/retry-batches"] button[type="submit"]');
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\/admin\/retry-batches\/[a-z0-9]+\?notice=batch-created$/);
+    const batchId = batchIdOf(page.url());
+
+    await tabTo(page, 'a[href$="/execute"]');
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\/execute$/);
+    await tabTo(page, 'form[action$="/execute"] button[type="submit"]');
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\?notice=batch-executed$/);
+
+    expect(await jobsCreatedBy(batchId)).toBe(2);
+    const { rows } = await t.raw.query(
+      "SELECT reason_code, reason_text, status FROM retry_intents WHERE batch_id = $1",
+      [batchId],
+    );
+    expect(rows).toEqual([
+      {
+        reason_code: "IMPROVED_PROMPT",
+        reason_text: "prompt v8 handles the long inputs",
+        status: "CONSUMED",
+      },
+      {
+        reason_code: "IMPROVED_PROMPT",
+        reason_text: "prompt v8 handles the long inputs",
+        status: "CONSUMED",
+      },
+    ]);
+    expect(await countsOn(page)).toEqual(["PENDING 0", "CONSUMED 2", "REJECTED 0"]);
+    await context.close();
+  });
+});

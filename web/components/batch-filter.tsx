@@ -1,0 +1,115 @@
+import type { FC } from "hono/jsx";
+import type { BatchFilter } from "../../functions/domain/retry-batches";
+import { dateTimeLocalValue, filterEntries } from "../batch-filter";
+import { formatUtc } from "./time";
+
+const instant = (iso: string) => {
+  const time = Date.parse(iso);
+  return Number.isNaN(time) ? iso : formatUtc(new Date(time));
+};
+
+/** A batch's filter in words, as it was approved: which failed jobs it was about. */
+export const BatchFilterSummary: FC<{ filter: BatchFilter }> = ({ filter }) => {
+  const parts = [
+    filter.generator ? (
+      <span>
+        generator <span class="chip">{filter.generator}</span>
+      </span>
+    ) : null,
+    filter.errorCode ? (
+      <span>
+        error <span class="mono">{filter.errorCode}</span>
+      </span>
+    ) : null,
+    filter.failedAfter ? (
+      <span class="nowrap">failed from {instant(filter.failedAfter)}</span>
+    ) : null,
+    filter.failedBefore ? (
+      <span class="nowrap">failed before {instant(filter.failedBefore)}</span>
+    ) : null,
+  ].filter((part) => part !== null);
+  if (parts.length === 0) return <span>every failed job</span>;
+  return (
+    <span class="filter-summary">
+      {parts.map((part, i) => (
+        <>
+          {i > 0 ? <span class="faint"> · </span> : null}
+          {part}
+        </>
+      ))}
+    </span>
+  );
+};
+
+/** The filter again as hidden fields, so that approving sends exactly what was previewed. */
+export const BatchFilterHidden: FC<{ filter: BatchFilter }> = ({ filter }) => (
+  <>
+    {filterEntries(filter).map(([name, value]) => (
+      <input type="hidden" name={name} value={value} />
+    ))}
+  </>
+);
+
+/**
+ * The inputs of a batch filter. Times are entered and shown in UTC, like every time on these
+ * pages; a browser's `datetime-local` input has no zone of its own.
+ */
+export const BatchFilterFields: FC<{ filter: BatchFilter; generators: string[] }> = ({
+  filter,
+  generators,
+}) => {
+  const known =
+    filter.generator && !generators.includes(filter.generator)
+      ? [filter.generator, ...generators]
+      : generators;
+  return (
+    <>
+      <div class="field">
+        <label for="filter-generator">Generator</label>
+        <select id="filter-generator" name="generator">
+          <option value="" selected={!filter.generator}>
+            any
+          </option>
+          {known.map((g) => (
+            <option value={g} selected={g === filter.generator}>
+              {g}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div class="field">
+        <label for="filter-errorCode">Error code</label>
+        <input
+          id="filter-errorCode"
+          type="text"
+          name="errorCode"
+          value={filter.errorCode ?? ""}
+          size={22}
+          spellcheck={false}
+          autocomplete="off"
+          placeholder="any"
+        />
+      </div>
+      <div class="field">
+        <label for="filter-failedAfter">Failed from (UTC)</label>
+        <input
+          id="filter-failedAfter"
+          type="datetime-local"
+          name="failedAfter"
+          step={1}
+          value={dateTimeLocalValue(filter.failedAfter)}
+        />
+      </div>
+      <div class="field">
+        <label for="filter-failedBefore">Failed before (UTC)</label>
+        <input
+          id="filter-failedBefore"
+          type="datetime-local"
+          name="failedBefore"
+          step={1}
+          value={dateTimeLocalValue(filter.failedBefore)}
+        />
+      </div>
+    </>
+  );
+};

@@ -1,0 +1,249 @@
+/**
+ * Retry batches: previewing a filter, approving exactly the previewed set, the list, one batch,
+ * its execution (behind a confirmation that names the number of jobs) and its rejection.
+ */
+import { Hono } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { RetryReasonCode } from "../../db/schema";
+import { auditTrail } from "../../functions/domain/audit";
+import { DomainError, isDomainError } from "../../functions/domain/errors";
+import { knownGenerators } from "../../functions/domain/read-models";
+import {
+  type BatchFilter,
+  type BatchPreview,
+  countBatchIntents,
+  createRetryBatch,
+  executeRetryBatch,
+  listRetryBatches,
+  normaliseFilter,
+  previewRetryBatch,
+  rejectRetryBatch,
+  retryBatchDetail,
+} from "../../functions/domain/retry-batches";
+import { auditContext } from "../../functions/http/caller";
+import { filterFrom } from "../batch-filter";
+import { type AdminContext, type AdminEnv, canMutate } from "../context";
+import { batchHref, field, noticeOf, queryValue, statusOf } from "../forms";
+import { requireAdmin } from "../middleware";
+import { BatchExecutePage } from "../pages/batch-execute-page";
+import { BatchPage, type BatchPageData, type BatchPageView, executable } from "../pages/batch-page";
+import { BatchPreviewPage } from "../pages/batch-preview-page";
+import { BatchesPage } from "../pages/batches-page";
+
+const PAGE_SIZE = 50;
+
+const policyOf = (c: AdminContext) => c.var.config.retryPolicy;
+
+/** The facts executeRetryBatch records in its RETRY_BATCH_EXECUTED event. */
+interface ExecutedFacts {
+  created?: number;
+  skipped?: { consumed?: number; rejected?: number; expired?: number };
+}
+
+interface ReasonValues {
+  reasonCode?: string | undefined;
+  reasonText?: string | undefined;
+}
+
+/**
+ * The preview of `input` as the database stands now. A refusal of the filter itself
+ * (VALIDATION_FAILED, BATCH_TOO_LARGE) is shown on the page with its status, beside any refusal
+ * the caller brings (a stale token, say), so the admin sees what is true now and can narrow it.
+ */
+async function renderPreview(
+  c: AdminContext,
+  input: BatchFilter,
+  extra: { error?: DomainError | undefined; values?: ReasonValues } = {},
+  status: ContentfulStatusCode = 200,
+) {
+  let filter = input;
+  let preview: BatchPreview | undefined;
+  let refusal: DomainError | undefined;
+  try {
+    filter = normaliseFilter(input);
+    preview = await previewRetryBatch(c.var.db, filter, policyOf(c));
+  } catch (error) {
+    if (!isDomainError(error)) throw error;
+    refusal = error;
+  }
+  const generators = await knownGenerators(c.var.db);
+  const error = extra.error ?? refusal;
+  c.status(extra.error ? status : refusal ? statusOf(refusal) : status);
+  return c.render(
+    <BatchPreviewPage
+      filter={filter}
+      generators={generators}
+      preview={preview}
+      error={error}
+      followUp={extra.error && refusal ? refusal : undefined}
+      canMutate={canMutate(c)}
+      values={extra.values}
+      retryBudget={policyOf(c).retryBudget}
+      intentTtlHours={policyOf(c).intentTtlHours}
+    />,
+    { title: "New retry batch", section: "batches" },
+  );
+}
+
+/** The four-eyes refusal this admin would meet executing the batch, as the domain words it. */
+function fourEyesRefusal(c: AdminContext, batch: { id: string; approvedBy: string }) {
+  if (!policyOf(c).requireDistinctExecutor || batch.approvedBy !== c.var.principal.actor) {
+    return null;
+  }
+  return new DomainError(
+    "FOUR_EYES_REQUIRED",
+    "the admin who approved this batch cannot also execute it",
+    { batchId: batch.id, approvedBy: batch.approvedBy },
+  );
+}
+
+/**
+ * What the last execution or rejection did, read back from the batch's own audit event rather
+ * than from the redirect, so a crafted link cannot make the page claim anything.
+ */
+function outcomeNotice(c: AdminContext, data: BatchPageData): string | undefined {
+  const key = c.req.query("notice");
+  const latest = (type: string) => data.audit.findLast((e) => e.type === type)?.data;
+  if (key === "batch-executed") {
+    const run = latest("RETRY_BATCH_EXECUTED") as ExecutedFacts | undefined;
+    if (!run) return undefined;
+    const created = run.created ?? 0;
+    const { consumed = 0, rejected = 0, expired = 0 } = run.skipped ?? {};
+    const skipped = consumed + rejected + expired;
+    return `Batch executed: ${created} new regeneration ${created === 1 ? "job" : "jobs"} created, ${skipped} skipped (${consumed} already executed, ${rejected} rejected, ${expired} expired). The worker runs the new jobs like any other; the failed jobs are unchanged.`;
+  }
+  if (key === "batch-rejected") {
+    const rejection = latest("RETRY_BATCH_REJECTED") as { rejected?: number } | undefined;
+    if (!rejection) return undefined;
+    const n = rejection.rejected ?? 0;
+    return `Batch rejected: ${n} pending ${n === 1 ? "intent" : "intents"} rejected. The jobs can still be retried through new intents.`;
+  }
+  return noticeOf(c);
+}
+
+async function loadBatch(c: AdminContext, id: string): Promise<BatchPageData> {
+  const [detail, audit] = await Promise.all([
+    retryBatchDetail(c.var.db, id),
+    auditTrail(c.var.db, id),
+  ]);
+  return { ...detail, audit };
+}
+
+async function renderBatch(
+  c: AdminContext,
+  id: string,
+  view: Partial<BatchPageView>,
+  status: ContentfulStatusCode = 200,
+) {
+  const data = await loadBatch(c, id);
+  c.status(status);
+  return c.render(
+    <BatchPage
+      data={data}
+      view={{
+        canMutate: canMutate(c),
+        fourEyesBlocked: fourEyesRefusal(c, data.batch) !== null,
+        notice: outcomeNotice(c, data),
+        ...view,
+      }}
+    />,
+    { title: `Batch ${id}`, section: "batches" },
+  );
+}
+
+export const batchPages = new Hono<AdminEnv>();
+
+batchPages.get("/", async (c) => {
+  const cursor = queryValue(c, "cursor");
+  const page = await listRetryBatches(c.var.db, { limit: PAGE_SIZE, cursor });
+  const batches = await Promise.all(
+    page.items.map(async (batch) => ({
+      batch,
+      counts: await countBatchIntents(c.var.db, batch.id),
+    })),
+  );
+  return c.render(
+    <BatchesPage
+      batches={batches}
+      nextCursor={page.nextCursor}
+      paged={Boolean(cursor)}
+      canMutate={canMutate(c)}
+    />,
+    { title: "Retry batches", section: "batches" },
+  );
+});
+
+batchPages.get("/new", (c) =>
+  renderPreview(
+    c,
+    filterFrom((name) => c.req.query(name)),
+  ),
+);
+
+batchPages.post("/", requireAdmin(), async (c) => {
+  const body = await c.req.parseBody();
+  const filter = filterFrom((name) => field(body, name));
+  const values = { reasonCode: field(body, "reasonCode"), reasonText: field(body, "reasonText") };
+  try {
+    const batch = await createRetryBatch(
+      c.var.db,
+      auditContext(c),
+      {
+        filter,
+        previewToken: field(body, "previewToken"),
+        reasonCode: values.reasonCode as RetryReasonCode,
+        reasonText: values.reasonText,
+      },
+      policyOf(c),
+    );
+    return c.redirect(`${batchHref(batch.id)}?notice=batch-created`, 303);
+  } catch (error) {
+    if (!isDomainError(error)) throw error;
+    return renderPreview(c, filter, { error, values }, statusOf(error));
+  }
+});
+
+batchPages.get("/:id", (c) => renderBatch(c, c.req.param("id"), {}));
+
+batchPages.get("/:id/execute", requireAdmin(), async (c) => {
+  const data = await retryBatchDetail(c.var.db, c.req.param("id"));
+  const { batch } = data;
+  const { ready, expired } = executable(data);
+  if (ready === 0) {
+    const message =
+      data.counts.pending === 0
+        ? "Nothing to execute: every intent of this batch has been executed or rejected."
+        : "Nothing to execute: every pending intent of this batch has expired.";
+    return renderBatch(c, batch.id, { message }, 409);
+  }
+  const fourEyes = fourEyesRefusal(c, batch);
+  if (fourEyes) return renderBatch(c, batch.id, { error: fourEyes }, statusOf(fourEyes));
+  return c.render(<BatchExecutePage batch={batch} ready={ready} expired={expired} />, {
+    title: "Execute retry batch",
+    section: "batches",
+  });
+});
+
+batchPages.post("/:id/execute", requireAdmin(), async (c) => {
+  const id = c.req.param("id");
+  try {
+    await executeRetryBatch(c.var.db, auditContext(c), id, policyOf(c));
+    return c.redirect(`${batchHref(id)}?notice=batch-executed`, 303);
+  } catch (error) {
+    if (!isDomainError(error) || error.code === "BATCH_NOT_FOUND") throw error;
+    return renderBatch(c, id, { error }, statusOf(error));
+  }
+});
+
+batchPages.post("/:id/reject", requireAdmin(), async (c) => {
+  const id = c.req.param("id");
+  const body = await c.req.parseBody();
+  const text = field(body, "reasonText");
+  try {
+    await rejectRetryBatch(c.var.db, auditContext(c), id, text);
+    return c.redirect(`${batchHref(id)}?notice=batch-rejected`, 303);
+  } catch (error) {
+    if (!isDomainError(error) || error.code === "BATCH_NOT_FOUND") throw error;
+    return renderBatch(c, id, { error, rejectText: text }, statusOf(error));
+  }
+});
