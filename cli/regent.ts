@@ -1,6 +1,10 @@
 /**
  * `npm run regent -- token create --name NAME --role ROLE`: prints the new token alone on its
  * last line (the only time it is shown). Also `token list` and `token revoke ID`.
+ *
+ * `audit seal` seals what became final in the audit log; `audit verify` recomputes every seal
+ * and exits 1 naming the first event changed, removed or added behind a seal's back, so that a
+ * scheduled job or an operator can act on the exit code alone.
  */
 import { parseArgs } from "node:util";
 import { connect } from "../db/client";
@@ -12,12 +16,21 @@ import {
   revokeApiToken,
   TOKEN_ROLES,
 } from "../functions/domain/api-tokens";
+import {
+  type AuditSealSummary,
+  type AuditVerification,
+  auditSealLag,
+  sealAudit,
+  verifyAudit,
+} from "../functions/domain/audit-seals";
 import { isDomainError } from "../functions/domain/errors";
 
 const USAGE = `usage:
   regent token create --name NAME --role ${TOKEN_ROLES.join("|")}
   regent token list [--all]
-  regent token revoke ID`;
+  regent token revoke ID
+  regent audit seal
+  regent audit verify`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -31,9 +44,16 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   const [noun, verb, arg] = positionals;
-  if (values.help || noun !== "token" || !verb) {
+  if (values.help || (noun !== "token" && noun !== "audit") || !verb) {
     console.error(USAGE);
     return values.help ? 0 : 2;
+  }
+  if (noun === "audit") {
+    if (verb !== "seal" && verb !== "verify") {
+      console.error(USAGE);
+      return 2;
+    }
+    return audit(verb);
   }
   if (verb === "create" && (!values.name || !values.role)) {
     console.error(`token create needs --name and --role\n${USAGE}`);
@@ -88,6 +108,71 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await database.close();
   }
+}
+
+async function audit(verb: "seal" | "verify"): Promise<number> {
+  const database = await connect({ url: process.env.DATABASE_URL });
+  try {
+    await migrate(database);
+    if (verb === "verify") {
+      const verdict = await verifyAudit(database.db);
+      if (!verdict.ok) {
+        console.error(`audit log tampered: ${describeProblem(verdict)}`);
+        return 1;
+      }
+      console.log(
+        `audit log intact: ${verdict.seals} seals, ${verdict.events} events sealed, ${verdict.unsealed} not yet sealed`,
+      );
+      if (verdict.head) console.log(describeHead(verdict.head));
+      return 0;
+    }
+    const seal = await sealAudit(database.db, `cli:${process.env.USER ?? "operator"}`);
+    if (seal) {
+      console.log(
+        seal.eventCount > 0
+          ? `sealed ${seal.eventCount === 1 ? "1 event" : `${seal.eventCount} events`} (ids ${seal.fromEventId + 1}–${seal.toEventId}) as seal ${seal.id}`
+          : `seal ${seal.id} covers no event; it records how far the next seal may go`,
+      );
+      console.log(describeHead(seal));
+      if (seal.nextWatermarkId > seal.toEventId) {
+        console.log(
+          `events up to ${seal.nextWatermarkId} go into the next seal, once every transaction open now has ended`,
+        );
+      }
+      return 0;
+    }
+    const lag = await auditSealLag(database.db);
+    if (lag.reason === "empty") console.log("nothing to seal: the audit log is empty");
+    else if (lag.reason === "caught up") {
+      console.log(
+        `nothing to seal: every event up to ${lag.head.toEventId} is sealed (seal ${lag.head.id}) and none came since`,
+      );
+    } else {
+      const oldest = lag.oldest
+        ? `; the oldest open one is pid ${lag.oldest.pid}${lag.oldest.database ? ` in database ${lag.oldest.database}` : ""}${lag.oldest.since ? `, open since ${lag.oldest.since.toISOString()}` : ""}`
+        : "";
+      console.log(
+        `nothing became final yet: a transaction already open at seal ${lag.head.id} (xid below ${lag.nextXmax}) ` +
+          "is still open. Transaction ids are shared by every database on the server, so it may be " +
+          `in any of them${oldest}. Seal again once it has ended.`,
+      );
+    }
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+function describeProblem(verdict: Extract<AuditVerification, { ok: false }>): string {
+  if (verdict.problem === "seal chain broken" || verdict.eventId === undefined) {
+    return `the seal chain is broken at seal ${verdict.sealId}: a seal was altered or removed`;
+  }
+  const where = verdict.problem === "added" ? ", inside the range it covers" : "";
+  return `event ${verdict.eventId} was ${verdict.problem} after seal ${verdict.sealId}${where}`;
+}
+
+function describeHead(seal: AuditSealSummary): string {
+  return `latest seal ${seal.id}: events up to ${seal.toEventId}, sealed ${seal.sealedAt.toISOString()} by ${seal.sealedBy}, digest ${seal.digest}`;
 }
 
 main(process.argv.slice(2)).then(

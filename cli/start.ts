@@ -10,6 +10,7 @@ import { migrate } from "../db/migrate";
 import { type Config, ConfigError, loadConfig } from "../functions/config/api";
 import { loadWorkerConfig, type WorkerConfig, WorkerConfigError } from "../functions/config/worker";
 import { ensureBootstrapAdminToken } from "../functions/domain/api-tokens";
+import { memorySignInLimiter } from "../functions/domain/sign-in-limiter";
 import { invocationOptionsFrom } from "../functions/execution/invocation";
 import { startWorkerLoop } from "../functions/execution/loop";
 import { createServer } from "../functions/server";
@@ -39,6 +40,8 @@ const app = createServer({
   db: database.db,
   config: { ...config, sessionSecret },
   clientAddress: (c) => getConnInfo(c).remote.address,
+  // One process serves every request, so its memory sees every failed sign-in.
+  signInLimiter: memorySignInLimiter(),
 });
 
 /** Everything to stop on shutdown, last started first. */

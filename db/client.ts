@@ -5,10 +5,16 @@ import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import pg from "pg";
 import ws from "ws";
-import { connectNeon } from "./neon";
+import {
+  APPLICATION_NAME,
+  CONNECTION_TIMEOUT_MS,
+  connectNeon,
+  survivesLostConnections,
+} from "./neon";
 import * as schema from "./schema";
 import type { Database, Db } from "./types";
 
+export { APPLICATION_NAME, CONNECTION_TIMEOUT_MS, survivesLostConnections } from "./neon";
 export type { Database, Db, Executor, Tx } from "./types";
 
 /** Where the embedded database lives when DATABASE_URL is unset. */
@@ -66,10 +72,13 @@ export async function connect(options: ConnectOptions = {}): Promise<Database> {
       max: options.max,
     });
   }
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
-  pool.on("error", () => {
-    // An idle client lost its connection; the pool replaces it on next use.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    fallback_application_name: APPLICATION_NAME,
+    connectionTimeoutMillis: CONNECTION_TIMEOUT_MS,
   });
+  survivesLostConnections(pool);
   const db = drizzlePg({ client: pool, schema }) as unknown as Db;
   return { db, kind: "node-postgres", close: () => pool.end() };
 }

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import {
   type AnyPgColumn,
   bigint,
+  boolean,
   check,
   customType,
   index,
@@ -98,6 +99,11 @@ export const regenerationJobs = pgTable(
     index("regeneration_jobs_generator_created_idx").on(t.generator, t.createdAt, t.id),
     index("regeneration_jobs_created_by_created_idx").on(t.createdBy, t.createdAt, t.id),
     index("regeneration_jobs_created_idx").on(t.createdAt, t.id),
+    /**
+     * Failed jobs by when they failed: a retry batch's filter and the failure signals read
+     * only these rows. Partial, so the worker's status moves of other jobs never touch it.
+     */
+    index("regeneration_jobs_failed_idx").on(t.finishedAt, t.id).where(sql`${t.status} = 'FAILED'`),
   ],
 );
 
@@ -112,6 +118,31 @@ export const regenerationOutputs = pgTable("regeneration_outputs", {
   generatorVersion: text("generator_version").notNull(),
   createdAt: ts("created_at").notNull().defaultNow(),
 });
+
+/** One governed decision for many failed jobs, frozen at approval. Insert-only. */
+export const retryBatches = pgTable(
+  "retry_batches",
+  {
+    id: text("id").primaryKey(),
+    /** The filter the admin previewed: { generator?, errorCode?, failedAfter?, failedBefore? }. */
+    filter: jsonb("filter").$type<Record<string, string>>().notNull(),
+    reasonCode: retryReasonCode("reason_code").notNull(),
+    reasonText: text("reason_text").notNull(),
+    approvedBy: text("approved_by").notNull(),
+    approvedAt: ts("approved_at").notNull().defaultNow(),
+    jobCount: integer("job_count").notNull(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+  },
+  (t) => [
+    check(
+      "retry_batches_reason_text_length",
+      sql`char_length(btrim(${t.reasonText})) BETWEEN 1 AND 2000`,
+    ),
+    check("retry_batches_approved_by_nonempty", sql`length(btrim(${t.approvedBy})) > 0`),
+    check("retry_batches_job_count_positive", sql`${t.jobCount} > 0`),
+    index("retry_batches_created_idx").on(t.createdAt, t.id),
+  ],
+);
 
 export const retryIntents = pgTable(
   "retry_intents",
@@ -132,8 +163,26 @@ export const retryIntents = pgTable(
     rejectedBy: text("rejected_by"),
     rejectedAt: ts("rejected_at"),
     rejectionText: text("rejection_text"),
+    /** The batch that approved it, if it was approved as part of one. */
+    batchId: text("batch_id").references((): AnyPgColumn => retryBatches.id),
+    /** Approved past the chain's retry budget, explicitly (reason code OTHER). */
+    budgetOverride: boolean("budget_override").notNull().default(false),
+    /** After this it can no longer be executed; the worker's sweep rejects it as `system`. */
+    expiresAt: ts("expires_at").notNull().default(sql`now() + interval '72 hours'`),
   },
   (t) => [
+    check(
+      "retry_intents_expiry_window",
+      // No upper bound here: intents approved before expiry existed got 72 hours from then.
+      sql`${t.expiresAt} > ${t.approvedAt}`,
+    ),
+    check(
+      "retry_intents_override_reason",
+      sql`NOT ${t.budgetOverride} OR ${t.reasonCode} = 'OTHER'`,
+    ),
+    index("retry_intents_batch_idx").on(t.batchId, t.id).where(sql`${t.batchId} IS NOT NULL`),
+    /** The expiry sweep reads only these: PENDING intents by expiry. */
+    index("retry_intents_pending_expiry_idx").on(t.expiresAt).where(sql`${t.status} = 'PENDING'`),
     check(
       "retry_intents_reason_text_length",
       sql`char_length(btrim(${t.reasonText})) BETWEEN 1 AND 2000`,
@@ -210,11 +259,79 @@ export const idempotencyKeys = pgTable(
     responseBody: jsonb("response_body").$type<unknown>().notNull(),
     createdAt: ts("created_at").notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.principal, t.key] })],
+  (t) => [
+    primaryKey({ columns: [t.principal, t.key] }),
+    /** The worker prunes keys older than a day by this. */
+    index("idempotency_keys_created_idx").on(t.createdAt),
+  ],
+);
+
+/**
+ * The audit log's seals, insert-only: each covers the audit events with ids in
+ * (from_event_id, to_event_id], a range no transaction can still add to, and chains a SHA-256
+ * digest of them to the previous seal's. Written and checked by regent_seal_audit() and
+ * regent_verify_audit() (db/migrations/0005_hardening.sql).
+ */
+export const auditSeals = pgTable("audit_seals", {
+  id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+  fromEventId: bigint("from_event_id", { mode: "number" }).notNull(),
+  toEventId: bigint("to_event_id", { mode: "number" }).notNull(),
+  eventCount: integer("event_count").notNull(),
+  /** The ids present in the range, in order (a rolled-back insert leaves a gap). */
+  eventIds: bigint("event_ids", { mode: "number" }).array().notNull(),
+  /** The first 8 bytes of each event's SHA-256, in the order of event_ids: names a changed event. */
+  eventHashes: customType<{ data: string; driverData: string }>({ dataType: () => "bytea" })(
+    "event_hashes",
+  ).notNull(),
+  prevDigest: text("prev_digest").notNull(),
+  digest: text("digest").notNull(),
+  /** The next seal may cover ids up to this, once every transaction below `next_xmax` ended. */
+  nextWatermarkId: bigint("next_watermark_id", { mode: "number" }).notNull(),
+  nextXmax: xid8("next_xmax").notNull(),
+  sealedBy: text("sealed_by").notNull(),
+  sealedAt: ts("sealed_at").notNull().defaultNow(),
+});
+
+/**
+ * Admin page sessions, so that signing out ends a session on the server: a copied cookie is
+ * refused afterwards. Only `ended_at` is ever set, once.
+ */
+export const adminSessions = pgTable(
+  "admin_sessions",
+  {
+    id: text("id").primaryKey(),
+    tokenId: text("token_id")
+      .notNull()
+      .references(() => apiTokens.id),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    expiresAt: ts("expires_at").notNull(),
+    endedAt: ts("ended_at"),
+  },
+  (t) => [index("admin_sessions_token_idx").on(t.tokenId)],
+);
+
+/**
+ * Refused requests that proved no identity, counted per hour, address and reason: an
+ * anonymous client cannot grow the insert-only audit log, and this table is pruned.
+ */
+export const authRefusals = pgTable(
+  "auth_refusals",
+  {
+    hour: ts("hour").notNull(),
+    ip: text("ip").notNull(),
+    reason: text("reason").notNull(),
+    count: integer("count").notNull().default(1),
+    lastPath: text("last_path"),
+    lastSeenAt: ts("last_seen_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.hour, t.ip, t.reason] })],
 );
 
 export type Job = typeof regenerationJobs.$inferSelect;
 export type Output = typeof regenerationOutputs.$inferSelect;
 export type RetryIntent = typeof retryIntents.$inferSelect;
+export type RetryBatch = typeof retryBatches.$inferSelect;
 export type AuditEvent = typeof auditEvents.$inferSelect;
 export type ApiToken = typeof apiTokens.$inferSelect;
+export type AuditSeal = typeof auditSeals.$inferSelect;
+export type AdminSession = typeof adminSessions.$inferSelect;

@@ -6,9 +6,34 @@ import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
 import { connectNeon } from "../db/neon";
 import { type ApiEnv, type Config, loadConfig } from "./config/api";
 import { ensureBootstrapAdminToken } from "./domain/api-tokens";
+import {
+  bindingSignInLimiter,
+  CLOUDFLARE_SIGN_IN_LIMIT,
+  memorySignInLimiter,
+  type SignInLimiter,
+} from "./domain/sign-in-limiter";
 import { cloudflareClientAddress } from "./http/caller";
 import { standaloneErrorResponse } from "./http/errors";
 import { createServer } from "./server";
+
+/**
+ * The Worker's env: the variables its schema reads, and the bindings that are not text. The
+ * sign-in limit is SST's RateLimit component, linked in infra/api.ts under its component name.
+ */
+type Env = ApiEnv & {
+  [CLOUDFLARE_SIGN_IN_LIMIT.binding]?: RateLimit;
+};
+
+/**
+ * Without the binding (a Worker run outside SST's deployment, as in the workerd tests), failed
+ * sign-ins are counted in the isolate: per isolate, but never not at all.
+ */
+const isolateSignInLimiter = memorySignInLimiter();
+
+function signInLimiter(env: Env): SignInLimiter {
+  const binding = env[CLOUDFLARE_SIGN_IN_LIMIT.binding];
+  return binding ? bindingSignInLimiter(binding) : isolateSignInLimiter;
+}
 
 /** The bootstrap admin token is ensured once per isolate, not on every request. */
 let bootstrapped: string | undefined;
@@ -26,7 +51,7 @@ function accessKeys(config: Config): JWTVerifyGetKey | undefined {
   return keys.get;
 }
 
-async function fetch(request: Request, env: ApiEnv, ctx: ExecutionContext): Promise<Response> {
+async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   let config: Config;
   try {
     config = loadConfig(env);
@@ -47,6 +72,7 @@ async function fetch(request: Request, env: ApiEnv, ctx: ExecutionContext): Prom
       config,
       clientAddress: cloudflareClientAddress,
       accessKeys: accessKeys(config),
+      signInLimiter: signInLimiter(env),
     });
     return await server.fetch(request, env, ctx);
   } finally {
@@ -54,4 +80,4 @@ async function fetch(request: Request, env: ApiEnv, ctx: ExecutionContext): Prom
   }
 }
 
-export default { fetch } satisfies ExportedHandler<ApiEnv>;
+export default { fetch } satisfies ExportedHandler<Env>;

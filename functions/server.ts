@@ -9,6 +9,7 @@ import type { Db } from "../db/types";
 import { createAdminApp } from "../web/admin-app";
 import { ADMIN_BASE } from "../web/context";
 import type { Config } from "./config/api";
+import { memorySignInLimiter, type SignInLimiter } from "./domain/sign-in-limiter";
 import { newApp } from "./http/app";
 import { accessJwt } from "./http/auth";
 import { type ClientAddress, callerContext } from "./http/caller";
@@ -25,6 +26,11 @@ export interface ServerDeps {
    * long-lived process passes one set so that keys stay cached between requests.
    */
   accessKeys?: JWTVerifyGetKey | undefined;
+  /**
+   * Where failed admin sign-ins are counted. It must outlive the server when the server does
+   * not outlive a request (the Worker builds one per request); default: this server's memory.
+   */
+  signInLimiter?: SignInLimiter | undefined;
 }
 
 /**
@@ -53,6 +59,7 @@ export function createServer(deps: ServerDeps): App {
         db,
         sessionSecret: config.sessionSecret,
         access,
+        signInLimiter: deps.signInLimiter ?? memorySignInLimiter(),
       }),
     );
   }

@@ -5,11 +5,13 @@
 import { CLAIMER_SCHEDULE } from "./config";
 import { stage } from "./stage";
 import { workerScript } from "./worker-script";
+import { placement } from "./worker-settings";
 
 export const claimer = new sst.cloudflare.Cron("Claimer", {
   schedules: [CLAIMER_SCHEDULE],
   worker: {
     handler: "functions/worker.ts",
+    placement,
     environment: stage.claimer,
     transform: { worker: workerScript(["DATABASE_URL", "HTTP_GENERATOR_HEADERS"]) },
   },

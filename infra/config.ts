@@ -11,6 +11,7 @@ import { z } from "zod";
 import { apiEnvSchema } from "../functions/config/api";
 import { describeIssues, flag, optionalText, pickVariables } from "../functions/config/fields";
 import { workerEnvSchema } from "../functions/config/worker";
+import { CLOUDFLARE_SIGN_IN_LIMIT } from "../functions/domain/sign-in-limiter";
 
 /** The one stage that is retained, protected and required to sit behind Cloudflare Access. */
 export const PRODUCTION_STAGE = "production";
@@ -20,6 +21,19 @@ export const PRODUCTION_STAGE = "production";
  * that finds nothing costs one query. Each invocation works for at most WORKER_BUDGET_MS.
  */
 export const CLAIMER_SCHEDULE = "* * * * *";
+
+/**
+ * The Api Worker's limit on admin sign-ins: SST's RateLimit component, linked to the Worker,
+ * which finds it under the component's name. The numbers are the Worker's own (the period in
+ * SST's words). The namespace is account-wide, so stages in one account share its counters:
+ * a client failing on one stage waits on all of them, which costs nobody anything.
+ */
+export const SIGN_IN_RATE_LIMIT = {
+  name: CLOUDFLARE_SIGN_IN_LIMIT.binding,
+  namespaceId: 7301,
+  limit: CLOUDFLARE_SIGN_IN_LIMIT.limit,
+  period: "1 minute",
+} as const;
 
 /**
  * The secrets, by the environment name the Worker entries read (`env.DATABASE_URL`), with the

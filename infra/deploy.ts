@@ -11,7 +11,8 @@
  * of the previous release run on the new schema until SST replaces them, so a migration must
  * keep them working (add in one release, drop what they used in a later one).
  *
- * SST_BIN names the SST CLI to run (default `sst` on PATH).
+ * The SST CLI is the `sst` devDependency, run from node_modules with the locked Bun
+ * (infra/sst-cli.ts); SST_BIN names another one to run instead.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -19,6 +20,7 @@ import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
 import { postgresUrl } from "../functions/config/fields";
 import { readStageConfig, StageConfigError } from "./config";
+import { LOCAL_SST, linkBun, sstEnvironment } from "./sst-cli";
 
 class DeployError extends Error {
   override readonly name = "DeployError";
@@ -49,13 +51,23 @@ function describe(url: string): string {
   }
 }
 
-function run(command: string, args: string[]): Promise<number> {
+/**
+ * The SST CLI to run and its environment: SST_BIN when set (its owner looks after its Bun),
+ * otherwise the locked `sst` of node_modules with the locked Bun.
+ */
+export function sstCommand(env: NodeJS.ProcessEnv): { command: string; env: NodeJS.ProcessEnv } {
+  const chosen = env.SST_BIN?.trim();
+  if (chosen) return { command: chosen, env };
+  return { command: LOCAL_SST, env: sstEnvironment(env) };
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: "inherit" });
+    const child = spawn(command, args, { stdio: "inherit", env });
     child.on("error", (error) =>
       reject(
         new DeployError(
-          `could not run ${command} (${error.message}): install the SST v3 CLI, or set SST_BIN to it`,
+          `could not run ${command} (${error.message}): run npm install (SST is a devDependency), or set SST_BIN to an SST CLI`,
         ),
       ),
     );
@@ -75,7 +87,7 @@ export async function deploy(args: readonly string[], env: NodeJS.ProcessEnv): P
   const url = checked.data;
   if (!url) {
     throw new DeployError(
-      `DATABASE_URL is not set: it must name the PostgreSQL database of stage "${stage}" (the one its DatabaseUrl secret points at), so that its migrations are applied before the Workers are deployed`,
+      `DATABASE_URL is not set: it must name the PostgreSQL database of stage "${stage}" (the one its DatabaseUrl secret points at), as the role that owns its tables, so that its migrations are applied before the Workers are deployed`,
     );
   }
 
@@ -93,8 +105,17 @@ export async function deploy(args: readonly string[], env: NodeJS.ProcessEnv): P
   }
   console.log("migrations applied");
 
-  const sst = env.SST_BIN?.trim() || "sst";
-  const status = await run(sst, ["deploy", "--stage", stage]);
+  let sst: ReturnType<typeof sstCommand>;
+  try {
+    sst = sstCommand(env);
+    if (sst.command === LOCAL_SST) linkBun(env);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new DeployError(
+      `could not prepare the SST CLI (${message}); the migrations stay applied`,
+    );
+  }
+  const status = await run(sst.command, ["deploy", "--stage", stage], sst.env);
   if (status !== 0) {
     throw new DeployError(
       `sst deploy --stage ${stage} exited with status ${status}; the migrations stay applied, and running the same command again re-applies nothing`,

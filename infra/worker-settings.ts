@@ -16,3 +16,11 @@ export const compatibilityDate = "2026-07-01";
  * workerd provides Node's built-in modules only with this flag.
  */
 export const compatibilityFlags: readonly string[] = ["nodejs_compat"];
+
+/**
+ * Smart Placement: Cloudflare may run the Worker near the back end it talks to rather than near
+ * the caller. Each request and each Cron invocation makes several round trips to PostgreSQL,
+ * which lives in one region, so running beside it saves more than the one hop from the caller.
+ * Deployed only; the local workerd tests have no placement.
+ */
+export const placement = { mode: "smart" } as const;

@@ -1,7 +1,7 @@
 /**
  * `npm test`: every check CI makes, in one command. Static checks first (types, lint, schema
- * drift, import rules), then the vitest suites. Each static check counts as one test in the
- * closing line `N passed, N failed`, which is derived from vitest's JSON report.
+ * drift, workflows, import rules), then the vitest suites. Each static check counts as one
+ * test in the closing line `N passed, N failed`, which is derived from vitest's JSON report.
  */
 import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -71,13 +71,40 @@ async function schemaDrift(): Promise<Outcome> {
   }
 }
 
+/** Every GitHub workflow through action-validator (one file per run), as one check. */
+async function workflows(): Promise<Outcome> {
+  const name = "workflows (action-validator)";
+  const folder = join(".github", "workflows");
+  const files = existsSync(folder)
+    ? readdirSync(folder)
+        .filter((file) => /\.ya?ml$/.test(file))
+        .map((file) => join(folder, file))
+    : [];
+  if (files.length === 0) {
+    return { name, ok: false, seconds: 0, output: `no workflow in ${folder}` };
+  }
+  const outcomes = await Promise.all(
+    files.map((file) => run(`${name}: ${file}`, "action-validator", [file])),
+  );
+  return {
+    name: `${name}: ${files.length} files`,
+    ok: outcomes.every((o) => o.ok),
+    seconds: Math.max(...outcomes.map((o) => o.seconds)),
+    output: outcomes
+      .filter((o) => !o.ok)
+      .map((o) => `${o.name}\n${o.output}`)
+      .join("\n"),
+  };
+}
+
 // `npm test -- --static` runs only the static checks; `npm test -- <vitest filters>` only vitest.
 const staticOnly = process.argv[2] === "--static";
 const only = staticOnly ? [] : process.argv.slice(2);
 const checks: Promise<Outcome>[] = [
-  run("typecheck (tsc)", "tsc", ["--noEmit"]),
+  run("typecheck (tsc, the project's files)", "tsx", ["tests/typecheck.ts"]),
   run("lint and format (biome)", "biome", ["check", "."]),
   schemaDrift(),
+  workflows(),
 ];
 if (existsSync(".dependency-cruiser.cjs")) {
   checks.push(

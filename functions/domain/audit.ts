@@ -13,13 +13,28 @@ export const AUDIT_TYPES = [
   "RETRY_INTENT_CONSUMED",
   "RETRY_INTENT_REJECTED",
   "REGEN_JOB_RETRIED",
+  "RETRY_INTENT_EXPIRED",
+  "RETRY_BATCH_CREATED",
+  "RETRY_BATCH_EXECUTED",
+  "RETRY_BATCH_REJECTED",
+  "ALERT_SENT",
   "API_TOKEN_CREATED",
   "API_TOKEN_REVOKED",
   "AUTH_DENIED",
+  "ADMIN_SIGNED_IN",
+  "ADMIN_SIGNED_OUT",
+  "SIGN_IN_FAILED",
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 
-export type SubjectType = "job" | "retry_intent" | "api_token" | "request";
+export type SubjectType =
+  | "job"
+  | "retry_intent"
+  | "retry_batch"
+  | "api_token"
+  | "request"
+  | "alert"
+  | "admin_session";
 
 /** Who did something and from where. System actors (the worker) have no request fields. */
 export interface AuditContext {

@@ -1,4 +1,5 @@
 import { sha256Hex } from "../domain/canonical-json";
+import { isConnectionFailure } from "../domain/errors";
 import type { Outcome } from "./claimer";
 import { describeError, failure } from "./job-failure";
 
@@ -15,6 +16,8 @@ export interface FinisherCounts {
   failed: number;
   /** Outcomes the writer did not take because the job was no longer this claim's. */
   refused: number;
+  /** Outcomes lost with the database connection; their jobs are left to the sweep. */
+  unwritten?: number;
   timings: { finishMs: number };
 }
 
@@ -98,6 +101,13 @@ export class Finisher {
     try {
       finished = await this.writeBatch(batch);
     } catch (error) {
+      // The database went away: nothing was refused, nothing was written. Splitting would only
+      // add load to a database that is down, and the output was fine: the jobs stay RUNNING and
+      // the sweep fails them LEASE_EXPIRED, for a human to retry.
+      if (isConnectionFailure(error)) {
+        this.counts.unwritten = (this.counts.unwritten ?? 0) + batch.length;
+        return;
+      }
       if (batch.length > 1) {
         const half = Math.ceil(batch.length / 2);
         await this.record(batch.slice(0, half));

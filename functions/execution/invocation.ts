@@ -1,6 +1,10 @@
 import type { Executor } from "../../db/types";
 import type { WorkerConfig } from "../config/worker";
+import { sealAudit } from "../domain/audit-seals";
 import { newId } from "../domain/ids";
+import { pruneExpiredRecords } from "../domain/retention";
+import { expireRetryIntents } from "../domain/retry-intents";
+import { type AlertOutcome, type AlertSettings, sendAlertDigest } from "./alerts";
 import { Semaphore } from "./async";
 import { type Claimant, claimJobs, finishJobs, renewLeases, sweepExpiredLeases } from "./claimer";
 import { Finisher } from "./finisher";
@@ -25,6 +29,8 @@ export interface InvocationOptions {
   signal?: AbortSignal;
   /** Receives the invocation's one structured log line; default console.log. */
   log?: (line: string) => void;
+  /** Where the digest of new failures and surges goes at the end; no alerts when unset. */
+  alerts?: AlertSettings | undefined;
 }
 
 export interface InvocationResult {
@@ -34,8 +40,16 @@ export interface InvocationResult {
   failed: number;
   /** Jobs of any worker failed with LEASE_EXPIRED by this invocation's sweep. */
   swept: number;
+  /** PENDING retry intents past their expiry, rejected as `system` by this invocation's sweep. */
+  expired: number;
+  /** What became of the alert digest; undefined when alerts are off or the invocation failed. */
+  alert?: AlertOutcome | undefined;
   /** Outcomes the database did not take because the job was no longer this claim's. */
   refused: number;
+  /** Audit events sealed at the end: those that became final since the last seal, anyone's. */
+  sealed: number;
+  /** Why sealing failed; the next invocation's seal covers what this one's would have. */
+  sealError?: string | undefined;
   /** Claim statements issued (the last one usually finds nothing). */
   passes: number;
   durationMs: number;
@@ -48,12 +62,13 @@ export const DEFAULT_JOB_TIMEOUT_MS = 60_000;
 
 /**
  * One worker invocation, as a Cron trigger, the loop of `npm start` or `npm run worker --once`
- * runs it: sweep lapsed leases, then claim a batch, run its generators (at most `concurrency`
- * at once), record each outcome, and claim again — until nothing is claimable or the budget
- * is spent. The next batch is claimed as soon as the last job of the current one has started,
- * so slow generators overlap the claim; outcomes are written in batches by a finisher that
- * runs beside the claims. Generator errors, timeouts and unknown generators fail their job,
- * never the invocation. Logs one JSON line and returns the counts.
+ * runs it: sweep lapsed leases and expired retry intents, then claim a batch, run its
+ * generators (at most `concurrency` at once), record each outcome, and claim again — until
+ * nothing is claimable or the budget is spent. The next batch is claimed as soon as the last
+ * job of the current one has started, so slow generators overlap the claim; outcomes are
+ * written in batches by a finisher that runs beside the claims. Generator errors, timeouts and
+ * unknown generators fail their job, never the invocation; nor does an alert receiver that
+ * fails (`alerts`: one digest at the end). Logs one JSON line and returns the counts.
  */
 export async function runWorkerInvocation(
   db: Executor,
@@ -82,7 +97,9 @@ export async function runWorkerInvocation(
     completed: 0,
     failed: 0,
     swept: 0,
+    expired: 0,
     refused: 0,
+    sealed: 0,
     passes: 0,
     durationMs: 0,
     timings: { sweepMs: 0, claimMs: 0, generatorMs: 0, finishMs: 0 },
@@ -93,6 +110,8 @@ export async function runWorkerInvocation(
   try {
     let t = performance.now();
     result.swept = await sweepAll(db, claimant.actor);
+    result.expired = await expireAll(db);
+    await pruneExpiredRecords(db);
     result.timings.sweepMs = performance.now() - t;
 
     while (Date.now() < deadline && !options.signal?.aborted) {
@@ -150,6 +169,22 @@ export async function runWorkerInvocation(
   }
   await Promise.all(running);
   await finisher.close();
+  if (options.alerts && !failure) {
+    result.alert = await sendAlertDigest(db, options.alerts, claimant.actor);
+    if (result.alert.status === "failed") {
+      // Also apart from the invocation's line, which the loop leaves out when it was idle.
+      console.warn(
+        JSON.stringify({ event: "worker.alert.failed", invocationId, error: result.alert.error }),
+      );
+    }
+  }
+  if (!failure) {
+    try {
+      result.sealed = (await sealAudit(db, claimant.actor))?.eventCount ?? 0;
+    } catch (error) {
+      result.sealError = describeError(error);
+    }
+  }
   result.durationMs = performance.now() - started;
   const log = options.log ?? ((line: string) => console.log(line));
   log(
@@ -160,16 +195,32 @@ export async function runWorkerInvocation(
       completed: result.completed,
       failed: result.failed,
       swept: result.swept,
+      expired: result.expired,
       refused: result.refused,
+      sealed: result.sealed,
       passes: result.passes,
       durationMs: Math.round(result.durationMs),
       batchSize,
       concurrency: options.concurrency,
+      ...(result.alert ? { alert: result.alert.status } : {}),
+      ...(result.sealError ? { sealError: result.sealError } : {}),
       ...(failure ? { error: describeError(failure) } : {}),
     }),
   );
   if (failure) throw failure;
   return result;
+}
+
+/** Expired intents per statement; the sweep repeats until a statement finds fewer. */
+const EXPIRY_BATCH = 1000;
+
+async function expireAll(db: Executor): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const expired = await expireRetryIntents(db, EXPIRY_BATCH);
+    total += expired;
+    if (expired < EXPIRY_BATCH) return total;
+  }
 }
 
 async function sweepAll(db: Executor, actor: string): Promise<number> {
@@ -190,5 +241,6 @@ export function invocationOptionsFrom(config: WorkerConfig): InvocationOptions {
     leaseSeconds: config.leaseSeconds,
     jobTimeoutMs: config.jobTimeoutMs,
     generators: builtInGenerators(config.http),
+    alerts: config.alerts ? { ...config.alerts, surge: config.surge } : undefined,
   };
 }

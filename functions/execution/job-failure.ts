@@ -17,6 +17,11 @@ function clean(message: string): JobError["message"] {
   return message.replaceAll("\u0000", "").slice(0, MAX_MESSAGE_CHARS);
 }
 
+/** Drizzle's wrapper around a failed statement quotes the statement and its parameters. */
+function isQueryWrapper(error: unknown): boolean {
+  return error instanceof Error && "query" in error && "params" in error;
+}
+
 /**
  * A thrown value as one line of text: generators and drivers throw anything, not only Errors.
  * A database refusal is told by PostgreSQL's own message: the query wrapper's message around it
@@ -25,6 +30,13 @@ function clean(message: string): JobError["message"] {
 export function describeError(error: unknown): string {
   const pg = pgErrorOf(error);
   if (pg?.message) return `${pg.message} (SQLSTATE ${pg.code})`;
+  // A query wrapper without a PostgreSQL error under it (a lost connection, a closed pool):
+  // the innermost cause says what happened, without the wrapper's statement and parameters.
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && isQueryWrapper(current); depth++) {
+    current = (current as { cause?: unknown }).cause ?? "the database query failed";
+  }
+  if (current !== error) return describeError(current);
   if (error instanceof Error) return error.message || error.name;
   try {
     return typeof error === "string" ? error : JSON.stringify(error);

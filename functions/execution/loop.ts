@@ -1,4 +1,5 @@
 import type { Executor } from "../../db/types";
+import { isConnectionFailure } from "../domain/errors";
 import { type InvocationOptions, runWorkerInvocation } from "./invocation";
 
 export interface WorkerLoopOptions extends Omit<InvocationOptions, "signal" | "invocationId"> {
@@ -17,15 +18,21 @@ export interface WorkerLoop {
  * Runs worker invocations one after another, `intervalMs` apart, as a Cron trigger would
  * (`npm start` runs this beside the API; `npm run worker` without --once runs it alone).
  * An invocation that fails (the database unreachable, say) is logged and the next one tries
- * again; it never stops the loop.
+ * again; it never stops the loop. Jobs the failed invocation claimed but could not finish
+ * are not taken up again: they stay RUNNING until their lease lapses and the sweep fails
+ * them LEASE_EXPIRED.
  */
 export function startWorkerLoop(db: Executor, options: WorkerLoopOptions): WorkerLoop {
   const { intervalMs, logIdle = false, ...invocation } = options;
   const stopping = new AbortController();
   const print = invocation.log ?? ((line: string) => console.log(line));
   const log = (line: string) => {
-    const { claimed, swept } = JSON.parse(line) as { claimed?: number; swept?: number };
-    if (logIdle || claimed || swept) print(line);
+    const e = JSON.parse(line) as Record<string, unknown>;
+    // Idle invocations stay quiet; one that did anything, or failed at something, is logged.
+    const alerted = e.alert === "sent" || e.alert === "failed";
+    const acted =
+      e.claimed || e.swept || e.expired || e.sealed || alerted || e.error || e.sealError;
+    if (logIdle || acted) print(line);
   };
   let timer: ReturnType<typeof setTimeout> | undefined;
   let current: Promise<void> | undefined;
@@ -36,13 +43,7 @@ export function startWorkerLoop(db: Executor, options: WorkerLoopOptions): Worke
     current = runWorkerInvocation(db, { ...invocation, log, signal: stopping.signal })
       .then(
         () => undefined,
-        (error: unknown) =>
-          print(
-            JSON.stringify({
-              event: "worker.loop.error",
-              error: error instanceof Error ? error.message : String(error),
-            }),
-          ),
+        (error: unknown) => print(loopErrorLine(error)),
       )
       .finally(() => {
         current = undefined;
@@ -58,4 +59,26 @@ export function startWorkerLoop(db: Executor, options: WorkerLoopOptions): Worke
       await current;
     },
   };
+}
+
+/**
+ * A failed invocation's log line. A lost database connection is an outage, not a bug: the
+ * driver's words and `databaseUnavailable`, rather than the whole statement Drizzle quotes.
+ */
+function loopErrorLine(error: unknown): string {
+  if (!isConnectionFailure(error)) {
+    return JSON.stringify({
+      event: "worker.loop.error",
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+  let root = error;
+  for (let depth = 0; depth < 5 && (root as { cause?: unknown }).cause; depth++) {
+    root = (root as { cause: unknown }).cause;
+  }
+  return JSON.stringify({
+    event: "worker.loop.error",
+    databaseUnavailable: true,
+    error: root instanceof Error ? root.message : String(root),
+  });
 }

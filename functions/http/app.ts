@@ -7,6 +7,8 @@ import { registerAdminJobRoutes } from "./routes/admin-jobs";
 import { registerAuditRoutes } from "./routes/audit";
 import { registerJobRoutes } from "./routes/jobs";
 import { registerMetaRoutes } from "./routes/meta";
+import { registerMetricsRoutes } from "./routes/metrics";
+import { registerRetryBatchRoutes } from "./routes/retry-batches";
 import { registerRetryIntentRoutes } from "./routes/retry-intents";
 
 export type { AppDeps } from "./env";
@@ -27,6 +29,12 @@ export function newApp(deps: AppDeps): App {
     c.set("resolvePrincipal", resolvePrincipal);
     await next();
   });
+  app.use("/api/*", async function apiResponseHeaders(c, next) {
+    await next();
+    // JSON meant for programs: never sniffed as something else, never kept by a cache.
+    c.header("X-Content-Type-Options", "nosniff");
+    c.header("Cache-Control", "no-store");
+  });
   app.use(
     "/api/*",
     limitBody((c) => errorResponse(c, payloadTooLarge())),
@@ -37,6 +45,8 @@ export function newApp(deps: AppDeps): App {
   registerJobRoutes(app);
   registerAdminJobRoutes(app);
   registerRetryIntentRoutes(app);
+  registerRetryBatchRoutes(app);
   registerAuditRoutes(app);
+  registerMetricsRoutes(app, resolvePrincipal);
   return app;
 }

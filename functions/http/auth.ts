@@ -4,6 +4,7 @@ import type { Db } from "../../db/types";
 import type { AccessConfig } from "../config/api";
 import { verifyApiToken } from "../domain/api-tokens";
 import { recordAudit } from "../domain/audit";
+import { recordAuthRefusal } from "../domain/auth-refusals";
 import { DomainError } from "../domain/errors";
 import { auditContext } from "./caller";
 import type { AppEnv } from "./env";
@@ -160,20 +161,40 @@ const MESSAGES: Record<DenialReason, string> = {
 };
 
 /**
- * One AUTH_DENIED event per refused request, whatever was presented: the reason and the path,
- * never the credential or its hash.
+ * How a refusal that proved no identity is counted: how it was presented and why, and the
+ * one fact that tells such refusals apart without letting a stranger mint new rows at will:
+ * the failing claim of an Access token (a small fixed set) or the id of a revoked token (as
+ * many as admins revoked). `missing`, `token:unknown`, `access:bad claim:aud`, `token:revoked:<id>`.
+ */
+function refusalReason(resolution: Exclude<Resolution, { outcome: "ok" }>): string {
+  if (resolution.outcome === "absent") return "missing";
+  const detail = resolution.facts?.claim ?? resolution.facts?.tokenId;
+  const parts: string[] = [resolution.via, resolution.reason];
+  if (typeof detail === "string") parts.push(detail);
+  return parts.join(":");
+}
+
+/**
+ * A refusal of a known principal: audited as AUTH_DENIED under its own actor, with the reason
+ * and the path, never the credential or its hash. Only someone holding a credential can cause
+ * one, so the audit log grows with what principals do, not with what strangers send.
  */
 async function recordDenial(
   c: Context<AppEnv>,
-  reason: DenialReason,
+  principal: Principal,
   facts: Record<string, unknown>,
 ): Promise<void> {
-  await recordAudit(c.var.db, auditContext(c, "anonymous"), [
+  await recordAudit(c.var.db, auditContext(c, principal.actor), [
     {
       type: "AUTH_DENIED",
       subjectType: "request",
       subjectId: c.var.requestId,
-      data: { reason, method: c.req.method, path: c.req.path.slice(0, 300), ...facts },
+      data: {
+        reason: "forbidden role",
+        method: c.req.method,
+        path: c.req.path.slice(0, 300),
+        ...facts,
+      },
     },
   ]);
 }
@@ -181,23 +202,26 @@ async function recordDenial(
 /**
  * Lets the request through only for a principal holding `role` (admin holds all):
  * no or bad credentials → 401 UNAUTHENTICATED, a known caller without the role → 403 FORBIDDEN.
- * Either refusal is audited. On success `c.var.principal` is set.
+ * A request that proves no identity is counted in `auth_refusals` (per hour, address and
+ * reason: anyone can send those without end); a known principal's refusal is audited.
+ * On success `c.var.principal` is set.
  */
 export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const resolution = await c.var.resolvePrincipal(c.req.raw);
     if (resolution.outcome !== "ok") {
       const reason = resolution.outcome === "absent" ? "missing" : resolution.reason;
-      await recordDenial(c, reason, {
-        requiredRole: role,
-        ...(resolution.outcome === "denied" ? { via: resolution.via, ...resolution.facts } : {}),
+      await recordAuthRefusal(c.var.db, {
+        ip: c.var.caller.ip,
+        reason: refusalReason(resolution),
+        path: c.req.path,
       });
       c.header("WWW-Authenticate", 'Bearer realm="regent"');
       throw new DomainError("UNAUTHENTICATED", MESSAGES[reason]);
     }
     const principal: Principal = resolution.principal;
     if (!hasRole(principal, role)) {
-      await recordDenial(c, "forbidden role", {
+      await recordDenial(c, principal, {
         requiredRole: role,
         via: principal.via,
         principal: principal.actor,

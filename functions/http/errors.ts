@@ -2,7 +2,14 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
-import { DomainError, type ErrorCode, invalidTextRefusal } from "../domain/errors";
+import {
+  DomainError,
+  type ErrorCode,
+  invalidTextRefusal,
+  pgErrorOf,
+  RETRY_AFTER_SECONDS,
+  unavailableRefusal,
+} from "../domain/errors";
 
 /**
  * The one place an error code becomes an HTTP status. Typed over every code, so a new code
@@ -16,14 +23,21 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   NOT_FOUND: 404,
   JOB_NOT_FOUND: 404,
   INTENT_NOT_FOUND: 404,
+  BATCH_NOT_FOUND: 404,
   JOB_NOT_FAILED: 409,
   INTENT_ALREADY_PENDING: 409,
   JOB_ALREADY_RETRIED: 409,
   INTENT_NOT_PENDING: 409,
+  INTENT_EXPIRED: 409,
+  RETRY_BUDGET_EXHAUSTED: 409,
+  BATCH_PREVIEW_STALE: 409,
+  BATCH_TOO_LARGE: 409,
+  BATCH_EMPTY: 409,
   IDEMPOTENCY_KEY_REUSED: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,
+  SERVICE_UNAVAILABLE: 503,
 };
 
 export interface ErrorBody {
@@ -47,6 +61,7 @@ export function errorResponse(c: Context, error: DomainError): Response {
     },
   };
   c.header("X-Request-Id", requestId);
+  if (error.code === "SERVICE_UNAVAILABLE") c.header("Retry-After", String(RETRY_AFTER_SECONDS));
   return c.json(body, STATUS_BY_CODE[error.code]);
 }
 
@@ -110,17 +125,99 @@ export const onError: ErrorHandler = (error, c) => {
   if (error instanceof HTTPException) return errorResponse(c, fromHttpException(error));
   const badText = invalidTextRefusal(error);
   if (badText) return errorResponse(c, badText);
-  console.error(
-    JSON.stringify({
-      level: "error",
-      requestId: c.get("requestId"),
-      method: c.req.method,
-      path: c.req.path,
-      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-    }),
-  );
+  const unavailable = unavailableRefusal(error);
+  if (unavailable) {
+    // Not a bug to chase but an outage to notice: one short line, without the statement.
+    console.error(
+      JSON.stringify({
+        level: "warn",
+        event: "database.unavailable",
+        requestId: c.get("requestId"),
+        method: c.req.method,
+        path: c.req.path,
+        error: rootMessage(error),
+      }),
+    );
+    return errorResponse(c, unavailable);
+  }
+  console.error(internalErrorLog(c, error));
   return errorResponse(c, new DomainError("INTERNAL", "internal error"));
 };
+
+/**
+ * The log line of an unexpected error: where (request id, method, and the path without its
+ * query, which may carry a secret) and what (the classes along the cause chain, a code,
+ * PostgreSQL's SQLSTATE and its own message). Never the error's stack or message as thrown: a
+ * query wrapper's message ("Failed query: … params: …") quotes the statement's parameters, a
+ * bearer token's SHA-256 among them, and a stack begins with that message. The frames go along
+ * without it; they name code, never values.
+ */
+function internalErrorLog(c: Context, error: unknown): string {
+  const pg = pgErrorOf(error);
+  const chain = causeChain(error);
+  const code = chain
+    .map((e) => (e as { code?: unknown }).code)
+    .find((x): x is string => typeof x === "string" && /^[\w-]{1,40}$/.test(x));
+  const message = pg?.message ?? chain.find(isPlainError)?.message;
+  const frames = stackFrames(error);
+  return JSON.stringify({
+    level: "error",
+    requestId: c.get("requestId"),
+    method: c.req.method,
+    path: c.req.path.slice(0, 300),
+    error: chain.map(className).join(" < "),
+    ...(code ? { code } : {}),
+    ...(pg ? { sqlstate: pg.code } : {}),
+    ...(message ? { message: message.slice(0, 500) } : {}),
+    ...(frames.length > 0 ? { frames } : {}),
+  });
+}
+
+function causeChain(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let current = error; current !== undefined && current !== null && chain.length < 5; ) {
+    chain.push(current);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return chain;
+}
+
+/** An Error whose message is its own words, not a wrapper quoting a query and its parameters. */
+function isPlainError(error: unknown): error is Error {
+  return error instanceof Error && !("params" in error) && !("query" in error);
+}
+
+function className(error: unknown): string {
+  if (error instanceof Error) {
+    const ctor = error.constructor?.name;
+    return ctor && ctor !== "Error" ? ctor : error.name;
+  }
+  return typeof error;
+}
+
+/** The "at …" lines of the stack that follow its message, so no line of the message slips in. */
+function stackFrames(error: unknown): string[] {
+  if (!(error instanceof Error) || typeof error.stack !== "string") return [];
+  const at = error.message ? error.stack.indexOf(error.message) : 0;
+  if (at < 0) return [];
+  return error.stack
+    .slice(at + error.message.length)
+    .split("\n")
+    .filter((line) => /^\s+at /.test(line))
+    .slice(0, 10)
+    .map((line) => line.trim());
+}
+
+/** The innermost message of a wrapped error: the driver's words, not Drizzle's "Failed query: …". */
+function rootMessage(error: unknown): string {
+  let current = error;
+  for (let depth = 0; depth < 5; depth++) {
+    const cause = (current as { cause?: unknown } | undefined)?.cause;
+    if (!cause) break;
+    current = cause;
+  }
+  return (current instanceof Error ? current.message : String(current)).slice(0, 300);
+}
 
 export const notFound: NotFoundHandler = (c) =>
   errorResponse(c, new DomainError("NOT_FOUND", "no such resource"));

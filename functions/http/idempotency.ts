@@ -1,14 +1,18 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, getTableColumns, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { idempotencyKeys } from "../../db/schema";
 import type { Executor, Tx } from "../../db/types";
 import { canonicalJson, sha256Hex } from "../domain/canonical-json";
 import { DomainError } from "../domain/errors";
+import { deleteExpiredIdempotencyKey, idempotencyCutoff } from "../domain/idempotency-keys";
 import type { AppEnv } from "./env";
 
 export const REPLAYED_HEADER = "Idempotent-Replayed";
 
-type StoredKey = typeof idempotencyKeys.$inferSelect;
+type StoredKey = typeof idempotencyKeys.$inferSelect & {
+  /** Older than the keys' lifetime, by the database's clock: not to be replayed. */
+  expired: boolean;
+};
 
 async function findKey(
   db: Executor,
@@ -16,7 +20,10 @@ async function findKey(
   key: string,
 ): Promise<StoredKey | undefined> {
   const [row] = await db
-    .select()
+    .select({
+      ...getTableColumns(idempotencyKeys),
+      expired: sql<boolean>`${idempotencyKeys.createdAt} <= ${idempotencyCutoff}`,
+    })
     .from(idempotencyKeys)
     .where(and(eq(idempotencyKeys.principal, principal), eq(idempotencyKeys.key, key)));
   return row;
@@ -30,7 +37,9 @@ async function findKey(
  * 409 IDEMPOTENCY_KEY_REUSED. A new key is stored in the same transaction as the creation, so a
  * key exists exactly when its creation committed. Concurrent twins race on the primary key: the
  * loser's transaction rolls back (its creation with it) and it replays the winner's response.
- * Refusals (4xx) are not stored: repeating the request asks again.
+ * Refusals (4xx) are not stored: repeating the request asks again. A key expires 24 hours after
+ * it was stored: then the request runs as new, and the expired row is replaced in the same
+ * transaction, so the key is there exactly when the new creation committed.
  */
 export async function idempotent<T>(
   c: Context<AppEnv>,
@@ -62,10 +71,11 @@ export async function idempotent<T>(
   };
 
   const earlier = await findKey(db, principal, key);
-  if (earlier) return replay(earlier);
+  if (earlier && !earlier.expired) return replay(earlier);
   try {
     // The creation and its key are one unit of work: the domain steps join this transaction.
     return await db.transaction(async (tx: Tx) => {
+      if (earlier) await deleteExpiredIdempotencyKey(tx, principal, key);
       const result = await create(tx);
       await tx.insert(idempotencyKeys).values({
         principal,
@@ -80,7 +90,7 @@ export async function idempotent<T>(
     });
   } catch (error) {
     const twin = await findKey(db, principal, key);
-    if (twin) return replay(twin);
+    if (twin && !twin.expired) return replay(twin);
     throw error;
   }
 }

@@ -6,7 +6,11 @@
  * - a Worker's `environment` becomes `plain_text` bindings after SST's own `SST_RESOURCE_App`,
  *   then `transform.worker` (a function, or an object merged over the arguments) runs on the
  *   Cloudflare script arguments;
+ * - a Worker's `placement` is recorded resolved, as SST applies it to the script's settings
+ *   once the script exists;
  * - a Cron builds its Worker from `worker` (or the deprecated `job`) as `<Name>Handler`;
+ * - a RateLimit linked to a Worker becomes a `ratelimit` binding named after the component,
+ *   among SST's own bindings, before the `environment` (the one kind of `link` modelled here);
  * - a Secret's value is the one set for the stage, else its placeholder, else an error
  *   naming it, raised when something needs the value;
  * - Outputs are lazy: a failure inside `apply` surfaces when the value is resolved.
@@ -53,6 +57,8 @@ export interface RecordedWorker {
   name: string;
   /** The arguments given to `sst.cloudflare.Worker`. */
   args: Record<string, unknown> & { handler: string; url?: boolean; link?: unknown[] };
+  /** The placement SST gives the script, resolved; undefined leaves Cloudflare's default. */
+  placement: unknown;
   /** The arguments of the Cloudflare Worker script, after `transform.worker`. */
   script: {
     scriptName: string;
@@ -61,6 +67,11 @@ export interface RecordedWorker {
     bindings?: unknown;
     [field: string]: unknown;
   };
+}
+
+export interface RecordedRateLimit {
+  name: string;
+  args: { namespaceId: number; limit: number; period: "10 seconds" | "1 minute" };
 }
 
 export interface RecordedCron {
@@ -73,6 +84,7 @@ export interface Recording {
   secrets: { name: string; placeholder: string | undefined }[];
   workers: RecordedWorker[];
   crons: RecordedCron[];
+  rateLimits: RecordedRateLimit[];
   worker(name: string): RecordedWorker;
   cron(name: string): RecordedCron;
   /** The bindings Cloudflare would get for a Worker, resolved. */
@@ -105,6 +117,7 @@ export function installSst(options: FakeSstOptions): Recording {
     secrets: [],
     workers: [],
     crons: [],
+    rateLimits: [],
     worker(name) {
       const found = this.workers.find((w) => w.name === name);
       if (!found) throw new Error(`no Worker named ${name} was declared`);
@@ -144,11 +157,40 @@ export function installSst(options: FakeSstOptions): Recording {
     }
   }
 
+  class RateLimit {
+    readonly name: string;
+    readonly args: RecordedRateLimit["args"];
+    constructor(name: string, args: RecordedRateLimit["args"]) {
+      // SST's own checks, made when the component is created.
+      if (!Number.isInteger(args.namespaceId) || args.namespaceId <= 0) {
+        throw new Error("The `namespaceId` property must be a positive integer.");
+      }
+      if (args.period !== "10 seconds" && args.period !== "1 minute") {
+        throw new Error(`"${args.period}" is not a period the binding accepts`);
+      }
+      this.name = name;
+      this.args = args;
+      recording.rateLimits.push({ name, args });
+    }
+    /** The binding SST's Worker makes of a linked RateLimit. */
+    binding() {
+      return {
+        type: "ratelimit",
+        name: this.name,
+        namespaceId: String(this.args.namespaceId),
+        simple: { limit: this.args.limit, period: this.args.period === "1 minute" ? 60 : 10 },
+      };
+    }
+  }
+
   class Worker {
     readonly #args: RecordedWorker["args"];
     readonly #scriptName: string;
     constructor(name: string, args: RecordedWorker["args"]) {
-      if (args.link !== undefined) throw new Error("this stand-in does not model `link`");
+      const links = args.link ?? [];
+      if (!links.every((link) => link instanceof RateLimit)) {
+        throw new Error("this stand-in models `link` for RateLimit components only");
+      }
       const app = currentApp();
       this.#args = args;
       this.#scriptName = `${app.name}-${app.stage}-${name}Script`.toLowerCase();
@@ -163,6 +205,7 @@ export function installSst(options: FakeSstOptions): Recording {
             name: "SST_RESOURCE_App",
             text: JSON.stringify({ name: app.name, stage: app.stage }),
           },
+          ...links.map((link) => (link as RateLimit).binding()),
           ...Object.entries((resolve(args.environment) ?? {}) as Record<string, string>).map(
             ([key, text]) => ({ type: "plain_text", name: key, text }),
           ),
@@ -171,7 +214,7 @@ export function installSst(options: FakeSstOptions): Recording {
       const transform = (args.transform as { worker?: unknown } | undefined)?.worker;
       if (typeof transform === "function") transform(script, {}, `${name}Script`);
       else if (transform) Object.assign(script, transform);
-      recording.workers.push({ name, args, script });
+      recording.workers.push({ name, args, placement: resolve(args.placement), script });
     }
     get url() {
       return new FakeOutput(() =>
@@ -196,7 +239,7 @@ export function installSst(options: FakeSstOptions): Recording {
   Object.assign(globalThis, {
     $config: (config: unknown) => config,
     $resolve: (values: Record<string, unknown>) => new FakeOutput(() => resolve(values)),
-    sst: { Secret, cloudflare: { Worker, Cron } },
+    sst: { Secret, cloudflare: { Worker, Cron, RateLimit } },
   });
   return recording;
 }
@@ -215,7 +258,7 @@ const DEPLOY_VARIABLES = [
 
 export interface Evaluation {
   /** What `app()` returned for the stage. */
-  app: ReturnType<SstConfigModule["app"]>;
+  app: Awaited<ReturnType<SstConfigModule["app"]>>;
   recording: Recording;
   /** Runs `run()`, as `sst deploy` would after `app()`. */
   run: () => ReturnType<SstConfigModule["run"]>;
@@ -237,7 +280,7 @@ export async function evaluateSstConfig(options: {
   const recording = installSst({ secrets: options.secrets ?? {} });
   vi.resetModules();
   const config = (await import("../../sst.config")).default;
-  const app = config.app({ stage: options.stage });
+  const app = await config.app({ stage: options.stage });
   Object.assign(globalThis, {
     $app: {
       name: app.name,

@@ -10,12 +10,19 @@ export interface WorkerBundle {
   externals: string[];
 }
 
-/** Bundles a Worker entry as Cloudflare would run it: ESM, workerd's package conditions. */
-export async function bundleWorker(entry: string): Promise<WorkerBundle> {
+/**
+ * Bundles a Worker entry as Cloudflare would run it: ESM, workerd's package conditions.
+ * `minify` as SST does when it deploys (its Worker component minifies unless told not to).
+ */
+export async function bundleWorker(
+  entry: string,
+  options: { minify?: boolean } = {},
+): Promise<WorkerBundle> {
   const result = await build({
     entryPoints: [entry],
     bundle: true,
     write: false,
+    minify: options.minify ?? false,
     format: "esm",
     platform: "neutral",
     conditions: ["workerd", "worker", "browser"],

@@ -19,6 +19,38 @@ beforeAll(async () => {
   adminToken = await token(t.db, "admin", "alice");
 });
 
+interface SessionRow {
+  id: string;
+  token_id: string;
+  ended_at: Date | null;
+  /** Its lifetime as granted at sign-in. */
+  hours: number;
+}
+
+/** The `admin_sessions` row the client's cookie names (or `id`, once the cookie is gone). */
+async function sessionOf(client: AdminClient, id?: string): Promise<SessionRow> {
+  const { rows } = await t.raw.query<SessionRow>(
+    `SELECT id, token_id, ended_at,
+            round(extract(epoch FROM expires_at - created_at) / 3600)::int AS hours
+     FROM admin_sessions WHERE id = $1 OR ($1 IS NULL AND position(id IN $2) > 0)`,
+    [id ?? null, decodeURIComponent(client.cookie)],
+  );
+  if (rows.length !== 1) throw new Error(`expected one session, found ${rows.length}`);
+  return rows[0] as SessionRow;
+}
+
+const auditCount = async (): Promise<number> =>
+  (await t.raw.query("SELECT count(*)::int AS n FROM audit_events")).rows[0].n;
+
+/** The refusal counts of one address, as the hour's rows hold them. */
+async function refusals(ip: string) {
+  const { rows } = await t.raw.query(
+    "SELECT reason, sum(count)::int AS count, max(last_path) AS last_path FROM auth_refusals WHERE ip = $1 GROUP BY reason ORDER BY reason",
+    [ip],
+  );
+  return rows;
+}
+
 function cookieAttributes(setCookie: string | null): string[] {
   return (setCookie ?? "")
     .split(";")
@@ -60,9 +92,11 @@ describe("sign-in with an API token", () => {
     );
     expect(attributes).not.toContain("secure");
     expect(client.cookie).toMatch(/^regent_admin=.+/);
-    // The token itself never travels in the cookie, only its id and a signature.
+    // The cookie names a session kept on the server, signed; never the token or its id.
+    const session = await sessionOf(client);
+    expect(session).toMatchObject({ token_id: adminToken.id, ended_at: null, hours: 8 });
     expect(decodeURIComponent(client.cookie)).not.toContain(adminToken.secret);
-    expect(decodeURIComponent(client.cookie)).toContain(adminToken.id);
+    expect(decodeURIComponent(client.cookie)).not.toContain(adminToken.id);
 
     const page = await client.page("/admin");
     expect(page.res.status).toBe(200);
@@ -73,30 +107,77 @@ describe("sign-in with an API token", () => {
     expect(cookieAttributes(secure.headers.get("set-cookie"))).toContain("secure");
   });
 
-  it("refuses an unknown token with 401 and records AUTH_DENIED", async () => {
-    const client = new AdminClient(adminApp({ db: t.db }));
+  it("refuses an unknown token with 401 and counts it in auth_refusals, not in the audit log", async () => {
+    const client = new AdminClient(adminApp({ db: t.db }), "http://localhost", {
+      "cf-connecting-ip": "198.51.100.10",
+    });
+    const eventsBefore = await auditCount();
     const res = await client.signIn("rgt_this-is-not-a-token");
     expect(res.status).toBe(401);
     expect(res.headers.get("set-cookie")).toBeNull();
     expect(await res.text()).toContain("That token was not accepted");
-    const requestId = res.headers.get("x-request-id");
-    const denied = await listAudit(t.db, { type: "AUTH_DENIED", limit: 50 });
-    const event = denied.items.find((e) => e.requestId === requestId);
-    expect(event).toMatchObject({
-      actor: "anonymous",
-      subjectType: "request",
-      userAgent: "admin-test-client",
-      data: { via: "admin-login", reason: "unknown" },
-    });
+    expect(await auditCount()).toBe(eventsBefore);
+    expect(await refusals("198.51.100.10")).toEqual([
+      { reason: "admin-login:unknown", count: 1, last_path: "/admin/login" },
+    ]);
+    const { rows } = await t.raw.query(
+      "SELECT count(*)::int AS n FROM auth_refusals WHERE reason LIKE '%rgt_%'",
+    );
+    expect(rows[0].n).toBe(0);
   });
 
-  it("does not let a submitter token use the admin page", async () => {
+  it("audits a failed sign-in with a known token as SIGN_IN_FAILED under that token, never the secret", async () => {
+    const revoked = await token(t.db, "admin");
+    await revokeApiToken(t.db, { actor: "system:test" }, revoked.id);
+    const client = new AdminClient(adminApp({ db: t.db }));
+    const res = await client.signIn(revoked.secret);
+    expect(res.status).toBe(401);
+    expect(res.headers.get("set-cookie")).toBeNull();
+    const [event] = (
+      await listAudit(t.db, { type: "SIGN_IN_FAILED", subjectId: revoked.id, limit: 5 })
+    ).items;
+    expect(event).toMatchObject({
+      actor: revoked.actor,
+      subjectType: "api_token",
+      requestId: res.headers.get("x-request-id"),
+      userAgent: "admin-test-client",
+      data: { via: "admin-login", reason: "revoked", tokenId: revoked.id },
+    });
+    expect(JSON.stringify(event)).not.toContain(revoked.secret);
+  });
+
+  it("does not let a submitter token use the admin page, and audits the attempt", async () => {
     const submitter = await token(t.db, "submitter");
     const client = new AdminClient(adminApp({ db: t.db }));
     const res = await client.signIn(submitter.secret);
     expect(res.status).toBe(403);
     expect(res.headers.get("set-cookie")).toBeNull();
     expect(await res.text()).toContain("Submitter tokens send jobs through the API");
+    const [event] = (
+      await listAudit(t.db, { type: "SIGN_IN_FAILED", subjectId: submitter.id, limit: 5 })
+    ).items;
+    expect(event).toMatchObject({
+      actor: submitter.actor,
+      data: { via: "admin-login", reason: "forbidden role", tokenId: submitter.id },
+    });
+  });
+
+  it("audits a sign-in as ADMIN_SIGNED_IN of the new session, never the secret", async () => {
+    const client = new AdminClient(adminApp({ db: t.db }));
+    const res = await client.signIn(adminToken.secret);
+    expect(res.status).toBe(303);
+    const session = await sessionOf(client);
+    const trail = await listAudit(t.db, { subjectId: session.id, limit: 5 });
+    expect(trail.items).toHaveLength(1);
+    expect(trail.items[0]).toMatchObject({
+      type: "ADMIN_SIGNED_IN",
+      actor: adminToken.actor,
+      subjectType: "admin_session",
+      requestId: res.headers.get("x-request-id"),
+      userAgent: "admin-test-client",
+      data: { via: "token", tokenId: adminToken.id },
+    });
+    expect(JSON.stringify(trail.items)).not.toContain(adminToken.secret);
   });
 
   it("signs a session out as soon as its token is revoked", async () => {
@@ -116,8 +197,10 @@ describe("sign-in with an API token", () => {
   it("does not accept a session cookie that was altered or signed with another secret", async () => {
     const client = new AdminClient(adminApp({ db: t.db }));
     await client.signIn(adminToken.secret);
-    const other = await token(t.db, "admin");
-    const forged = client.cookie.replace(adminToken.id, other.id);
+    const other = new AdminClient(adminApp({ db: t.db }));
+    await other.signIn(adminToken.secret);
+    // Another live session's id under this cookie's signature.
+    const forged = client.cookie.replace((await sessionOf(client)).id, (await sessionOf(other)).id);
     expect(forged).not.toBe(client.cookie);
     const res = await client.request("/admin", { headers: { cookie: forged } });
     expect(res.status).toBe(303);
@@ -149,18 +232,149 @@ describe("sign-in with an API token", () => {
     }
   });
 
-  it("signs out with a POST that clears the cookie; there is no GET sign-out", async () => {
+  it("signs out with a POST that ends the session and clears the cookie; there is no GET sign-out", async () => {
     const client = new AdminClient(adminApp({ db: t.db }));
     await client.signIn(adminToken.secret);
+    const session = await sessionOf(client);
     expect((await client.request("/admin/logout")).status).toBe(404);
     const res = await client.post("/admin/logout", {});
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/admin/login?signedOut=1");
     expect(cookieAttributes(res.headers.get("set-cookie"))).toContain("max-age=0");
+    expect((await sessionOf(client, session.id)).ended_at).toBeInstanceOf(Date);
+    const trail = await listAudit(t.db, { subjectId: session.id, limit: 5 });
+    expect(trail.items.map((e) => e.type)).toEqual(["ADMIN_SIGNED_OUT", "ADMIN_SIGNED_IN"]);
+    expect(trail.items[0]).toMatchObject({
+      actor: adminToken.actor,
+      subjectType: "admin_session",
+      requestId: res.headers.get("x-request-id"),
+      data: { via: "token", tokenId: adminToken.id },
+    });
+  });
+
+  it("refuses a copied cookie and its form token once the session signed out: nothing is written", async () => {
+    const job = await failedJob(t.db);
+    const client = new AdminClient(adminApp({ db: t.db }));
+    await client.signIn(adminToken.secret);
+    const copiedCookie = client.cookie;
+    const copiedCsrf = csrfOf((await client.page(`/admin/jobs/${job.id}`)).html);
+    expect((await client.post("/admin/logout", {}, { csrf: copiedCsrf })).status).toBe(303);
+
+    const thief = new AdminClient(adminApp({ db: t.db }));
+    thief.cookie = copiedCookie;
+    const eventsBefore = await auditCount();
+    const res = await thief.post(
+      `/admin/jobs/${job.id}/retry-intents`,
+      { reasonCode: "OTHER", reasonText: "replayed after sign-out" },
+      { csrf: copiedCsrf },
+    );
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/admin/login?expired=1");
+    expect(await listRetryIntentsForJob(t.db, job.id)).toEqual([]);
+    expect(await auditCount()).toBe(eventsBefore);
+    expect((await thief.request("/admin")).status).toBe(303);
+    // Signing out again changes nothing: the session ended once.
+    expect((await thief.post("/admin/logout", {}, { csrf: copiedCsrf })).status).toBe(303);
+    const ends = await listAudit(t.db, {
+      type: "ADMIN_SIGNED_OUT",
+      subjectId: (await sessionOf(client)).id,
+      limit: 5,
+    });
+    expect(ends.items).toHaveLength(1);
+  });
+
+  it("signs a session out once it expires, though its cookie is still presented", async () => {
+    const client = new AdminClient(adminApp({ db: t.db }));
+    await client.signIn(adminToken.secret);
+    expect((await client.request("/admin")).status).toBe(200);
+    // Only ended_at may change, so the session is made at its end as a superuser would.
+    const session = await sessionOf(client);
+    await t.raw.query("ALTER TABLE admin_sessions DISABLE TRIGGER admin_sessions_update_guard");
+    try {
+      await t.raw.query(
+        "UPDATE admin_sessions SET expires_at = now() - interval '1 second' WHERE id = $1",
+        [session.id],
+      );
+    } finally {
+      await t.raw.query("ALTER TABLE admin_sessions ENABLE TRIGGER admin_sessions_update_guard");
+    }
+    const res = await client.request("/admin");
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toContain("expired=1");
+  });
+
+  it("lets a session only end, once, in the database itself", async () => {
+    const client = new AdminClient(adminApp({ db: t.db }));
+    await client.signIn(adminToken.secret);
+    const { id } = await sessionOf(client);
+    for (const statement of [
+      "UPDATE admin_sessions SET expires_at = now() + interval '1 year' WHERE id = $1",
+      "UPDATE admin_sessions SET ended_at = NULL WHERE id = $1",
+    ]) {
+      await expect(t.raw.query(statement, [id])).rejects.toThrow(/changes only by ending, once/);
+    }
+    await t.raw.query("UPDATE admin_sessions SET ended_at = now() WHERE id = $1", [id]);
+    await expect(
+      t.raw.query("UPDATE admin_sessions SET ended_at = now() WHERE id = $1", [id]),
+    ).rejects.toThrow(/changes only by ending, once/);
   });
 
   it("refuses to start without a long enough session secret", () => {
     expect(() => createAdminApp({ db: t.db, sessionSecret: "short" })).toThrow(/32 characters/);
+  });
+});
+
+describe("the sign-in limit", () => {
+  const fromAddress = (app: ReturnType<typeof adminApp>, ip: string) =>
+    new AdminClient(app, "http://localhost", { "cf-connecting-ip": ip });
+
+  it("answers 429 with Retry-After and when to try again after 10 failures from one address, before looking the token up", async () => {
+    const app = adminApp({ db: t.db });
+    const client = fromAddress(app, "203.0.113.20");
+    for (let i = 0; i < 10; i++) {
+      expect((await client.signIn(`rgt_guess-number-${i}-${"x".repeat(i)}`)).status).toBe(401);
+    }
+    const eventsBefore = await auditCount();
+    const limited = await client.signIn("rgt_guess-eleven");
+    expect(limited.status).toBe(429);
+    const retryAfter = Number(limited.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThan(250);
+    expect(retryAfter).toBeLessThanOrEqual(300);
+    const html = await limited.text();
+    expect(html).toContain("Too many failed sign-ins");
+    expect(html).toMatch(/Try again in 5 minutes \(at \d\d:\d\d UTC\)/);
+    // Not even the right token gets in from there now: the limit is checked before any lookup.
+    const right = await client.signIn(adminToken.secret);
+    expect(right.status).toBe(429);
+    expect(right.headers.get("set-cookie")).toBeNull();
+    expect(await auditCount()).toBe(eventsBefore);
+    expect(await refusals("203.0.113.20")).toEqual([
+      { reason: "admin-login:limited", count: 2, last_path: "/admin/login" },
+      { reason: "admin-login:unknown", count: 10, last_path: "/admin/login" },
+    ]);
+    // Another address is not held up.
+    const elsewhere = fromAddress(app, "203.0.113.21");
+    expect((await elsewhere.signIn(adminToken.secret)).status).toBe(303);
+  });
+
+  it("limits guesses at one token from many addresses by the token's first characters", async () => {
+    const app = adminApp({ db: t.db });
+    const prefix = adminToken.secret.slice(0, 12);
+    for (let i = 0; i < 10; i++) {
+      const res = await fromAddress(app, `192.0.2.${i + 1}`).signIn(`${prefix}-wrong-${i}`);
+      expect(res.status).toBe(401);
+    }
+    const limited = await fromAddress(app, "192.0.2.100").signIn(`${prefix}-wrong-again`);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    // Other tokens, from a fresh address, are not.
+    expect((await fromAddress(app, "192.0.2.101").signIn("rgt_another-guess")).status).toBe(401);
+  });
+
+  it("does not count successful sign-ins", async () => {
+    const app = adminApp({ db: t.db });
+    const client = fromAddress(app, "203.0.113.30");
+    for (let i = 0; i < 12; i++) expect((await client.signIn(adminToken.secret)).status).toBe(303);
   });
 });
 

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../functions/domain/canonical-json";
 import { submitJob } from "../../functions/domain/jobs";
+import { createRetryBatch, previewRetryBatch } from "../../functions/domain/retry-batches";
 import {
   type ApiApp,
   call,
@@ -10,11 +11,12 @@ import {
   testApp,
 } from "../helpers/api";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
-import { failedJob, pendingIntent } from "../helpers/fixtures";
+import { admin, failedJob, failedJobs, pendingIntent } from "../helpers/fixtures";
 
 /**
- * Every route against every kind of caller. Refusals are 401 (who are you?) or 403 (not you),
- * both audited; the same request with the right role succeeds.
+ * Every route against every kind of caller. Refusals are 401 (who are you?), counted per hour,
+ * address and reason in auth_refusals, or 403 (not you), audited under the principal refused;
+ * the same request with the right role succeeds.
  */
 
 let t: TestDatabase;
@@ -113,6 +115,50 @@ const ROUTES: RouteCase[] = [
     expect: ADMIN_WRITE(200),
   },
   {
+    method: "POST",
+    template: "/api/admin/retry-batches/preview",
+    path: () => "/api/admin/retry-batches/preview",
+    body: () => ({ filter: { errorCode: "AUTH_BATCH" } }),
+    expect: ADMIN_WRITE(200),
+  },
+  {
+    method: "POST",
+    template: "/api/admin/retry-batches",
+    path: () => "/api/admin/retry-batches",
+    body: () => ({
+      filter: { errorCode: "AUTH_BATCH" },
+      previewToken: ids.batchPreviewToken,
+      reasonCode: "INFRA_ERROR",
+      reasonText: "the upstream was down",
+    }),
+    expect: ADMIN_WRITE(201),
+  },
+  {
+    method: "GET",
+    template: "/api/admin/retry-batches",
+    path: () => "/api/admin/retry-batches?limit=5",
+    expect: READ,
+  },
+  {
+    method: "GET",
+    template: "/api/admin/retry-batches/{id}",
+    path: () => `/api/admin/retry-batches/${ids.batchToExecute}`,
+    expect: READ,
+  },
+  {
+    method: "POST",
+    template: "/api/admin/retry-batches/{id}/execute",
+    path: () => `/api/admin/retry-batches/${ids.batchToExecute}/execute`,
+    expect: ADMIN_WRITE(200),
+  },
+  {
+    method: "POST",
+    template: "/api/admin/retry-batches/{id}/reject",
+    path: () => `/api/admin/retry-batches/${ids.batchToReject}/reject`,
+    body: () => ({ reasonText: "not worth it" }),
+    expect: ADMIN_WRITE(200),
+  },
+  {
     method: "GET",
     template: "/api/admin/audit",
     path: () => "/api/admin/audit?limit=3",
@@ -131,6 +177,18 @@ const ROUTES: RouteCase[] = [
     path: () => "/api/openapi.json",
     expect: { viewer: 200, submitter: 200, admin: 200 },
     public: true,
+  },
+  {
+    method: "GET",
+    template: "/api/admin/metrics",
+    path: () => "/api/admin/metrics",
+    expect: READ,
+  },
+  {
+    method: "GET",
+    template: "/metrics",
+    path: () => "/metrics",
+    expect: READ,
   },
   {
     method: "GET",
@@ -154,6 +212,28 @@ async function authDenials(): Promise<{ subject_id: string; actor: string; data:
   return rows;
 }
 
+const CLIENT_IP = "198.51.100.7";
+const fromClient = { "cf-connecting-ip": CLIENT_IP };
+
+interface RefusalCount {
+  reason: string;
+  count: number;
+  last_path: string;
+}
+
+/** The refusals counted for an address, per reason, summed over the hours. */
+async function refusals(ip = CLIENT_IP): Promise<Record<string, RefusalCount>> {
+  const { rows } = await t.raw.query<RefusalCount>(
+    `SELECT DISTINCT ON (reason) reason, sum(count) OVER (PARTITION BY reason)::int AS count, last_path
+     FROM auth_refusals WHERE ip = $1 ORDER BY reason, last_seen_at DESC`,
+    [ip],
+  );
+  return Object.fromEntries(rows.map((row) => [row.reason, row]));
+}
+
+const auditCount = async (): Promise<number> =>
+  (await t.raw.query("SELECT count(*)::int AS n FROM audit_events")).rows[0].n;
+
 beforeAll(async () => {
   t = await freshDatabase();
   app = testApp(t.db);
@@ -165,6 +245,17 @@ beforeAll(async () => {
   ids.failedForIntent = (await failedJob(t.db)).id;
   ids.intentToExecute = await pendingIntent(t.db);
   ids.intentToReject = await pendingIntent(t.db, "maybe");
+  const batchOf = async (errorCode: string) => {
+    await failedJobs(t.db, 2, { code: errorCode });
+    const filter = { errorCode };
+    const { previewToken } = await previewRetryBatch(t.db, filter);
+    const reason = { reasonCode: "OTHER" as const, reasonText: "an incident" };
+    return (await createRetryBatch(t.db, admin, { filter, previewToken, ...reason })).id;
+  };
+  ids.batchToExecute = await batchOf("AUTH_EXECUTE");
+  ids.batchToReject = await batchOf("AUTH_REJECT");
+  await failedJobs(t.db, 2, { code: "AUTH_BATCH" });
+  ids.batchPreviewToken = (await previewRetryBatch(t.db, { errorCode: "AUTH_BATCH" })).previewToken;
 });
 
 describe("every route × every caller", () => {
@@ -173,27 +264,46 @@ describe("every route × every caller", () => {
     "%s",
     async (_name, { route, who }) => {
       const before = (await authDenials()).length;
+      const countedBefore = await refusals();
       const response = await call(app, route.method, route.path(), {
         token: tokenOf(who),
+        headers: fromClient,
         ...(route.body ? { body: route.body(who) } : {}),
       });
       const status = expected(route, who);
       expect(response.status, JSON.stringify(response.body)).toBe(status);
       expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
       const denials = await authDenials();
-      if (status === 401 || status === 403) {
-        expect(response.body.error.code).toBe(status === 401 ? "UNAUTHENTICATED" : "FORBIDDEN");
+      const counted = await refusals();
+      const path = route.path().split("?")[0];
+      if (status === 401) {
+        expect(response.body.error.code).toBe("UNAUTHENTICATED");
         expect(response.body.error.requestId).toBe(response.headers.get("x-request-id"));
-        // Exactly one event for the refused request, about that request.
+        // No identity proven: counted once under its reason, never audited.
+        expect(denials.length).toBe(before);
+        const reason = {
+          none: "missing",
+          bad: "token:unknown",
+          revoked: `token:revoked:${tokens.actors.revoked.slice("token:".length)}`,
+        }[who as "none" | "bad" | "revoked"];
+        expect(counted[reason]?.count).toBe((countedBefore[reason]?.count ?? 0) + 1);
+        expect(counted[reason]?.last_path).toBe(path);
+        const others = Object.keys(counted).filter((r) => r !== reason);
+        for (const other of others) expect(counted[other]).toEqual(countedBefore[other]);
+      } else if (status === 403) {
+        expect(response.body.error.code).toBe("FORBIDDEN");
+        expect(response.body.error.requestId).toBe(response.headers.get("x-request-id"));
+        // A known principal refused: exactly one event, about that request, under its actor.
         expect(denials.length).toBe(before + 1);
         const event = denials.at(-1);
         expect(event?.subject_id).toBe(response.body.error.requestId);
-        expect(event?.actor).toBe("anonymous");
-        expect(event?.data.path).toBe(route.path().split("?")[0]);
-        const reason = { none: "missing", bad: "unknown", revoked: "revoked" }[who as string];
-        expect(event?.data.reason).toBe(reason ?? "forbidden role");
+        expect(event?.actor).toBe(tokens.actors[who as "viewer" | "submitter"]);
+        expect(event?.data.path).toBe(path);
+        expect(event?.data.reason).toBe("forbidden role");
+        expect(counted).toEqual(countedBefore);
       } else {
         expect(denials.length).toBe(before);
+        expect(counted).toEqual(countedBefore);
       }
     },
   );
@@ -209,9 +319,11 @@ describe("every route × every caller", () => {
 });
 
 describe("authentication details", () => {
-  it("never stores the presented secret or its hash in the audit trail", async () => {
+  it("never stores the presented secret or its hash, in the audit trail or the refusal counts", async () => {
     const secret = "rgt_a-secret-someone-guessed-0123456789";
-    const response = await call(app, "GET", "/api/admin/jobs", { token: secret });
+    const response = await call(app, "GET", `/api/admin/jobs?token=${secret}`, {
+      token: secret,
+    });
     expect(response.status).toBe(401);
     const hash = await sha256Hex(secret);
     const { rows } = await t.raw.query(
@@ -219,45 +331,111 @@ describe("authentication details", () => {
       [`%${secret}%`, `%${hash}%`],
     );
     expect(rows[0].n).toBe(0);
+    const counted = await t.raw.query(
+      "SELECT count(*)::int AS n FROM auth_refusals WHERE concat(reason, last_path) LIKE $1 OR concat(reason, last_path) LIKE $2",
+      [`%${secret}%`, `%${hash}%`],
+    );
+    expect(counted.rows[0].n).toBe(0);
   });
 
-  it("names the revoked token by id, not by secret", async () => {
-    const response = await call(app, "GET", "/api/admin/jobs", { token: tokens.revoked });
+  it("counts a revoked token's refusals under its id, never its secret, and audits nothing", async () => {
+    const eventsBefore = await auditCount();
+    const response = await call(app, "GET", "/api/admin/jobs", {
+      token: tokens.revoked,
+      headers: { "cf-connecting-ip": "198.51.100.8" },
+    });
     expect(response.status).toBe(401);
     expect(response.body.error.message).toMatch(/revoked/);
-    const event = (await authDenials()).at(-1);
-    expect(event?.data).toMatchObject({
-      reason: "revoked",
-      via: "token",
-      tokenId: tokens.actors.revoked.slice("token:".length),
-    });
-    expect(JSON.stringify(event?.data)).not.toContain(tokens.revoked);
+    expect(await auditCount()).toBe(eventsBefore);
+    const tokenId = tokens.actors.revoked.slice("token:".length);
+    expect(Object.values(await refusals("198.51.100.8"))).toEqual([
+      { reason: `token:revoked:${tokenId}`, count: 1, last_path: "/api/admin/jobs" },
+    ]);
   });
 
   it("refuses an Authorization header that is not a bearer token", async () => {
-    for (const header of ["Basic dXNlcjpwYXNz", "Bearer", "Bearer a b", "token abc"]) {
+    const ip = "198.51.100.9";
+    for (const [i, header] of [
+      "Basic dXNlcjpwYXNz",
+      "Bearer",
+      "Bearer a b",
+      "token abc",
+    ].entries()) {
       const response = await call(app, "GET", "/api/admin/jobs", {
-        headers: { authorization: header },
+        headers: { authorization: header, "cf-connecting-ip": ip },
       });
       expect(response.status).toBe(401);
       expect(response.headers.get("www-authenticate")).toBe('Bearer realm="regent"');
-      expect((await authDenials()).at(-1)?.data.reason).toBe("malformed");
+      expect(Object.values(await refusals(ip))).toEqual([
+        { reason: "token:malformed", count: i + 1, last_path: "/api/admin/jobs" },
+      ]);
     }
   });
 
-  it("records who was refused a role, with the role that was needed", async () => {
+  it("audits a viewer refused a change as AUTH_DENIED under its own actor, with the role that was needed", async () => {
+    const counted = await refusals();
     const response = await call(app, "POST", "/api/admin/retry-intents", {
       token: tokens.viewer,
+      headers: fromClient,
       body: { sourceJobId: ids.failedForIntent, reasonCode: "OTHER", reasonText: "x" },
     });
     expect(response.status).toBe(403);
     expect(response.body.error.details).toEqual({ requiredRole: "admin" });
-    expect((await authDenials()).at(-1)?.data).toMatchObject({
-      reason: "forbidden role",
-      principal: tokens.actors.viewer,
-      roles: ["viewer"],
-      requiredRole: "admin",
+    const [event] = (
+      await t.raw.query(
+        "SELECT actor, ip, request_id, data FROM audit_events WHERE type = 'AUTH_DENIED' ORDER BY id DESC LIMIT 1",
+      )
+    ).rows;
+    expect(event).toMatchObject({
+      actor: tokens.actors.viewer,
+      ip: CLIENT_IP,
+      request_id: response.headers.get("x-request-id"),
+      data: {
+        reason: "forbidden role",
+        method: "POST",
+        path: "/api/admin/retry-intents",
+        principal: tokens.actors.viewer,
+        roles: ["viewer"],
+        requiredRole: "admin",
+      },
     });
+    expect(await refusals()).toEqual(counted);
+  });
+
+  it("keeps 1,000 anonymous refused requests out of the audit log: a handful of counted rows", async () => {
+    const eventsBefore = await auditCount();
+    const rowsBefore = (await t.raw.query("SELECT count(*)::int AS n FROM auth_refusals")).rows[0]
+      .n;
+    // No credentials, a guessed token, a malformed header, a revoked token: 4 reasons.
+    const credentials = (i: number): Record<string, string> =>
+      [
+        {},
+        { authorization: `Bearer rgt_guess-${i}` },
+        { authorization: `Basic ${i}` },
+        { authorization: `Bearer ${tokens.revoked}` },
+      ][i % 4] ?? {};
+    const sent = Array.from({ length: 1000 }, (_, i) => ({
+      ip: `203.0.113.${i % 3}`,
+      path: `/api/admin/jobs/${i}`,
+      headers: credentials(i),
+    }));
+    for (let i = 0; i < sent.length; i += 50) {
+      const batch = sent
+        .slice(i, i + 50)
+        .map(({ ip, path, headers }) =>
+          call(app, "GET", path, { headers: { ...headers, "cf-connecting-ip": ip } }),
+        );
+      for (const response of await Promise.all(batch)) expect(response.status).toBe(401);
+    }
+    expect(await auditCount()).toBe(eventsBefore);
+    const after = await t.raw.query<{ ip: string; reason: string; count: number }>(
+      "SELECT ip, reason, sum(count)::int AS count FROM auth_refusals WHERE ip LIKE '203.0.113.%' GROUP BY ip, reason",
+    );
+    // 3 addresses × 4 reasons, each hour: 12 rows, or 24 if the hour turned meanwhile.
+    const rowsAfter = (await t.raw.query("SELECT count(*)::int AS n FROM auth_refusals")).rows[0].n;
+    expect(rowsAfter - rowsBefore).toBeLessThanOrEqual(24);
+    expect(after.rows).toHaveLength(12);
+    expect(after.rows.reduce((sum, row) => sum + row.count, 0)).toBe(1000);
   });
 
   it("checks credentials before looking at the request, so nothing leaks to strangers", async () => {

@@ -199,11 +199,11 @@ describe("unexpected failures", () => {
     expect(health.status).toBe(503);
   });
 
-  it("has a status for every error code, and 500 only for INTERNAL", () => {
+  it("has a status for every error code, and 5xx only for INTERNAL and a lost database", () => {
     for (const code of ERROR_CODES) {
       const status = STATUS_BY_CODE[code];
       expect(status).toBeGreaterThanOrEqual(400);
-      expect(status >= 500).toBe(code === "INTERNAL");
+      expect(status >= 500).toBe(code === "INTERNAL" || code === "SERVICE_UNAVAILABLE");
     }
   });
 });

@@ -152,6 +152,51 @@ const intentBody = () =>
 
 const rejectBody = breakBody({ reasonText: "no" }, { reasonText: badReasonText });
 
+const filterFields = ["generator", "errorCode", "failedAfter", "failedBefore"];
+const badTimestamp = fc.oneof(
+  notAString,
+  fc.string({ maxLength: 30 }).filter((s) => !/^\d{4}-\d{2}-\d{2}T/.test(s)),
+  unstorable,
+  fc.constantFrom(
+    "0000-01-01T00:00:00Z",
+    "2025-02-30T00:00:00Z",
+    "2025-01-01T10:00:00",
+    "2025-01-01",
+  ),
+);
+const badFilter = fc.oneof(
+  fc.oneof(fc.constant(null), fc.integer(), fc.string({ maxLength: 20 }), fc.array(anyJson)),
+  badGenerator.map((generator) => ({ generator })),
+  fc
+    .oneof(notAString, unstorable, hugeString, fc.string({ maxLength: 30 }))
+    .filter((code) => typeof code !== "string" || !/^[A-Za-z0-9_.:-]{1,100}$/.test(code))
+    .map((errorCode) => ({ errorCode })),
+  fc
+    .tuple(fc.constantFrom("failedAfter", "failedBefore"), badTimestamp)
+    .map(([field, value]) => ({ [field]: value })),
+  fc.constant({ failedAfter: "2025-01-02T00:00:00Z", failedBefore: "2025-01-01T00:00:00Z" }),
+  fc
+    .tuple(extraKey(filterFields), anyJson)
+    .map(([k, v]) => JSON.parse(JSON.stringify({ [k]: v ?? null }))),
+);
+const previewBatchBody = breakBody({ filter: {} }, { filter: badFilter });
+const createBatchBody = breakBody(
+  { filter: {}, previewToken: "0".repeat(64), reasonCode: "OTHER", reasonText: "an incident" },
+  {
+    filter: badFilter,
+    previewToken: fc.oneof(
+      notAString,
+      fc.string({ maxLength: 80 }).filter((s) => !/^[0-9a-f]{64}$/.test(s)),
+      unstorable,
+    ),
+    reasonText: badReasonText,
+    expiresInHours: fc.oneof(
+      fc.constantFrom(0, 721, 1.5, -1, "24", null, true),
+      fc.integer({ min: 721 }),
+    ),
+  },
+);
+
 const rawBody = (bodies: fc.Arbitrary<unknown>) =>
   fc.oneof(
     {
@@ -243,6 +288,31 @@ function requests(): fc.Arbitrary<BadRequest> {
       notOurs.map((id) => `/api/admin/retry-intents/${encodeURIComponent(id)}/reject`),
       fc.constant({ reasonText: "no" }),
       "admin",
+    ),
+    post(fc.constant("/api/admin/retry-batches/preview"), previewBatchBody, "admin"),
+    post(fc.constant("/api/admin/retry-batches"), createBatchBody, "admin"),
+    post(
+      pathId.map((id) => `/api/admin/retry-batches/${encodeURIComponent(id)}/reject`),
+      rejectBody,
+      "admin",
+    ),
+    post(
+      pathId.map((id) => `/api/admin/retry-batches/${encodeURIComponent(id)}/execute`),
+      fc.constant(null),
+      "admin",
+    ),
+    post(
+      pathId.map((id) => `/api/admin/retry-batches/${encodeURIComponent(id)}/reject`),
+      fc.constant({ reasonText: "no" }),
+      "admin",
+    ),
+    get(
+      listQuery(["limit", "cursor"]).map((q) => `/api/admin/retry-batches?${q}`),
+      "viewer",
+    ),
+    get(
+      pathId.map((id) => `/api/admin/retry-batches/${encodeURIComponent(id)}`),
+      "viewer",
     ),
     get(
       listQuery(["status", "generator", "limit", "cursor"]).map((q) => `/api/admin/jobs?${q}`),

@@ -1,4 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { pruneExpiredRecords } from "../../functions/domain/retention";
+import { runWorkerInvocation } from "../../functions/execution/invocation";
 import { type ApiApp, call, createTokens, type Tokens, testApp } from "../helpers/api";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { failJob } from "../helpers/fixtures";
@@ -179,5 +181,110 @@ describe("POST /api/admin/retry-intents/:id/execute with Idempotency-Key", () =>
     const plain = await call(app, "POST", path, { token: tokens.admin });
     expect(plain.status).toBe(409);
     expect(plain.body.error.details.jobId).toBe(first.body.job.id);
+  });
+});
+
+describe("an Idempotency-Key expires after 24 hours", () => {
+  /** Ages a stored key as if it had been stored `hours` ago. */
+  const age = (key: string, hours: number) =>
+    t.raw.query(
+      "UPDATE idempotency_keys SET created_at = now() - make_interval(hours => $2) WHERE key = $1",
+      [key, hours],
+    );
+
+  it("does not replay a key stored more than 24 hours ago: the request runs as new and the key is stored afresh", async () => {
+    const body = { generator: "demo", input: { text: "a long time ago" } };
+    const first = await submitWithKey("old-key", body);
+    expect(first.status).toBe(201);
+    await age("old-key", 400 * 24);
+
+    const again = await submitWithKey("old-key", body);
+    expect(again.status).toBe(201);
+    expect(again.headers.get("idempotent-replayed")).toBeNull();
+    expect(again.body.job.id).not.toBe(first.body.job.id);
+    expect(await count("regeneration_jobs", "input->>'text' = 'a long time ago'")).toBe(2);
+    // One row for the key, the new one: stored now, answering with the new job.
+    const { rows } = await t.raw.query(
+      "SELECT response_body, created_at > now() - interval '1 minute' AS fresh FROM idempotency_keys WHERE key = 'old-key'",
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0].fresh).toBe(true);
+    expect(rows[0].response_body.job.id).toBe(again.body.job.id);
+
+    const replayed = await submitWithKey("old-key", body);
+    expect(replayed.headers.get("idempotent-replayed")).toBe("true");
+    expect(replayed.body).toEqual(again.body);
+  });
+
+  it("still replays a key just under 24 hours old", async () => {
+    const body = { generator: "demo", input: { text: "yesterday" } };
+    const first = await submitWithKey("day-old-key", body);
+    await age("day-old-key", 23);
+    const again = await submitWithKey("day-old-key", body);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.body).toEqual(first.body);
+    expect(await count("regeneration_jobs", "input->>'text' = 'yesterday'")).toBe(1);
+  });
+
+  it("keeps the expired row when the new request is refused, and replaces it when one succeeds", async () => {
+    const intent = (key: string, sourceJobId: string) =>
+      call(app, "POST", "/api/admin/retry-intents", {
+        token: tokens.admin,
+        headers: { "idempotency-key": key },
+        body: { sourceJobId, reasonCode: "OTHER", reasonText: "late reuse" },
+      });
+    const first = await intent("reused-late", await failedJobId());
+    expect(first.status).toBe(201);
+    await age("reused-late", 25);
+    // Refused inside the transaction that would store the key afresh: all of it rolls back.
+    const pending = await call(app, "POST", "/api/jobs", {
+      token: tokens.submitter,
+      body: { generator: "demo", input: { text: "not failed" } },
+    });
+    const refused = await intent("reused-late", pending.body.job.id);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe("JOB_NOT_FAILED");
+    const stale = "key = 'reused-late' AND created_at < now() - interval '24 hours'";
+    expect(await count("idempotency_keys", stale)).toBe(1);
+
+    const other = await intent("reused-late", await failedJobId());
+    expect(other.status).toBe(201);
+    expect(other.headers.get("idempotent-replayed")).toBeNull();
+    expect(other.body.intent.id).not.toBe(first.body.intent.id);
+    expect(await count("idempotency_keys", stale)).toBe(0);
+    expect(await count("idempotency_keys", "key = 'reused-late'")).toBe(1);
+  });
+
+  it("lets 8 concurrent twins with an expired key create one job", async () => {
+    const body = { generator: "demo", input: { text: "expired twins" } };
+    await submitWithKey("expired-twins", body);
+    await age("expired-twins", 48);
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, () => submitWithKey("expired-twins", body)),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(8).fill(201));
+    expect(new Set(responses.map((r) => r.body.job.id)).size).toBe(1);
+    expect(await count("regeneration_jobs", "input->>'text' = 'expired twins'")).toBe(2);
+    expect(await count("idempotency_keys", "key = 'expired-twins'")).toBe(1);
+  });
+
+  it("is pruned by the worker once older than 24 hours, a bounded number per invocation", async () => {
+    for (const key of ["prune-1", "prune-2", "prune-3", "prune-keep"]) {
+      await submitWithKey(key, { generator: "demo", input: { text: key } });
+    }
+    for (const key of ["prune-1", "prune-2", "prune-3"]) await age(key, 30);
+    await age("prune-keep", 20);
+    expect((await pruneExpiredRecords(t.db, 2)).idempotencyKeys).toBe(2);
+    expect(await count("idempotency_keys", "key LIKE 'prune-%'")).toBe(2);
+    await runWorkerInvocation(t.db, {
+      budgetMs: 1000,
+      concurrency: 1,
+      batchSize: 1,
+      log: () => {},
+    });
+    expect(
+      (await t.raw.query("SELECT key FROM idempotency_keys WHERE key LIKE 'prune-%'")).rows,
+    ).toEqual([{ key: "prune-keep" }]);
+    expect(await count("idempotency_keys", "created_at <= now() - interval '24 hours'")).toBe(0);
   });
 });

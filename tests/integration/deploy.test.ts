@@ -1,6 +1,7 @@
 /**
  * `npm run deploy` against a real PostgreSQL server, with the SST CLI replaced by a recording
- * stand-in (SST_BIN): migrations first, `sst deploy` only after they succeeded.
+ * stand-in (SST_BIN): migrations first, `sst deploy` only after they succeeded. Once, the real
+ * SST of node_modules runs instead, without Cloudflare credentials, so that it stops by itself.
  */
 import { execFile } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -85,7 +86,10 @@ async function deploy(args: string[], env: Record<string, string>): Promise<Outc
   const log = join(scratch, `calls-${++counter}.jsonl`);
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(
-      ([name]) => !/^(DATABASE_URL|NEON_WS_PROXY|ACCESS_|WORKER_|JOB_|HTTP_GENERATOR_)/.test(name),
+      ([name]) =>
+        !/^(DATABASE_URL|NEON_WS_PROXY|ACCESS_|WORKER_|JOB_|HTTP_GENERATOR_|CLOUDFLARE_|SST_)/.test(
+          name,
+        ),
     ),
   );
   const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
@@ -186,6 +190,26 @@ describe("npm run deploy", () => {
       SST_BIN: join(scratch, "no-such-sst"),
     });
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/could not run .*no-such-sst .*install the SST v3 CLI/);
+    expect(missing.stderr).toMatch(
+      /could not run .*no-such-sst .*run npm install \(SST is a devDependency\), or set SST_BIN/,
+    );
+  });
+
+  it("runs the SST of node_modules when SST_BIN is not set, which then wants Cloudflare credentials", async () => {
+    const url = await emptyDatabase();
+    const outcome = await deploy(["--stage", "staging"], {
+      DATABASE_URL: url,
+      SST_BIN: "",
+      // Pulumi, which SST would otherwise download first, is not needed to get this far.
+      SST_SKIP_DEPENDENCY_CHECK: "1",
+      SST_TELEMETRY_DISABLED: "1",
+    });
+    expect(outcome.stdout).toContain("migrations applied");
+    expect(outcome.code).toBe(1);
+    expect(`${outcome.stdout}${outcome.stderr}`).toMatch(
+      /cloudflare: Cloudflare API not initialized\. Please provide CLOUDFLARE_API_TOKEN/,
+    );
+    expect(outcome.stderr).toMatch(/deploy: sst deploy --stage staging exited with status 1/);
+    expect(await hasMigrations(url)).toBe(true);
   });
 });

@@ -1,4 +1,10 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobError } from "../../db/schema";
@@ -8,12 +14,14 @@ import {
   demoGenerator,
   type Generator,
   GeneratorError,
+  type HttpGeneratorConfig,
   httpGenerator,
 } from "../../functions/execution/generators";
+import { MAX_RESPONSE_CHARS } from "../../functions/execution/generators/http";
 import { runWorkerInvocation } from "../../functions/execution/invocation";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { submitter } from "../helpers/fixtures";
-import { outputsOf, rawJob } from "../helpers/worker";
+import { logSink, outputsOf, rawJob } from "../helpers/worker";
 
 /**
  * Every way a generator can end becomes the job's outcome; none of them stops the pass.
@@ -81,7 +89,8 @@ describe("the http generator", () => {
       batchSize: 10,
       jobTimeoutMs: 10_000,
       generators: createRegistry([
-        httpGenerator({ url, timeoutMs: 300, headers: { "x-api-key": "secret-from-config" } }),
+        // Long enough for a loaded machine's first fetch (loading undici alone can take 250 ms).
+        httpGenerator({ url, timeoutMs: 1500, headers: { "x-api-key": "secret-from-config" } }),
       ]),
       log: () => {},
     });
@@ -103,13 +112,14 @@ describe("the http generator", () => {
   it("fails the job with HTTP_STATUS_<code> on a non-2xx answer", async () => {
     const error = await errorOf(ids.unavailable as string);
     expect(error.code).toBe("HTTP_STATUS_503");
-    expect(error.message).toContain("upstream is down");
+    // The submitter reads this message; the service's answer is for the operators' log.
+    expect(error.message).toBe("the generator service answered 503");
   });
 
   it("fails the job with HTTP_TIMEOUT when the endpoint hangs", async () => {
     const error = await errorOf(ids.hang as string);
     expect(error.code).toBe("HTTP_TIMEOUT");
-    expect(error.message).toContain("300 ms");
+    expect(error.message).toContain("1500 ms");
   });
 
   it("fails the job with HTTP_INVALID_RESPONSE when the answer is not JSON", async () => {
@@ -247,5 +257,203 @@ describe("failures inside one pass", () => {
     expect((await outputsOf(t.raw, ids.last as string))[0]?.content).toEqual({
       text: "STILL RUNS",
     });
+  });
+});
+
+const extraServers: Server[] = [];
+
+afterAll(async () => {
+  for (const s of extraServers) {
+    s.closeAllConnections();
+    await new Promise((resolve) => s.close(resolve));
+  }
+});
+
+/** A local server on its own port: another origin, as far as fetch is concerned. */
+async function listen(handler: RequestListener): Promise<string> {
+  const s = createServer(handler);
+  extraServers.push(s);
+  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+}
+
+async function bodyOf(req: IncomingMessage): Promise<{ mode?: string }> {
+  let text = "";
+  for await (const chunk of req) text += chunk;
+  return JSON.parse(text) as { mode?: string };
+}
+
+/** One invocation over every pending job, with room enough that no timeout decides anything. */
+async function runHttpJobs(config: Omit<HttpGeneratorConfig, "timeoutMs">): Promise<void> {
+  await runWorkerInvocation(t.db, {
+    budgetMs: 60_000,
+    concurrency: 8,
+    batchSize: 20,
+    jobTimeoutMs: 60_000,
+    generators: createRegistry([httpGenerator({ timeoutMs: 55_000, ...config })]),
+    log: () => {},
+  });
+}
+
+const HUGE_BYTES = 64 * 1024 * 1024;
+const API_KEY = "key-from-config-8f3a91c2";
+const BEARER = "tok_5d0c7e4b9a1f";
+
+describe("the http generator against a hostile or broken service", () => {
+  const ids: Record<string, string> = {};
+  const stolen: string[] = [];
+  const huge = {
+    written: 0,
+    finished: false,
+    closed: undefined as Promise<void> | undefined,
+    done: undefined as Promise<void> | undefined,
+  };
+  const logs = logSink();
+  let origin: string;
+  let thief: string;
+
+  async function streamHuge(res: ServerResponse): Promise<void> {
+    huge.closed = new Promise((resolve) => res.once("close", resolve));
+    res.writeHead(200, { "content-type": "application/json" });
+    const chunk = Buffer.alloc(64 * 1024, "1");
+    res.write("[");
+    while (huge.written < HUGE_BYTES && !res.destroyed) {
+      const more = res.write(chunk);
+      huge.written += chunk.length;
+      if (!more) {
+        await Promise.race([new Promise((resolve) => res.once("drain", resolve)), huge.closed]);
+      }
+    }
+    if (!res.destroyed) res.end("]");
+    await huge.closed;
+    huge.finished = res.writableFinished;
+  }
+
+  beforeAll(async () => {
+    thief = await listen(async (req, res) => {
+      for await (const _ of req);
+      stolen.push(`${req.method} ${req.url} ${req.headers["x-api-key"] ?? ""}`);
+      res.writeHead(200, { "content-type": "application/json" }).end('{"stolen":true}');
+    });
+    origin = await listen(async (req, res) => {
+      const { mode = "" } = await bodyOf(req);
+      const redirect = /^redirect-(\d+)$/.exec(mode);
+      if (redirect) {
+        res.writeHead(Number(redirect[1]), { location: `${thief}/steal?sig=abc` }).end();
+      } else if (mode === "huge") {
+        huge.done = streamHuge(res);
+      } else if (mode === "split-utf8") {
+        // "é" is two bytes in UTF-8; they arrive in different chunks.
+        res.writeHead(200, { "content-type": "application/json" });
+        res.write(Buffer.from([...Buffer.from('{"text":"caf'), 0xc3]));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        res.end(Buffer.from([0xa9, ...Buffer.from('"}')]));
+      } else if (mode === "echo-credentials") {
+        res
+          .writeHead(401, { "content-type": "text/plain" })
+          .end(
+            `${"-".repeat(200)} key ${req.headers["x-api-key"]} rejected for ${req.headers.authorization}\n${"x".repeat(5000)}`,
+          );
+      } else if (mode === "html") {
+        res.writeHead(200, { "content-type": "text/html" }).end("<p>session=s3cr3t-cookie</p>");
+      } else {
+        res.writeHead(500).end();
+      }
+    });
+
+    for (const status of [301, 302, 303, 307, 308]) {
+      ids[`redirect-${status}`] = await submit("http", { mode: `redirect-${status}` });
+    }
+    for (const mode of ["huge", "split-utf8", "echo-credentials", "html"]) {
+      ids[mode] = await submit("http", { mode });
+    }
+    await runHttpJobs({
+      url: `${origin}/generate`,
+      headers: { "x-api-key": API_KEY, authorization: `Bearer ${BEARER}` },
+      log: logs.log,
+    });
+  });
+
+  it.each([301, 302, 303, 307, 308])(
+    "refuses a %i redirect without following it",
+    async (status) => {
+      const error = await errorOf(ids[`redirect-${status}`] as string);
+      expect(error.code).toBe("HTTP_REDIRECT_REFUSED");
+      expect(error.message).toContain(String(status));
+      expect(stolen).toEqual([]);
+      const line = logs.lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.jobId === ids[`redirect-${status}`]);
+      expect(line).toMatchObject({ code: "HTTP_REDIRECT_REFUSED", status, location: thief });
+    },
+  );
+
+  it("stops reading an answer past the limit, and closes the connection early", async () => {
+    const error = await errorOf(ids.huge as string);
+    expect(error.code).toBe("HTTP_INVALID_RESPONSE");
+    expect(error.message).toContain(`more than ${MAX_RESPONSE_CHARS} characters`);
+    await huge.done;
+    expect(huge.finished).toBe(false);
+    expect(huge.written).toBeLessThan(HUGE_BYTES / 4);
+  });
+
+  it("decodes UTF-8 split across chunks", async () => {
+    expect((await outputsOf(t.raw, ids["split-utf8"] as string))[0]?.content).toEqual({
+      text: "café",
+    });
+  });
+
+  it("keeps the service's error answer from the submitter, and the credentials from the log", async () => {
+    const error = await errorOf(ids["echo-credentials"] as string);
+    expect(error).toEqual({
+      code: "HTTP_STATUS_401",
+      message: "the generator service answered 401",
+    });
+    const line = logs.lines.find((l) => l.includes(ids["echo-credentials"] as string)) ?? "";
+    const logged = JSON.parse(line) as { code: string; status: number; excerpt: string };
+    expect(logged).toMatchObject({ code: "HTTP_STATUS_401", status: 401 });
+    expect(logged.excerpt).toContain("key [redacted] rejected");
+    expect(logged.excerpt.length).toBeLessThanOrEqual(301);
+    expect(line).not.toContain(API_KEY);
+    expect(line).not.toContain(BEARER);
+  });
+
+  it("does not quote a 2xx answer that is not JSON to the submitter", async () => {
+    const error = await errorOf(ids.html as string);
+    expect(error.code).toBe("HTTP_INVALID_RESPONSE");
+    expect(error.message).not.toContain("s3cr3t");
+    const line = logs.lines.find((l) => l.includes(ids.html as string)) ?? "";
+    expect(JSON.parse(line)).toMatchObject({
+      code: "HTTP_INVALID_RESPONSE",
+      excerpt: "<p>session=s3cr3t-cookie</p>",
+    });
+  });
+
+  it("does not quote a runtime error that names the URL's credentials or a header value", async () => {
+    const withUserinfo = await submit("http", { mode: "unused" });
+    const credentialsLogs = logSink();
+    await runHttpJobs({
+      url: `${origin.replace("://", "://regent:pa55word-in-url@")}/generate`,
+      log: credentialsLogs.log,
+    });
+    const badHeader = await submit("http", { mode: "unused" });
+    const headerLogs = logSink();
+    await runHttpJobs({
+      url: `${origin}/generate`,
+      headers: { authorization: `Bearer ${BEARER}\nx-injected: 1` },
+      log: headerLogs.log,
+    });
+
+    for (const [id, sink, secret] of [
+      [withUserinfo, credentialsLogs, "pa55word-in-url"],
+      [badHeader, headerLogs, BEARER],
+    ] as const) {
+      const error = await errorOf(id);
+      expect(error.code).toBe("HTTP_ERROR");
+      expect(error.message).not.toContain(secret);
+      expect(sink.lines).toHaveLength(1);
+      expect(sink.lines[0]).toContain('"code":"HTTP_ERROR"');
+      expect(sink.lines[0]).not.toContain(secret);
+    }
   });
 });

@@ -2,9 +2,16 @@
  * What `sst.config.ts` and `infra/` declare, evaluated against a recording stand-in for SST
  * (tests/helpers/sst-fake.ts): SST, Pulumi and Cloudflare are the outside world here.
  */
+import { execFile } from "node:child_process";
+import { readFileSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { CLAIMER_SCHEDULE, readStageConfig, SECRETS } from "../../infra/config";
+import { CLOUDFLARE_SIGN_IN_LIMIT } from "../../functions/domain/sign-in-limiter";
+import { CLAIMER_SCHEDULE, readStageConfig, SECRETS, SIGN_IN_RATE_LIMIT } from "../../infra/config";
+import { sstCommand } from "../../infra/deploy";
+import { LOCAL_SST, PROJECT_ROOT, sstBunPath } from "../../infra/sst-cli";
 import { compatibilityDate, compatibilityFlags } from "../../infra/worker-settings";
 import {
   type Binding,
@@ -160,6 +167,40 @@ describe("sst.config.ts run()", () => {
     ]);
   });
 
+  it("binds the Api Worker, alone, to a Cloudflare rate limit under the name and numbers its entry reads", async () => {
+    const { recording } = await production();
+    expect(recording.rateLimits).toEqual([
+      {
+        name: CLOUDFLARE_SIGN_IN_LIMIT.binding,
+        args: {
+          namespaceId: SIGN_IN_RATE_LIMIT.namespaceId,
+          limit: CLOUDFLARE_SIGN_IN_LIMIT.limit,
+          period: "1 minute",
+        },
+      },
+    ]);
+    const api = recording.bindings(recording.worker("Api"));
+    expect(api.filter((b) => b.type === "ratelimit")).toEqual([
+      {
+        type: "ratelimit",
+        name: CLOUDFLARE_SIGN_IN_LIMIT.binding,
+        namespaceId: String(SIGN_IN_RATE_LIMIT.namespaceId),
+        simple: {
+          limit: CLOUDFLARE_SIGN_IN_LIMIT.limit,
+          period: CLOUDFLARE_SIGN_IN_LIMIT.periodSeconds,
+        },
+      },
+    ]);
+    // The Worker still gets its secrets next to the binding; the claimer gets no limit.
+    expect(secretNames(api).sort()).toEqual([
+      "DATABASE_URL",
+      "REGENT_BOOTSTRAP_ADMIN_TOKEN",
+      "SESSION_SECRET",
+    ]);
+    const claimer = recording.bindings(recording.cron("Claimer").worker);
+    expect(claimer.map((b) => b.type)).not.toContain("ratelimit");
+  });
+
   it("keeps SST's own bindings and adds the secrets after them", async () => {
     const { recording } = await production();
     const bindings = recording.bindings(recording.worker("Api"));
@@ -256,6 +297,14 @@ describe("sst.config.ts run()", () => {
       expect(worker.script.compatibilityFlags, worker.name).toEqual([...compatibilityFlags]);
     }
     expect(compatibilityFlags).toContain("nodejs_compat");
+  });
+
+  it("runs both Workers with Smart Placement, so that Cloudflare may move them near the database", async () => {
+    const evaluation = await production();
+    expect(workers(evaluation).map((worker) => [worker.name, worker.placement])).toEqual([
+      ["Api", { mode: "smart" }],
+      ["ClaimerHandler", { mode: "smart" }],
+    ]);
   });
 
   it("uses a compatibility date the installed workerd supports", () => {
@@ -386,4 +435,59 @@ describe("a configuration that must not be deployed is refused, naming what is w
       /HttpGeneratorHeaders \(HTTP_GENERATOR_HEADERS\): must be a JSON object of strings/,
     );
   });
+});
+
+describe("the SST CLI that npm run deploy runs", () => {
+  const installed = (pkg: string) =>
+    (
+      JSON.parse(readFileSync(join(PROJECT_ROOT, "node_modules", pkg, "package.json"), "utf8")) as {
+        version: string;
+      }
+    ).version;
+
+  it("is the sst of node_modules, pinned exactly, told to accept the locked Bun", () => {
+    const manifest = JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")) as {
+      devDependencies: Record<string, string>;
+    };
+    expect(manifest.devDependencies.sst).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(manifest.devDependencies.bun).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(installed("sst")).toBe(manifest.devDependencies.sst);
+
+    const { command, env } = sstCommand({ PATH: "/nowhere" });
+    expect(command).toBe(LOCAL_SST);
+    expect(realpathSync(command)).toBe(
+      realpathSync(join(PROJECT_ROOT, "node_modules/sst/bin/sst.mjs")),
+    );
+    expect(env).toEqual({ PATH: "/nowhere", SST_BUN_VERSION: installed("bun") });
+  });
+
+  it("is SST_BIN instead when it is set, with the environment as it is", () => {
+    expect(sstCommand({ SST_BIN: " /opt/sst/bin/sst " })).toEqual({
+      command: "/opt/sst/bin/sst",
+      env: { SST_BIN: " /opt/sst/bin/sst " },
+    });
+  });
+
+  it("runs, and is the release the lockfile names", async () => {
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(
+        LOCAL_SST,
+        ["version"],
+        { env: { ...process.env, SST_SKIP_DEPENDENCY_CHECK: "1", SST_TELEMETRY_DISABLED: "1" } },
+        (error, stdout) => (error ? reject(error) : resolve(stdout)),
+      ),
+    );
+    expect(output.trim()).toBe(`sst ${installed("sst")}`);
+  });
+
+  it.runIf(process.platform === "linux")(
+    "finds Bun where SST looks for it: the user's config folder, worked out at run time",
+    () => {
+      expect(sstBunPath({})).toBe(join(homedir(), ".config", "sst", "bin", "bun"));
+      expect(sstBunPath({ XDG_CONFIG_HOME: "/srv/config" })).toBe("/srv/config/sst/bin/bun");
+      expect(sstBunPath({ XDG_CONFIG_HOME: "relative/config" })).toBe(
+        join(homedir(), ".config", "sst", "bin", "bun"),
+      );
+    },
+  );
 });

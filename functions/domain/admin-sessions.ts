@@ -1,0 +1,109 @@
+/**
+ * Admin page sessions, kept on the server: the cookie names a row of `admin_sessions`, so that
+ * signing out ends the session for every copy of the cookie, not only the browser's own. A
+ * session starts and ends audited, in the same transaction; a row only ever gains `ended_at`
+ * (a trigger refuses anything else).
+ */
+import { sql } from "drizzle-orm";
+import type { ApiTokenRole } from "../../db/schema";
+import { adminSessions } from "../../db/schema";
+import { type Db, type Executor, rowsOf } from "../../db/types";
+import { type AuditContext, recordAudit } from "./audit";
+
+/** A working day at most: signing in again is cheap, and a stolen cookie ages out. */
+export const ADMIN_SESSION_TTL_HOURS = 8;
+
+/** A session that is live now, with the token it stands for. */
+export interface ActiveAdminSession {
+  id: string;
+  tokenId: string;
+  tokenName: string;
+  role: ApiTokenRole;
+  expiresAt: Date;
+}
+
+/** 24 random bytes, base64url: unguessable, and safe in a cookie. */
+function newSessionId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** The shape `newSessionId` makes; anything else is not looked up. */
+export const ADMIN_SESSION_ID = /^[A-Za-z0-9_-]{32}$/;
+
+/**
+ * Starts a session for a token that was just verified, and audits ADMIN_SIGNED_IN (never the
+ * token's secret). Returns the new session's id.
+ */
+export async function startAdminSession(
+  db: Db,
+  ctx: AuditContext,
+  token: { id: string },
+): Promise<{ id: string; expiresAt: Date }> {
+  const id = newSessionId();
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(adminSessions)
+      .values({
+        id,
+        tokenId: token.id,
+        expiresAt: sql`now() + make_interval(hours => ${ADMIN_SESSION_TTL_HOURS})`,
+      })
+      .returning({ id: adminSessions.id, expiresAt: adminSessions.expiresAt });
+    if (!row) throw new Error("insert returned no session");
+    await recordAudit(tx, ctx, [
+      {
+        type: "ADMIN_SIGNED_IN",
+        subjectType: "admin_session",
+        subjectId: row.id,
+        data: { via: "token", tokenId: token.id, expiresAt: row.expiresAt.toISOString() },
+      },
+    ]);
+    return row;
+  });
+}
+
+/**
+ * The session `id` names, if it is live: not ended, not expired, and its token not revoked.
+ * One query, on every request of a signed-in page, so that any of the three signs it out at once.
+ */
+export async function findActiveAdminSession(
+  db: Executor,
+  id: string,
+): Promise<ActiveAdminSession | undefined> {
+  if (!ADMIN_SESSION_ID.test(id)) return undefined;
+  const result = await db.execute(sql`
+    SELECT s.id, s.token_id AS "tokenId", t.name AS "tokenName", t.role, s.expires_at AS "expiresAt"
+    FROM admin_sessions s JOIN api_tokens t ON t.id = s.token_id
+    WHERE s.id = ${id} AND s.ended_at IS NULL AND s.expires_at > now() AND t.revoked_at IS NULL`);
+  const [row] = rowsOf<Omit<ActiveAdminSession, "expiresAt"> & { expiresAt: Date | string }>(
+    result,
+  );
+  return row ? { ...row, expiresAt: new Date(row.expiresAt) } : undefined;
+}
+
+/**
+ * Ends a session and audits ADMIN_SIGNED_OUT; does nothing if it has ended already. Returns
+ * whether this call ended it.
+ */
+export async function endAdminSession(db: Db, ctx: AuditContext, id: string): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const result = await tx.execute(sql`
+      UPDATE admin_sessions SET ended_at = now()
+      WHERE id = ${id} AND ended_at IS NULL
+      RETURNING token_id AS "tokenId"`);
+    const [row] = rowsOf<{ tokenId: string }>(result);
+    if (!row) return false;
+    await recordAudit(tx, ctx, [
+      {
+        type: "ADMIN_SIGNED_OUT",
+        subjectType: "admin_session",
+        subjectId: id,
+        data: { via: "token", tokenId: row.tokenId },
+      },
+    ]);
+    return true;
+  });
+}

@@ -1,0 +1,54 @@
+/**
+ * How long an Idempotency-Key holds. A client retries a lost response within minutes; a day
+ * covers that with room to spare, and past it the key's first response is not replayed:
+ * the request runs as new. The keys table then stays about a day's worth of creations.
+ */
+import { and, eq, lte, sql } from "drizzle-orm";
+import { idempotencyKeys } from "../../db/schema";
+import { type Executor, rowsOf } from "../../db/types";
+
+export const IDEMPOTENCY_KEY_TTL_HOURS = 24;
+
+/** The moment before which a stored key has expired, by the database's clock. */
+export const idempotencyCutoff = sql`now() - make_interval(hours => ${IDEMPOTENCY_KEY_TTL_HOURS})`;
+
+/**
+ * Removes one key if, and only if, it has expired: run in the transaction that stores the key
+ * afresh, so that a live key (a concurrent twin's) is never taken away.
+ */
+export async function deleteExpiredIdempotencyKey(
+  tx: Executor,
+  principal: string,
+  key: string,
+): Promise<void> {
+  await tx
+    .delete(idempotencyKeys)
+    .where(
+      and(
+        eq(idempotencyKeys.principal, principal),
+        eq(idempotencyKeys.key, key),
+        lte(idempotencyKeys.createdAt, idempotencyCutoff),
+      ),
+    );
+}
+
+/**
+ * Deletes up to `limit` expired keys, oldest first (by `idempotency_keys_created_idx`);
+ * returns how many. Expired keys are never replayed anyway; this only keeps the table small.
+ */
+export async function pruneIdempotencyKeys(db: Executor, limit: number): Promise<number> {
+  const result = await db.execute(sql`
+    WITH old AS (
+      DELETE FROM idempotency_keys
+      WHERE (principal, key) IN (
+        SELECT principal, key FROM idempotency_keys
+        WHERE created_at <= ${idempotencyCutoff}
+        ORDER BY created_at
+        LIMIT ${limit}
+      )
+      RETURNING 1
+    )
+    SELECT count(*)::int AS n FROM old`);
+  const [row] = rowsOf<{ n: number | string }>(result);
+  return Number(row?.n ?? 0);
+}

@@ -1,0 +1,129 @@
+import type pg from "pg";
+
+/** What a client was told was written: the ids of its 201 answers. */
+export interface Acknowledged {
+  jobs: readonly string[];
+  intents: readonly string[];
+}
+
+export interface InvariantReport {
+  jobs: number;
+  intents: number;
+  auditEvents: number;
+  /** One sentence per broken rule, with up to five offending ids; empty when all hold. */
+  violations: string[];
+}
+
+/**
+ * Each rule as a query for the ids that break it. They restate the promises from the outside,
+ * over the whole database, so a fault that slipped past both the domain and the triggers
+ * (a write without its audit row, an intent consumed twice, a job claimed twice) shows here.
+ */
+const RULES: { rule: string; sql: string }[] = [
+  {
+    rule: "a job's audit rows are exactly its changes (one JOB_CREATED, a JOB_CLAIMED iff claimed, one finishing event iff finished, REGEN_JOB_RETRIED iff retried)",
+    sql: `SELECT j.id FROM regeneration_jobs j,
+            LATERAL (SELECT count(*) FILTER (WHERE type = 'JOB_CREATED') AS created,
+                            count(*) FILTER (WHERE type = 'JOB_CLAIMED') AS claimed,
+                            count(*) FILTER (WHERE type = 'JOB_COMPLETED') AS completed,
+                            count(*) FILTER (WHERE type = 'JOB_FAILED') AS failed,
+                            count(*) FILTER (WHERE type = 'REGEN_JOB_RETRIED') AS retried
+                     FROM audit_events a
+                     WHERE a.subject_type = 'job' AND a.subject_id = j.id) e
+          WHERE e.created <> 1
+             OR e.claimed <> (j.claimed_at IS NOT NULL)::int
+             OR e.completed <> (j.status = 'COMPLETED')::int
+             OR e.failed <> (j.status = 'FAILED')::int
+             OR e.retried <> (EXISTS (SELECT 1 FROM regeneration_jobs r
+                                      WHERE r.retry_of_job_id = j.id))::int`,
+  },
+  {
+    rule: "an intent's audit rows are exactly its changes (one RETRY_INTENT_CREATED; CONSUMED and EXECUTED iff consumed)",
+    sql: `SELECT i.id FROM retry_intents i,
+            LATERAL (SELECT count(*) FILTER (WHERE type = 'RETRY_INTENT_CREATED') AS created,
+                            count(*) FILTER (WHERE type = 'RETRY_INTENT_CONSUMED') AS consumed,
+                            count(*) FILTER (WHERE type = 'RETRY_INTENT_EXECUTED') AS executed
+                     FROM audit_events a
+                     WHERE a.subject_type = 'retry_intent' AND a.subject_id = i.id) e
+          WHERE e.created <> 1
+             OR e.consumed <> (i.status = 'CONSUMED')::int
+             OR e.executed <> (i.status = 'CONSUMED')::int`,
+  },
+  {
+    rule: "a consumed intent has exactly one job, any other intent none",
+    sql: `SELECT i.id FROM retry_intents i
+          WHERE (SELECT count(*) FROM regeneration_jobs j WHERE j.retry_intent_id = i.id)
+                <> (i.status = 'CONSUMED')::int`,
+  },
+  {
+    rule: "no audit row names a job or intent that does not exist",
+    sql: `SELECT a.subject_id AS id FROM audit_events a
+          WHERE (a.subject_type = 'job'
+                 AND NOT EXISTS (SELECT 1 FROM regeneration_jobs j WHERE j.id = a.subject_id))
+             OR (a.subject_type = 'retry_intent'
+                 AND NOT EXISTS (SELECT 1 FROM retry_intents i WHERE i.id = a.subject_id))`,
+  },
+  {
+    rule: "a COMPLETED job has exactly one output, any other job none",
+    sql: `SELECT j.id FROM regeneration_jobs j
+          WHERE (SELECT count(*) FROM regeneration_outputs o WHERE o.job_id = j.id)
+                <> (j.status = 'COMPLETED')::int`,
+  },
+];
+
+/**
+ * Checks Regent's promises over one snapshot of the database (a read-only REPEATABLE READ
+ * transaction, so a worker still running cannot make two queries disagree), and that every
+ * acknowledged write is there.
+ */
+export async function checkInvariants(
+  client: pg.Client,
+  acknowledged: Acknowledged = { jobs: [], intents: [] },
+): Promise<InvariantReport> {
+  const violations: string[] = [];
+  await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  try {
+    const missing = async (table: string, ids: readonly string[]) => {
+      const { rows } = await client.query<{ id: string }>(
+        `SELECT id FROM unnest($1::text[]) AS id
+         WHERE NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.id = id)`,
+        [ids],
+      );
+      return rows.map((r) => r.id);
+    };
+    const lostJobs = await missing("regeneration_jobs", acknowledged.jobs);
+    if (lostJobs.length > 0) {
+      violations.push(`${lostJobs.length} acknowledged jobs are missing: ${sample(lostJobs)}`);
+    }
+    const lostIntents = await missing("retry_intents", acknowledged.intents);
+    if (lostIntents.length > 0) {
+      violations.push(
+        `${lostIntents.length} acknowledged intents are missing: ${sample(lostIntents)}`,
+      );
+    }
+    for (const { rule, sql } of RULES) {
+      const { rows } = await client.query<{ id: string }>(sql);
+      if (rows.length > 0) {
+        violations.push(`${rows.length} break "${rule}": ${sample(rows.map((r) => r.id))}`);
+      }
+    }
+    const { rows } = await client.query<{ jobs: number; intents: number; events: number }>(
+      `SELECT (SELECT count(*)::int FROM regeneration_jobs) AS jobs,
+              (SELECT count(*)::int FROM retry_intents) AS intents,
+              (SELECT count(*)::int FROM audit_events) AS events`,
+    );
+    const counts = rows[0] as { jobs: number; intents: number; events: number };
+    return {
+      jobs: counts.jobs,
+      intents: counts.intents,
+      auditEvents: counts.events,
+      violations,
+    };
+  } finally {
+    await client.query("ROLLBACK");
+  }
+}
+
+function sample(ids: string[]): string {
+  return ids.slice(0, 5).join(", ") + (ids.length > 5 ? ", …" : "");
+}
