@@ -185,3 +185,26 @@ describe("retry batches in Chromium", () => {
     await context.close();
   });
 });
+
+describe("the signals page in Chromium", () => {
+  it("renders the 24-hour chart as an image with a bar per hour, and its data as a table", async () => {
+    await failedJobOf(t.db, "charted", "HTTP_TIMEOUT");
+    const { context, page } = await newPage();
+    await page.goto(`${server.origin}/admin/login`);
+    await page.getByLabel("API token").fill(adminSecret);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${server.origin}/admin`);
+    await page.getByRole("link", { name: "Signals" }).click();
+    await page.waitForURL(`${server.origin}/admin/signals`);
+    const chart = page.getByRole("img").first();
+    expect(await chart.isVisible()).toBe(true);
+    const box = await chart.boundingBox();
+    expect(box?.width ?? 0).toBeGreaterThan(100);
+    // Bars drawn for the hours that had failures; the table below carries the same numbers.
+    expect(await page.locator("svg rect").count()).toBeGreaterThan(0);
+    const failures = page.locator("table", { hasText: "charted" }).first();
+    expect(await failures.isVisible()).toBe(true);
+    expect(await failures.textContent()).toContain("HTTP_TIMEOUT");
+    await context.close();
+  });
+});
