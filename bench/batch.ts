@@ -18,6 +18,7 @@ import {
   previewRetryBatch,
 } from "../functions/domain/retry-batches";
 import type { RetryPolicy } from "../functions/domain/retry-policy";
+import { benchServer } from "./scratch-database";
 
 const { values } = parseArgs({
   options: {
@@ -29,27 +30,7 @@ const { values } = parseArgs({
 const jobs = Number(values.jobs);
 const runs = Number(values.runs);
 
-const server = process.env.DATABASE_URL || process.env.TEST_DATABASE_URL;
-if (!server?.startsWith("postgres")) {
-  console.error("set DATABASE_URL or TEST_DATABASE_URL to a PostgreSQL server (superuser)");
-  process.exit(2);
-}
-const name = `regent_bench_batch_${Date.now().toString(36)}`;
-const at = (database: string) => {
-  const u = new URL(server);
-  u.pathname = `/${database}`;
-  return u.toString();
-};
-
-async function admin(text: string) {
-  const client = new pg.Client({ connectionString: server });
-  await client.connect();
-  try {
-    return await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
+const { name, at, admin } = benchServer("regent_bench_batch");
 
 /** `n` jobs submitted, claimed and failed with `code`, each step in its transaction with its events. */
 async function failJobs(raw: pg.Client, n: number, code: string, prefix: string): Promise<void> {

@@ -15,6 +15,7 @@ import pg from "pg";
 import { checkInvariants } from "../tests/helpers/invariants";
 import { LOAD_KINDS, percentile, runMixedLoad, serverErrors } from "../tests/helpers/mixed-load";
 import { type StartedRegent, startRegent } from "../tests/helpers/start-server";
+import { benchServer } from "./scratch-database";
 
 const { values } = parseArgs({
   options: {
@@ -40,27 +41,7 @@ if (
   process.exit(2);
 }
 
-const server = process.env.DATABASE_URL || process.env.TEST_DATABASE_URL;
-if (!server?.startsWith("postgres")) {
-  console.error("set DATABASE_URL or TEST_DATABASE_URL to a PostgreSQL server (superuser)");
-  process.exit(2);
-}
-const name = `regent_load_${Date.now().toString(36)}`;
-const at = (database: string) => {
-  const u = new URL(server);
-  u.pathname = `/${database}`;
-  return u.toString();
-};
-
-async function admin(text: string) {
-  const client = new pg.Client({ connectionString: server });
-  await client.connect();
-  try {
-    return await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
+const { name, at, admin } = benchServer("regent_load");
 
 const token = `bench-${crypto.randomUUID()}`;
 let regent: StartedRegent | undefined;

@@ -12,6 +12,7 @@ import pg from "pg";
 import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
 import { runWorkerInvocation } from "../functions/execution/invocation";
+import { benchServer } from "./scratch-database";
 
 const { values } = parseArgs({
   options: {
@@ -26,27 +27,7 @@ const jobs = Number(values.jobs);
 const batchSize = Number(values["batch-size"]);
 const concurrency = Number(values.concurrency);
 
-const server = process.env.DATABASE_URL || process.env.TEST_DATABASE_URL;
-if (!server?.startsWith("postgres")) {
-  console.error("set DATABASE_URL or TEST_DATABASE_URL to a PostgreSQL server (superuser)");
-  process.exit(2);
-}
-const name = `regent_bench_${Date.now().toString(36)}`;
-const at = (database: string) => {
-  const u = new URL(server);
-  u.pathname = `/${database}`;
-  return u.toString();
-};
-
-async function admin(text: string) {
-  const client = new pg.Client({ connectionString: server });
-  await client.connect();
-  try {
-    return await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
+const { name, at, admin } = benchServer("regent_bench");
 
 await admin(`CREATE DATABASE "${name}"`);
 if (values.profile) await admin(`ALTER DATABASE "${name}" SET track_functions = 'pl'`);

@@ -8,49 +8,16 @@
  * a local WebSocket proxy, on a fresh database). Prints every run and the median.
  */
 import { parseArgs } from "node:util";
-import { gzipSync } from "node:zlib";
-import pg from "pg";
 import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
 import { bundleWorker, runInWorkerd, withPassword } from "../tests/helpers/workerd";
 import { startWsProxy } from "../tests/helpers/ws-proxy";
+import { benchServer } from "./scratch-database";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "5" } } });
 const runs = Number(values.runs);
 
-const server = process.env.DATABASE_URL || process.env.TEST_DATABASE_URL;
-if (!server?.startsWith("postgres")) {
-  console.error("set DATABASE_URL or TEST_DATABASE_URL to a PostgreSQL server (superuser)");
-  process.exit(2);
-}
-
-const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-for (const entry of ["functions/api.ts", "functions/worker.ts"]) {
-  for (const minify of [true, false]) {
-    const { text } = await bundleWorker(entry, { minify });
-    const raw = Buffer.byteLength(text);
-    const gzip = gzipSync(text).byteLength;
-    console.log(
-      `${entry} ${minify ? "minified (as deployed)" : "unminified (workerd tests)"}: ${kib(raw)} raw, ${kib(gzip)} gzip`,
-    );
-  }
-}
-
-const name = `regent_bench_cold_${Date.now().toString(36)}`;
-const at = (database: string) => {
-  const u = new URL(server);
-  u.pathname = `/${database}`;
-  return u.toString();
-};
-async function admin(text: string) {
-  const client = new pg.Client({ connectionString: server });
-  await client.connect();
-  try {
-    return await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
+const { name, at, admin } = benchServer("regent_bench_cold");
 
 await admin(`CREATE DATABASE "${name}"`);
 const proxy = await startWsProxy();
