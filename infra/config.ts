@@ -57,6 +57,11 @@ export const API_VARIABLES = [
   "ACCESS_VIEWER_EMAILS",
   "ACCESS_SUBMITTER_EMAILS",
   "REQUIRE_DISTINCT_EXECUTOR",
+  "RETRY_BUDGET",
+  "INTENT_TTL_HOURS",
+  "RETRY_BATCH_MAX",
+  "RETRY_SURGE_FACTOR",
+  "RETRY_SURGE_MIN",
 ] as const satisfies readonly (keyof typeof apiEnvSchema.shape)[];
 
 /** Plain-text variables of the Claimer's Worker, passed on only when set. */
@@ -68,6 +73,8 @@ export const CLAIMER_VARIABLES = [
   "JOB_TIMEOUT_MS",
   "HTTP_GENERATOR_URL",
   "HTTP_GENERATOR_TIMEOUT_MS",
+  "RETRY_SURGE_FACTOR",
+  "RETRY_SURGE_MIN",
 ] as const satisfies readonly (keyof typeof workerEnvSchema.shape)[];
 
 export interface StageConfig {
