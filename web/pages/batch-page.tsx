@@ -4,6 +4,7 @@ import type { DomainError } from "../../functions/domain/errors";
 import type { BatchDetail } from "../../functions/domain/retry-batches";
 import { REASON_TEXT_MAX } from "../../functions/domain/retry-intents";
 import { Actor } from "../components/actor";
+import { ApprovalFacts } from "../components/approval-facts";
 import { AuditPanel } from "../components/audit-table";
 import { BatchCounts } from "../components/batch-counts";
 import { BatchFilterSummary } from "../components/batch-filter";
@@ -11,7 +12,7 @@ import { CsrfField } from "../components/csrf-field";
 import { IntentLink, JobLink } from "../components/links";
 import { DomainErrorNotice, Notice } from "../components/notice";
 import { IntentStatusBadge } from "../components/status-badge";
-import { ExpiresIn, hasExpired, Time } from "../components/time";
+import { ExpiresIn, hasExpired } from "../components/time";
 import { adminPath } from "../context";
 import { batchHref } from "../forms";
 
@@ -193,20 +194,7 @@ export const BatchPage: FC<{ data: BatchPageData; view: BatchPageView }> = ({ da
               </dd>
               <dt>Jobs</dt>
               <dd>{batch.jobCount}, as previewed and approved</dd>
-              <dt>Reason code</dt>
-              <dd>
-                <span class="chip">{batch.reasonCode}</span>
-              </dd>
-              <dt>Reason</dt>
-              <dd>{batch.reasonText}</dd>
-              <dt>Approved by</dt>
-              <dd>
-                <Actor actor={batch.approvedBy} full />
-              </dd>
-              <dt>Approved</dt>
-              <dd>
-                <Time value={batch.approvedAt} />
-              </dd>
+              <ApprovalFacts decision={batch} />
             </dl>
           </div>
         </section>

@@ -3,6 +3,7 @@ import type { DomainError } from "../../functions/domain/errors";
 import type { IntentDetail } from "../../functions/domain/read-models";
 import { REASON_TEXT_MAX } from "../../functions/domain/retry-intents";
 import { Actor } from "../components/actor";
+import { ApprovalFacts } from "../components/approval-facts";
 import { AuditPanel } from "../components/audit-table";
 import { CsrfField } from "../components/csrf-field";
 import { ReadOnlyJsonViewer } from "../components/json-viewer";
@@ -153,20 +154,7 @@ export const IntentPage: FC<{ data: IntentPageData; view: IntentPageView }> = ({
               </dd>
               <dt>Generator</dt>
               <dd class="mono">{sourceJob.generator}</dd>
-              <dt>Reason code</dt>
-              <dd>
-                <span class="chip">{intent.reasonCode}</span>
-              </dd>
-              <dt>Reason</dt>
-              <dd>{intent.reasonText}</dd>
-              <dt>Approved by</dt>
-              <dd>
-                <Actor actor={intent.approvedBy} full />
-              </dd>
-              <dt>Approved</dt>
-              <dd>
-                <Time value={intent.approvedAt} />
-              </dd>
+              <ApprovalFacts decision={intent} />
               <dt>Expires</dt>
               <dd>
                 {intent.status === "PENDING" ? (
