@@ -2,15 +2,14 @@ import type { FC } from "hono/jsx";
 import type { AuditEvent } from "../../db/schema";
 import type { DomainError } from "../../functions/domain/errors";
 import type { BatchDetail } from "../../functions/domain/retry-batches";
-import { REASON_TEXT_MAX } from "../../functions/domain/retry-intents";
 import { Actor } from "../components/actor";
 import { ApprovalFacts } from "../components/approval-facts";
 import { AuditPanel } from "../components/audit-table";
 import { BatchCounts } from "../components/batch-counts";
 import { BatchFilterSummary } from "../components/batch-filter";
-import { CsrfField } from "../components/csrf-field";
 import { IntentLink, JobLink } from "../components/links";
 import { DomainErrorNotice, Notice } from "../components/notice";
+import { RejectForm } from "../components/reject-form";
 import { IntentStatusBadge } from "../components/status-badge";
 import { ExpiresIn, hasExpired } from "../components/time";
 import { adminPath } from "../context";
@@ -85,28 +84,14 @@ const Decision: FC<{ data: BatchPageData; view: BatchPageView }> = ({ data, view
         )}
       </div>
       <hr class="rule" />
-      <form method="post" action={batchHref(batch.id, "/reject")}>
-        <CsrfField />
-        <div class="field">
-          <label for="batch-reject-reasonText">Reason for rejecting</label>
-          <textarea
-            id="batch-reject-reasonText"
-            name="reasonText"
-            required
-            maxlength={REASON_TEXT_MAX}
-            rows={2}
-            aria-describedby="batch-reject-hint"
-          >
-            {view.rejectText ?? ""}
-          </textarea>
-          <span id="batch-reject-hint" class="hint">
-            Rejects every pending intent of the batch; executed ones stay as they are.
-          </span>
-        </div>
-        <button type="submit" class="button button-danger">
-          Reject {counts.pending === 1 ? "the pending intent" : `${counts.pending} pending intents`}
-        </button>
-      </form>
+      <RejectForm
+        action={batchHref(batch.id, "/reject")}
+        idPrefix="batch-reject"
+        text={view.rejectText}
+        hint="Rejects every pending intent of the batch; executed ones stay as they are."
+      >
+        Reject {counts.pending === 1 ? "the pending intent" : `${counts.pending} pending intents`}
+      </RejectForm>
     </>
   );
 };

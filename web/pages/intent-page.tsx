@@ -1,14 +1,13 @@
 import type { FC } from "hono/jsx";
 import type { DomainError } from "../../functions/domain/errors";
 import type { IntentDetail } from "../../functions/domain/read-models";
-import { REASON_TEXT_MAX } from "../../functions/domain/retry-intents";
 import { Actor } from "../components/actor";
 import { ApprovalFacts } from "../components/approval-facts";
 import { AuditPanel } from "../components/audit-table";
-import { CsrfField } from "../components/csrf-field";
 import { ReadOnlyJsonViewer } from "../components/json-viewer";
 import { BatchLink, JobLink } from "../components/links";
 import { DomainErrorNotice, Notice } from "../components/notice";
+import { RejectForm } from "../components/reject-form";
 import { IntentStatusBadge, JobStatusBadge } from "../components/status-badge";
 import { ExpiresIn, formatUtc, hasExpired, Time } from "../components/time";
 import { adminPath } from "../context";
@@ -96,24 +95,13 @@ const Decision: FC<{ data: IntentPageData; view: IntentPageView }> = ({ data, vi
         )}
       </div>
       <hr class="rule" />
-      <form method="post" action={intentHref(intent.id, "/reject")}>
-        <CsrfField />
-        <div class="field">
-          <label for="reject-reasonText">Reason for rejecting</label>
-          <textarea
-            id="reject-reasonText"
-            name="reasonText"
-            required
-            maxlength={REASON_TEXT_MAX}
-            rows={2}
-          >
-            {view.rejectText ?? ""}
-          </textarea>
-        </div>
-        <button type="submit" class="button button-danger">
-          Reject intent
-        </button>
-      </form>
+      <RejectForm
+        action={intentHref(intent.id, "/reject")}
+        idPrefix="reject"
+        text={view.rejectText}
+      >
+        Reject intent
+      </RejectForm>
     </>
   );
 };

@@ -1,0 +1,40 @@
+import type { Child, FC } from "hono/jsx";
+import { REASON_TEXT_MAX } from "../../functions/domain/retry-intents";
+import { CsrfField } from "./csrf-field";
+
+/**
+ * The form that rejects a retry decision (one intent, or a batch's pending intents) with a
+ * required reason; `text` keeps what was typed when the rejection was refused.
+ */
+export const RejectForm: FC<{
+  action: string;
+  idPrefix: string;
+  text?: string | undefined;
+  hint?: string;
+  children: Child;
+}> = ({ action, idPrefix, text, hint, children }) => (
+  <form method="post" action={action}>
+    <CsrfField />
+    <div class="field">
+      <label for={`${idPrefix}-reasonText`}>Reason for rejecting</label>
+      <textarea
+        id={`${idPrefix}-reasonText`}
+        name="reasonText"
+        required
+        maxlength={REASON_TEXT_MAX}
+        rows={2}
+        aria-describedby={hint ? `${idPrefix}-hint` : undefined}
+      >
+        {text ?? ""}
+      </textarea>
+      {hint ? (
+        <span id={`${idPrefix}-hint`} class="hint">
+          {hint}
+        </span>
+      ) : null}
+    </div>
+    <button type="submit" class="button button-danger">
+      {children}
+    </button>
+  </form>
+);
