@@ -34,8 +34,12 @@ export async function submitJob(
       { field: "generator" },
     );
   }
-  if (request.input === undefined) {
-    throw new DomainError("VALIDATION_FAILED", "input is required", { field: "input" });
+  // JSON null is stored as SQL NULL by the driver, which the NOT NULL column refuses: a job's
+  // input is a JSON value other than null.
+  if (request.input === undefined || request.input === null) {
+    throw new DomainError("VALIDATION_FAILED", "input is required and may not be null", {
+      field: "input",
+    });
   }
   return inTransaction(db, async (tx) => {
     const [job] = await tx

@@ -43,6 +43,16 @@ const submit = (body: unknown, headers: Record<string, string> = {}) =>
   call(app, "POST", "/api/jobs", { token: tokens.submitter, body, headers });
 
 describe("validation", () => {
+  it("refuses a null input with 400 naming the field, and writes no job", async () => {
+    const before = await t.raw.query("SELECT count(*)::int AS n FROM regeneration_jobs");
+    const response = await submit({ generator: "demo", input: null });
+    expect(response.status).toBe(400);
+    expectErrorBody(response, "VALIDATION_FAILED");
+    expect(JSON.stringify(response.body.error)).toContain("input");
+    const after = await t.raw.query("SELECT count(*)::int AS n FROM regeneration_jobs");
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+  });
+
   it("refuses unknown fields (no mass assignment) with 400 and names them", async () => {
     const response = await submit({
       generator: "demo",
