@@ -92,10 +92,19 @@ export function sameToken(a: string, b: string): boolean {
   return diff === 0;
 }
 
-/** Only a path inside the admin page is a place to return to after signing in. */
+/**
+ * Only a path inside the admin page is a place to return to after signing in, and only one of
+ * printable ASCII: it goes into a `Location` header, where a CR, LF or other control character
+ * (or anything past Latin-1) cannot stand.
+ */
 export function safeReturnPath(next: string | undefined | null): string {
   if (!next) return ADMIN_BASE;
-  if (!/^\/admin(?:[/?]|$)/.test(next) || next.includes("\\") || next.startsWith("//")) {
+  if (
+    !/^\/admin(?:[/?]|$)/.test(next) ||
+    !/^[\x21-\x7e]+$/.test(next) ||
+    next.includes("\\") ||
+    next.startsWith("//")
+  ) {
     return ADMIN_BASE;
   }
   return next.slice(0, 500);

@@ -232,6 +232,43 @@ describe("sign-in with an API token", () => {
     }
   });
 
+  it("falls back to /admin for a return path with control or non-ASCII characters, never a 5xx", async () => {
+    const unsafe = [
+      "/admin\r\nSet-Cookie: x=1",
+      "/admin/jobs\nx",
+      "/admin?\u0000",
+      "/admin/\tx",
+      "/admin/ x",
+      "/admin/\u2028",
+      "/admin/\u00e9",
+      "/admin/\u{1f600}",
+    ];
+    const anonymous = new AdminClient(adminApp({ db: t.db }));
+    for (const next of unsafe) {
+      const page = await anonymous.request(`/admin/login?next=${encodeURIComponent(next)}`);
+      expect(page.status, JSON.stringify(next)).toBe(200);
+      expect(await page.text()).not.toContain("Set-Cookie: x");
+    }
+    for (const next of unsafe) {
+      const client = new AdminClient(adminApp({ db: t.db }));
+      const res = await client.post(
+        "/admin/login",
+        { token: adminToken.secret, next },
+        { csrf: null },
+      );
+      expect(res.status, JSON.stringify(next)).toBe(303);
+      expect(res.headers.get("location")).toBe("/admin");
+    }
+    // Signed in, the login page sends the session on, to the safe place.
+    const signedIn = new AdminClient(adminApp({ db: t.db }));
+    await signedIn.signIn(adminToken.secret);
+    for (const next of unsafe) {
+      const res = await signedIn.request(`/admin/login?next=${encodeURIComponent(next)}`);
+      expect(res.status, JSON.stringify(next)).toBe(303);
+      expect(res.headers.get("location")).toBe("/admin");
+    }
+  });
+
   it("signs out with a POST that ends the session and clears the cookie; there is no GET sign-out", async () => {
     const client = new AdminClient(adminApp({ db: t.db }));
     await client.signIn(adminToken.secret);
