@@ -14,7 +14,7 @@ import { newApp } from "./http/app";
 import { accessJwt } from "./http/auth";
 import { type ClientAddress, callerContext } from "./http/caller";
 import type { App, AppEnv } from "./http/env";
-import { notFound, onError } from "./http/errors";
+import { notFoundOrNotAllowed, onError } from "./http/errors";
 
 export interface ServerDeps {
   db: Db;
@@ -49,7 +49,7 @@ export function createServer(deps: ServerDeps): App {
   const server = new OpenAPIHono<AppEnv>();
   server.use("*", callerContext({ db, config, clientAddress: deps.clientAddress }));
   server.onError(onError);
-  server.notFound(notFound);
+  server.notFound(notFoundOrNotAllowed(() => server.routes, ADMIN_BASE));
 
   server.route("/", newApp({ db, config, access }));
   if (config.sessionSecret) {

@@ -21,12 +21,23 @@ export interface AuthRefusal {
   path: string;
 }
 
+/**
+ * A request's path as PostgreSQL text can hold it: the path may carry a NUL or an unpaired
+ * surrogate (`/api/jobs/%00`), which text refuses; the refusal is recorded all the same.
+ */
+export function storablePath(path: string): string {
+  return path.slice(0, PATH_MAX).replace(UNSTORABLE, "?");
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what is replaced
+const UNSTORABLE = /[\u0000\p{Cs}]/gu;
+
 /** Counts one refusal: a single upsert, so a flood of them touches one row per hour. */
 export async function recordAuthRefusal(db: Executor, refusal: AuthRefusal): Promise<void> {
   await db.execute(sql`
     INSERT INTO auth_refusals (hour, ip, reason, count, last_path, last_seen_at)
     VALUES (date_trunc('hour', now(), 'UTC'), ${refusal.ip ?? "unknown"}, ${refusal.reason}, 1,
-            ${refusal.path.slice(0, PATH_MAX)}, now())
+            ${storablePath(refusal.path)}, now())
     ON CONFLICT (hour, ip, reason) DO UPDATE
       SET count = auth_refusals.count + 1,
           last_path = excluded.last_path,

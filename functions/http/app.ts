@@ -41,7 +41,7 @@ export function newApp(deps: AppDeps): App {
   );
   app.onError(onError);
 
-  registerMetaRoutes(app, { version: API_VERSION });
+  registerMetaRoutes(app, { version: API_VERSION, access: Boolean(deps.access) });
   registerJobRoutes(app);
   registerAdminJobRoutes(app);
   registerRetryIntentRoutes(app);

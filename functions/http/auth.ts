@@ -4,7 +4,7 @@ import type { Db } from "../../db/types";
 import type { AccessConfig } from "../config/api";
 import { verifyApiToken } from "../domain/api-tokens";
 import { recordAudit } from "../domain/audit";
-import { recordAuthRefusal } from "../domain/auth-refusals";
+import { recordAuthRefusal, storablePath } from "../domain/auth-refusals";
 import { DomainError } from "../domain/errors";
 import { auditContext } from "./caller";
 import type { AppEnv } from "./env";
@@ -192,7 +192,7 @@ async function recordDenial(
       data: {
         reason: "forbidden role",
         method: c.req.method,
-        path: c.req.path.slice(0, 300),
+        path: storablePath(c.req.path),
         ...facts,
       },
     },

@@ -34,6 +34,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   BATCH_TOO_LARGE: 409,
   BATCH_EMPTY: 409,
   IDEMPOTENCY_KEY_REUSED: 409,
+  METHOD_NOT_ALLOWED: 405,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,
@@ -221,6 +222,49 @@ function rootMessage(error: unknown): string {
 
 export const notFound: NotFoundHandler = (c) =>
   errorResponse(c, new DomainError("NOT_FOUND", "no such resource"));
+
+/**
+ * The not-found answer of a server whose routes are `routes`: a path the server knows under other
+ * methods is 405 METHOD_NOT_ALLOWED with `Allow` naming them (HEAD wherever GET is), anything
+ * else 404 NOT_FOUND. Paths under `exceptUnder` keep their own answers.
+ */
+export function notFoundOrNotAllowed(
+  routes: () => readonly { method: string; path: string }[],
+  exceptUnder: string,
+): NotFoundHandler {
+  let known: { pattern: RegExp; methods: Set<string> }[] | undefined;
+  const index = () => {
+    const byPath = new Map<string, Set<string>>();
+    for (const { method, path } of routes()) {
+      if (method === "ALL" || path.includes("*") || path.startsWith(exceptUnder)) continue;
+      const methods = byPath.get(path) ?? new Set<string>();
+      methods.add(method);
+      if (method === "GET") methods.add("HEAD");
+      byPath.set(path, methods);
+    }
+    return [...byPath].map(([path, methods]) => ({
+      pattern: new RegExp(
+        `^${path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z0-9_]+/g, "[^/]+")}$`,
+      ),
+      methods,
+    }));
+  };
+  return (c) => {
+    known ??= index();
+    const allowed = new Set<string>();
+    for (const { pattern, methods } of known) {
+      if (pattern.test(c.req.path)) for (const method of methods) allowed.add(method);
+    }
+    if (allowed.size === 0) return notFound(c);
+    c.header("Allow", [...allowed].sort().join(", "));
+    return errorResponse(
+      c,
+      new DomainError("METHOD_NOT_ALLOWED", `${c.req.method.slice(0, 20)} is not allowed here`, {
+        allowed: [...allowed].sort(),
+      }),
+    );
+  };
+}
 
 /** An error body for when there is no app to answer (the configuration is unusable). */
 export function standaloneErrorResponse(code: ErrorCode, message: string): Response {

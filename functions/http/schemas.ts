@@ -49,11 +49,31 @@ export function storableJson(value: unknown): boolean {
   return true;
 }
 
+/**
+ * Characters PostgreSQL text stores, as a JSON Schema pattern: no NUL and no unpaired surrogate
+ * (with the `u` flag, which JSON Schema patterns use, a paired surrogate is one code point).
+ */
+const STORABLE = String.raw`[^\u0000\p{Cs}]`;
+const WHITESPACE = String.raw`\s`;
+const STORABLE_VISIBLE = String.raw`[^\s\u0000\p{Cs}]`;
+
+/** Code points, as JSON Schema's maxLength counts them (a surrogate pair is one). */
+const codePoints = (value: string) => {
+  let count = 0;
+  for (const _ of value) count++;
+  return count;
+};
+
+const STORABLE_TEXT = new RegExp(`^${STORABLE}*$`, "u");
+
+// The patterns are given to the document by hand: the generator would write a `u`-flagged
+// regular expression as `source/u`, which no validator reads as meant.
 const text = (max: number) =>
   z
     .string()
-    .max(max)
-    .refine(storableString, "must not contain NUL characters or unpaired surrogates");
+    .refine((value) => codePoints(value) <= max, `must be at most ${max} characters`)
+    .regex(STORABLE_TEXT, "must not contain NUL characters or unpaired surrogates")
+    .openapi({ maxLength: max, pattern: STORABLE_TEXT.source });
 
 /** Ids this API hands out (cuid2); anything else is not an id of ours. */
 export const ID_PATTERN = /^[a-z0-9]{1,64}$/;
@@ -68,15 +88,43 @@ export const jsonValue = z
   )
   .openapi({ description: "any JSON value" });
 
+/** A JSON value a response always carries (null included). */
+const anyJson = z
+  .unknown()
+  .refine((v) => v !== undefined, "is required")
+  .openapi({ description: "any JSON value" });
+
+/**
+ * A registered schema or null, as `anyOf: [{$ref}, {type: null}]`; `.nullable()` on a registered
+ * schema gives `allOf: [{$ref}, {type: [object, null]}]`, which null can never satisfy.
+ */
+export const orNull = <T extends z.ZodType>(schema: T) => z.union([schema, z.null()]);
+
 const timestamp = z.string().openapi({ format: "date-time", example: "2025-01-01T12:00:00.000Z" });
 const nullableTimestamp = timestamp.nullable();
 
-/** A human reason, 1..2000 characters once trimmed; a huge value is refused before trimming. */
+/**
+ * A human reason: 1 to REASON_TEXT_MAX characters once trimmed, stored trimmed. The pattern says
+ * it all (leading blanks, a visible first and last character, trailing blanks), so the document
+ * states exactly what the server accepts; a value over twice the limit is refused untrimmed.
+ */
+export const REASON_TEXT_PATTERN = new RegExp(
+  `^${WHITESPACE}*${STORABLE_VISIBLE}(?:${STORABLE}{0,${REASON_TEXT_MAX - 2}}${STORABLE_VISIBLE})?${WHITESPACE}*$`,
+  "u",
+);
 const reasonText = () =>
-  text(REASON_TEXT_MAX * 2)
+  z
+    .string()
+    .refine(
+      (value) => codePoints(value) <= REASON_TEXT_MAX * 2,
+      `must be at most ${REASON_TEXT_MAX * 2} characters`,
+    )
+    .regex(
+      REASON_TEXT_PATTERN,
+      `must be 1 to ${REASON_TEXT_MAX} characters once trimmed, without NUL characters or unpaired surrogates`,
+    )
     .trim()
-    .min(1)
-    .max(REASON_TEXT_MAX);
+    .openapi({ maxLength: REASON_TEXT_MAX * 2, pattern: REASON_TEXT_PATTERN.source });
 
 const expiresInHours = z
   .number()
@@ -137,7 +185,7 @@ export const JobSchema = z
   .object({
     id: z.string(),
     generator: z.string(),
-    input: z.unknown(),
+    input: anyJson,
     status: JobStatusSchema,
     retryOfJobId: z.string().nullable(),
     retryIntentId: z.string().nullable(),
@@ -155,7 +203,7 @@ export const OutputSchema = z
   .object({
     id: z.string(),
     jobId: z.string(),
-    content: z.unknown(),
+    content: anyJson,
     contentSha256: z.string(),
     generatorVersion: z.string(),
     createdAt: timestamp,
@@ -194,7 +242,7 @@ export const RetryIntentSchema = z
 export const AuditEventSchema = z
   .object({
     id: z.number().int(),
-    type: z.string(),
+    type: z.enum(AUDIT_TYPES),
     actor: z.string(),
     subjectType: z.string(),
     subjectId: z.string(),
@@ -350,8 +398,7 @@ export const limitParam = z
 
 export const cursorParam = z
   .string()
-  .min(1)
-  .max(300)
+  .regex(/^[A-Za-z0-9_-]{1,300}$/, "is not a cursor this API issued")
   .optional()
   .openapi({ description: "the `nextCursor` of the previous page" });
 
@@ -389,6 +436,7 @@ export const AuditListQuery = z.strictObject({
 export const IdParams = z.object({
   id: z
     .string()
+    .min(1)
     .openapi({ param: { name: "id", in: "path" }, example: "tz4a98xxat96iws9zmbrgj3a" }),
 });
 

@@ -1,5 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import type { AuditEvent, Job, Output, RetryBatch, RetryIntent } from "../../db/schema";
+import type { AuditType } from "../domain/audit";
 import type { LineageEntry } from "../domain/jobs";
 import type { Page } from "../domain/pagination";
 import type {
@@ -21,7 +22,7 @@ export function jobJson(job: Job): z.infer<typeof JobSchema> {
   return {
     id: job.id,
     generator: job.generator,
-    input: job.input,
+    input: job.input as NonNullable<unknown> | null,
     status: job.status,
     retryOfJobId: job.retryOfJobId,
     retryIntentId: job.retryIntentId,
@@ -39,7 +40,7 @@ export function outputJson(output: Output): z.infer<typeof OutputSchema> {
   return {
     id: output.id,
     jobId: output.jobId,
-    content: output.content,
+    content: output.content as NonNullable<unknown> | null,
     contentSha256: output.contentSha256,
     generatorVersion: output.generatorVersion,
     createdAt: iso(output.createdAt),
@@ -90,7 +91,7 @@ export function batchJson(batch: RetryBatch): z.infer<typeof RetryBatchSchema> {
 export function auditEventJson(event: AuditEvent): z.infer<typeof AuditEventSchema> {
   return {
     id: Number(event.id),
-    type: event.type,
+    type: event.type as AuditType,
     actor: event.actor,
     subjectType: event.subjectType,
     subjectId: event.subjectId,

@@ -161,17 +161,35 @@ describe("media type and size", () => {
 });
 
 describe("routing", () => {
-  it("answers unknown paths and methods with 404 NOT_FOUND", async () => {
+  it("answers unknown paths with 404 NOT_FOUND", async () => {
     for (const [method, path] of [
       ["GET", "/api/nothing-here"],
-      ["DELETE", "/api/jobs"],
-      ["PUT", "/api/admin/retry-intents/abc"],
-      ["DELETE", "/api/admin/jobs/abc"],
+      ["DELETE", "/api/nothing-here"],
+      ["GET", "/api/admin/jobs/abc/more"],
       ["GET", "/"],
     ] as const) {
       const response = await call(app, method, path, { token: tokens.admin });
       expect(response.status, `${method} ${path}`).toBe(404);
       expectErrorBody(response, "NOT_FOUND");
+    }
+  });
+
+  it("answers other methods on a known path with 405 and the methods it takes in Allow", async () => {
+    for (const [method, path, allow] of [
+      ["DELETE", "/api/jobs", "POST"],
+      ["PUT", "/api/admin/retry-intents/abc", "GET, HEAD"],
+      ["DELETE", "/api/admin/jobs/abc", "GET, HEAD"],
+      ["GET", "/api/admin/retry-intents/abc/execute", "POST"],
+      ["PATCH", "/api/admin/retry-intents", "GET, HEAD, POST"],
+      ["POST", "/healthz", "GET, HEAD"],
+      ["POST", "/api/openapi.json", "GET, HEAD"],
+    ] as const) {
+      for (const token of [tokens.admin, undefined]) {
+        const response = await call(app, method, path, { token });
+        expect(response.status, `${method} ${path}`).toBe(405);
+        expect(response.headers.get("allow")).toBe(allow);
+        expectErrorBody(response, "METHOD_NOT_ALLOWED");
+      }
     }
   });
 

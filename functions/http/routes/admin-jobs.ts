@@ -12,6 +12,7 @@ import {
   JobSchema,
   LineageEntrySchema,
   OutputSchema,
+  orNull,
   page,
   ReasonCodeSchema,
   RetryIntentSchema,
@@ -50,7 +51,7 @@ const getJobRoute = securedRoute("viewer", {
         "application/json": {
           schema: z.object({
             job: JobSchema,
-            output: OutputSchema.nullable(),
+            output: orNull(OutputSchema),
             lineage: z.array(LineageEntrySchema),
             intents: z.array(RetryIntentSchema),
             suggestedReasonCode: ReasonCodeSchema.nullable().openapi({

@@ -7,7 +7,14 @@ import { idempotent } from "../idempotency";
 import { jobById } from "../lookup";
 import { hasRole } from "../principal";
 import { errorResponses, securedRoute } from "../route";
-import { IdempotencyHeaders, IdParams, JobSchema, OutputSchema, SubmitJobBody } from "../schemas";
+import {
+  IdempotencyHeaders,
+  IdParams,
+  JobSchema,
+  OutputSchema,
+  orNull,
+  SubmitJobBody,
+} from "../schemas";
 import { jobJson, outputJson } from "../serialize";
 
 const submitJobRoute = securedRoute("submitter", {
@@ -44,7 +51,7 @@ const getOwnJobRoute = securedRoute("submitter", {
       description: "the job and its output (null until it COMPLETED)",
       content: {
         "application/json": {
-          schema: z.object({ job: JobSchema, output: OutputSchema.nullable() }),
+          schema: z.object({ job: JobSchema, output: orNull(OutputSchema) }),
         },
       },
     },

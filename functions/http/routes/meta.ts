@@ -1,11 +1,12 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { html } from "hono/html";
 import type { App } from "../env";
+import { publicRoute } from "../route";
 
 type OpenApiDocument = ReturnType<App["getOpenAPI31Document"]>;
 
-const healthRoute = createRoute({
+const healthRoute = publicRoute({
   operationId: "health",
   method: "get",
   path: "/healthz",
@@ -118,12 +119,56 @@ ${schemas.map(([name, schema]) => html`<section id="schema-${name}"><h3>${name}<
 }
 
 /** `/healthz`, `/api/openapi.json` (generated from the routes' schemas) and `/api/docs`. */
-export function registerMetaRoutes(app: App, info: { version: string }): void {
+/** Without Access configured, the document offers API tokens only. */
+function withoutAccess(doc: OpenApiDocument): OpenApiDocument {
+  const copy = structuredClone(doc);
+  delete copy.components?.securitySchemes?.accessJwt;
+  for (const item of Object.values(copy.paths ?? {})) {
+    for (const method of METHODS) {
+      const op = (item as Record<string, { security?: Record<string, string[]>[] } | undefined>)[
+        method
+      ];
+      if (op?.security) op.security = op.security.filter((entry) => !("accessJwt" in entry));
+    }
+  }
+  return copy;
+}
+
+const documentRoute = publicRoute({
+  operationId: "getOpenApiDocument",
+  method: "get",
+  path: "/api/openapi.json",
+  tags: ["meta"],
+  summary: "This OpenAPI 3.1 document",
+  responses: {
+    200: {
+      description: "the document, generated from the routes' schemas",
+      content: { "application/json": { schema: z.record(z.string(), z.unknown()) } },
+    },
+  },
+});
+
+const docsRoute = publicRoute({
+  operationId: "getApiReference",
+  method: "get",
+  path: "/api/docs",
+  tags: ["meta"],
+  summary: "This document as an HTML page",
+  responses: {
+    200: {
+      description: "a server-rendered reference, without scripts",
+      content: { "text/html": { schema: z.string() } },
+    },
+  },
+});
+
+export function registerMetaRoutes(app: App, info: { version: string; access: boolean }): void {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
     description: "an API token (`npm run regent -- token create`)",
   });
+  // Removed from the served document when Access is not configured (see withoutAccess).
   app.openAPIRegistry.registerComponent("securitySchemes", "accessJwt", {
     type: "apiKey",
     in: "header",
@@ -142,8 +187,17 @@ export function registerMetaRoutes(app: App, info: { version: string }): void {
 
   let document: OpenApiDocument | undefined;
   const generated = () => {
-    document ??= app.getOpenAPI31Document({
+    if (document) return document;
+    const full = app.getOpenAPI31Document({
       openapi: "3.1.0",
+      servers: [{ url: "/", description: "the server this document is served from" }],
+      tags: [
+        { name: "meta", description: "health and this document" },
+        { name: "jobs", description: "submitting and reading jobs" },
+        { name: "admin", description: "reading jobs, audit events and metrics" },
+        { name: "retry intents", description: "governed retries of one failed job" },
+        { name: "retry batches", description: "governed retries of many failed jobs at once" },
+      ],
       info: {
         title: "Regent API",
         version: info.version,
@@ -151,11 +205,12 @@ export function registerMetaRoutes(app: App, info: { version: string }): void {
           "Regeneration jobs run exactly once; recovery from failure is a human decision through RetryIntents. Errors are always { error: { code, message, details?, requestId } }.",
       },
     });
+    document = info.access ? full : withoutAccess(full);
     return document;
   };
 
-  app.get("/api/openapi.json", (c) => c.json(generated()));
-  app.get("/api/docs", (c) => {
+  app.openapi(documentRoute, (c) => c.json(generated() as unknown as Record<string, unknown>, 200));
+  app.openapi(docsRoute, (c) => {
     c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
     return c.html(renderDocs(generated()));
   });

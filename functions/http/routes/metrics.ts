@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { sha256Hex } from "../../domain/canonical-json";
 import {
@@ -12,7 +12,7 @@ import { requireRole } from "../auth";
 import type { App, AppEnv } from "../env";
 import type { CredentialCheck } from "../principal";
 import { exposition, type MetricFamily, PROMETHEUS_CONTENT_TYPE } from "../prometheus";
-import { errorResponses, SECURITY, securedRoute } from "../route";
+import { errorResponses, guardedRoute, securedRoute } from "../route";
 import { IntentStatusSchema, JobStatusSchema, ReasonCodeSchema } from "../schemas";
 
 const timestamp = z.string().openapi({ format: "date-time", example: "2025-01-01T12:00:00.000Z" });
@@ -155,7 +155,7 @@ function families(totals: SignalTotals, surging: boolean): MetricFamily[] {
  * `resolvePrincipal` is the API's own credential check: /metrics lies outside `/api`.
  */
 export function registerMetricsRoutes(app: App, resolvePrincipal: CredentialCheck): void {
-  const metricsRoute = createRoute({
+  const metricsRoute = guardedRoute({
     operationId: "metrics",
     method: "get",
     path: "/metrics",
@@ -163,7 +163,6 @@ export function registerMetricsRoutes(app: App, resolvePrincipal: CredentialChec
     summary: "Metrics in the Prometheus text exposition format 0.0.4",
     description:
       "For a viewer, or for `Authorization: Bearer <METRICS_TOKEN>` when METRICS_TOKEN is configured. Families: regent_jobs{status}, regent_job_failures_total{generator,error_code}, regent_retry_intents{status,reason_code}, regent_retry_jobs_total{reason_code,outcome}, regent_oldest_pending_job_age_seconds, regent_retry_surge.",
-    security: SECURITY,
     middleware: metricsAccess(resolvePrincipal),
     "x-regent-role": "viewer",
     responses: {

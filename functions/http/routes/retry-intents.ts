@@ -15,6 +15,7 @@ import {
   IdParams,
   IntentListQuery,
   JobSchema,
+  orNull,
   page,
   RejectRetryIntentBody,
   RetryIntentSchema,
@@ -91,7 +92,7 @@ const getIntentRoute = securedRoute("viewer", {
           schema: z.object({
             intent: RetryIntentSchema,
             sourceJob: JobSchema,
-            resultingJob: JobSchema.nullable(),
+            resultingJob: orNull(JobSchema),
             audit: z.array(AuditEventSchema),
           }),
         },
