@@ -79,14 +79,19 @@ const text = (max: number) =>
 export const ID_PATTERN = /^[a-z0-9]{1,64}$/;
 export const idString = z.string().regex(ID_PATTERN, "is not an id");
 
+/** A job's input: any JSON value but null (which the driver would store as SQL NULL). */
 export const jsonValue = z
   .unknown()
   .refine((v) => v !== undefined, "is required")
+  .refine((v) => v !== null, "may not be null")
   .refine(
     storableJson,
     `must be JSON nested at most ${MAX_JSON_DEPTH} deep, without NUL characters`,
   )
-  .openapi({ description: "any JSON value" });
+  .openapi({
+    description: `any JSON value but null, nested at most ${MAX_JSON_DEPTH} deep, without NUL characters or unpaired surrogates in its strings and keys`,
+    not: { type: "null" },
+  });
 
 /** A JSON value a response always carries (null included). */
 const anyJson = z

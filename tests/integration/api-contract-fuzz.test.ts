@@ -328,7 +328,9 @@ async function snapshot(): Promise<string> {
 /** A 400 the schemas cannot foresee: rules they describe in words only. */
 function unforeseeable400(body: { error?: { details?: Record<string, unknown> } }): boolean {
   const details = body.error?.details ?? {};
-  if (typeof details.field === "string") return true; // a domain rule, e.g. a foreign cursor
+  // Domain rules: a cursor this API did not issue, a generator it does not run, an override
+  // with a reason code other than OTHER.
+  if (["cursor", "generator", "overrideBudget"].includes(details.field as string)) return true;
   const issues = (details.issues ?? []) as { path: (string | number)[]; message: string }[];
   return (
     issues.length > 0 &&
