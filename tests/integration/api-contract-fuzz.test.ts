@@ -2,7 +2,7 @@ import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ApiApp, createTokens, type Tokens, testApp } from "../helpers/api";
+import { type ApiApp, call, createTokens, type Tokens, testApp } from "../helpers/api";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { failedJobs } from "../helpers/fixtures";
 import { type Schema, SchemaArbitraries } from "../helpers/json-schema-arbitrary";
@@ -366,6 +366,56 @@ describe("the OpenAPI document as a contract", () => {
       }
     }
     expect(compiled.size).toBeGreaterThan(40);
+  });
+
+  it("agrees with the server on reason texts, unknown query parameters and cursors", async () => {
+    const [job] = await failedJobs(t.db, 1);
+    const body = defs.CreateRetryIntent as Schema;
+    const accepts = validator("edge:CreateRetryIntent", body);
+    const intent = (reasonText: string) => ({
+      sourceJobId: job?.id,
+      reasonCode: "OTHER",
+      reasonText,
+    });
+    const cases: [string, boolean][] = [
+      [`${"x".repeat(2000)}${" ".repeat(10)}`, true],
+      [`${"x".repeat(2001)}${" ".repeat(9)}`, false],
+      [`\n  ${"x".repeat(1999)}\t`, true],
+      ["   ", false],
+      ["", false],
+      ["a\u0000b", false],
+      ["a\ud800b", false],
+      [`${"y".repeat(2000)}${" ".repeat(2001)}`, false],
+    ];
+    for (const [reasonText, ok] of cases) {
+      expect(accepts(intent(reasonText)), JSON.stringify(reasonText.slice(0, 20))).toBe(ok);
+      const response = await call(app, "POST", "/api/admin/retry-intents", {
+        token: tokens.admin,
+        body: intent(reasonText),
+      });
+      expect(response.status, JSON.stringify(response.body).slice(0, 300)).toBe(ok ? 201 : 400);
+      if (ok) {
+        expect(response.body.intent.reasonText).toBe(reasonText.trim());
+        await call(app, "POST", `/api/admin/retry-intents/${response.body.intent.id}/reject`, {
+          token: tokens.admin,
+          body: { reasonText: "edge case" },
+        });
+      }
+    }
+    for (const path of [
+      `/api/admin/jobs/${job?.id}?expand=1`,
+      `/api/jobs/${job?.id}?x=`,
+      "/api/admin/retry-batches/abc?limit=1",
+      "/api/admin/retry-intents/abc/execute?force=true",
+      "/healthz?verbose=1",
+      "/api/admin/jobs?cursor=%21%21",
+      "/api/admin/jobs?limit=1e2",
+    ]) {
+      const method = path.includes("/execute") ? "POST" : "GET";
+      const response = await call(app, method, path, { token: tokens.admin });
+      expect(response.status, path).toBe(400);
+      expect(response.body.error.code).toBe("VALIDATION_FAILED");
+    }
   });
 
   it(`holds for ${RUNS} requests generated from it (seed ${SEED})`, async () => {
