@@ -196,6 +196,37 @@ export class SchemaArbitraries {
       }
     }
     const types = this.types(schema);
+    if (types.length === 0 && !alternatives) {
+      // Any JSON: what JSON Schema cannot refuse but PostgreSQL's jsonb does (NUL and unpaired
+      // surrogates in strings and keys) and nesting deeper than the server takes.
+      options.push(
+        fc
+          .constantFrom("\u0000", "\ud800", "\udfff")
+          .chain((bad) =>
+            fc.constantFrom({ text: `a${bad}` }, { [`k${bad}`]: 1 }, [[`x${bad}`]], `s${bad}`),
+          ),
+        fc.integer({ min: 33, max: 300 }).map((depth) => {
+          let value: unknown = 1;
+          for (let i = 0; i < depth; i++) value = i % 2 ? [value] : { d: value };
+          return value;
+        }),
+      );
+    }
+    if (schema.format === "date-time") {
+      options.push(
+        fc.constantFrom(
+          "2025-02-30T00:00:00Z",
+          "2025-01-01T10:00:00",
+          "2025-01-01",
+          "0000-01-01T00:00:00Z",
+          "10000-01-01T00:00:00Z",
+          "2025-01-01T25:00:00Z",
+          "2025-01-01 10:00:00Z",
+          "2025-01-01T10:00:00z",
+          "2025-06-30T23:59:60Z",
+        ),
+      );
+    }
     if (schema.enum) options.push(fc.string({ maxLength: 20 }));
     if (types.includes("string")) {
       const max = schema.maxLength ?? 1000;
@@ -215,6 +246,10 @@ export class SchemaArbitraries {
           "1",
           -0.25,
           1e308,
+          "1e2",
+          "0x10",
+          " 1",
+          "999999999999",
         ),
       );
     }

@@ -14,6 +14,8 @@ import { type Schema, SchemaArbitraries } from "../helpers/json-schema-arbitrary
  * document declares for that operation, with a body and headers its schemas accept (checked by
  * a JSON Schema 2020-12 validator), never a 5xx, and a 4xx must leave the database as it was.
  * A request the schemas accept is not refused for its shape; one they refuse never succeeds.
+ * The invalid values include what JSON Schema cannot say but the server refuses all the same:
+ * JSON nested too deep, NUL and unpaired surrogates inside a job's input.
  *
  * FUZZ_SEED=<n> repeats a run; FUZZ_RUNS=<n> changes its length.
  */
@@ -276,6 +278,14 @@ function schemaValid(op: Operation, request: Generated): boolean {
   const names = request.query.map(([k]) => k);
   if (new Set(names).size !== names.length) return false;
   const query = Object.fromEntries(request.query);
+  // An integer in a query is written as its decimal digits (`1e2`, `0x10`, ` 1` are not one),
+  // which a validator's type coercion would not tell.
+  for (const p of queryParams) {
+    const value = query[p.name];
+    if (p.schema.type === "integer" && value !== undefined && !/^-?[0-9]+$/.test(value)) {
+      return false;
+    }
+  }
   const querySchema: Schema = {
     type: "object",
     properties: Object.fromEntries(queryParams.map((p) => [p.name, p.schema])),
@@ -368,7 +378,7 @@ describe("the OpenAPI document as a contract", () => {
     expect(compiled.size).toBeGreaterThan(40);
   });
 
-  it("agrees with the server on reason texts, unknown query parameters and cursors", async () => {
+  it("agrees with the server on reason texts, instants, unknown query parameters and cursors", async () => {
     const [job] = await failedJobs(t.db, 1);
     const body = defs.CreateRetryIntent as Schema;
     const accepts = validator("edge:CreateRetryIntent", body);
@@ -401,6 +411,34 @@ describe("the OpenAPI document as a contract", () => {
           body: { reasonText: "edge case" },
         });
       }
+    }
+    const preview = defs.PreviewRetryBatch as Schema;
+    const acceptsPreview = validator("edge:PreviewRetryBatch", preview);
+    for (const instant of [
+      "2025-01-01T10:00:00Z",
+      "2025-01-01T10:00:00.123456+05:30",
+      "2024-02-29T00:00:00Z",
+      "0002-01-01T00:00:00-23:59",
+      "9998-12-31T23:59:59+23:59",
+      "2025-02-29T00:00:00Z",
+      "2025-02-30T00:00:00Z",
+      "0000-01-01T00:00:00Z",
+      "0001-01-01T00:00:00+01:00",
+      "9999-12-31T23:59:59-01:00",
+      "2025-06-30T23:59:60Z",
+      "2025-01-01T10:00:00z",
+      "2025-01-01t10:00:00Z",
+      "2025-01-01 10:00:00Z",
+      "2025-01-01T10:00Z",
+      "2025-01-01T10:00:00",
+      "2025-01-01T10:00:00+0100",
+    ]) {
+      const body = { filter: { failedAfter: instant } };
+      const response = await call(app, "POST", "/api/admin/retry-batches/preview", {
+        token: tokens.admin,
+        body,
+      });
+      expect(response.status, instant).toBe(acceptsPreview(body) ? 200 : 400);
     }
     for (const path of [
       `/api/admin/jobs/${job?.id}?expand=1`,
@@ -485,6 +523,10 @@ describe("the OpenAPI document as a contract", () => {
           body = JSON.parse(text);
           const validate = validator(`${op.operationId}:${response.status}`, jsonSchema);
           expect(validate(body), `${ajv.errorsText(validate.errors)}: ${what()}`).toBe(true);
+        }
+        if (response.status >= 400 && jsonSchema) {
+          const requestId = (body as { error: { requestId: string } }).error.requestId;
+          expect(requestId, what()).toBe(response.headers.get("x-request-id"));
         }
         for (const [name, header] of Object.entries(spec.headers ?? {})) {
           const value = response.headers.get(name);
