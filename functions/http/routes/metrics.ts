@@ -35,7 +35,9 @@ const SurgeSchema = z
 const SignalsSchema = z
   .object({
     at: timestamp.openapi({ description: "the instant the figures were read at" }),
-    jobs: z.record(JobStatusSchema, count).openapi({ description: "jobs by status, every status" }),
+    jobs: z
+      .object(Object.fromEntries(JobStatusSchema.options.map((status) => [status, count])))
+      .openapi({ description: "jobs by status, every status" }),
     failures: z
       .array(z.object({ generator: z.string(), errorCode: z.string(), count }))
       .openapi({ description: "FAILED jobs by generator and error code, most first" }),
