@@ -13,10 +13,13 @@ import {
   regenerationJobs,
   retryIntents,
 } from "../../db/schema";
-import type { Executor } from "../../db/types";
+import { type Executor, rowsOf } from "../../db/types";
+import type { SurgeConfig } from "../config/signals";
+import { type ActiveAdminSession, ADMIN_SESSION_ID } from "./admin-sessions";
 import { auditTrail } from "./audit";
 import { findJob, findOutput, getJob, getLineage, type LineageEntry } from "./jobs";
 import { findJobCreatedBy, getRetryIntent, listRetryIntentsForJob } from "./retry-intents";
+import { type Surge, type SurgeRow, surgeFrom, surgeQuery } from "./signals";
 
 export interface JobDetail {
   job: Job;
@@ -119,4 +122,59 @@ export async function tokenNames(db: Executor): Promise<Map<string, string>> {
     .from(apiTokens)
     .limit(5000);
   return new Map(rows.map((r) => [`token:${r.id}`, r.name]));
+}
+
+/** What every signed-in admin page needs before its own read: who, their names, the surge. */
+export interface AdminPageContext {
+  /** The live session the cookie named; undefined when there is none (or none was named). */
+  session: ActiveAdminSession | undefined;
+  /** `token:<id>` → name; empty when nobody is signed in. */
+  tokenNames: Map<string, string>;
+  /** Whether retries surge; undefined when nobody is signed in. */
+  surge: Surge | undefined;
+}
+
+/**
+ * The admin page's first statement, on every request: the session the cookie names, checked
+ * with its token (not ended, not expired, the token not revoked: any of the three signs it out
+ * at once), and, when someone is signed in (by that session, or by Access when `signedIn`), the
+ * token names and the surge for the banner. One round trip; the page's own read is the second.
+ */
+export async function readAdminPageContext(
+  db: Executor,
+  options: { sessionId: string | null; signedIn: boolean; surge: SurgeConfig },
+): Promise<AdminPageContext> {
+  const sessionId =
+    options.sessionId !== null && ADMIN_SESSION_ID.test(options.sessionId)
+      ? options.sessionId
+      : null;
+  const result = await db.execute(sql`
+    WITH session AS (
+      SELECT s.id, s.token_id AS "tokenId", t.name AS "tokenName", t.role, s.expires_at AS "expiresAt"
+      FROM admin_sessions s JOIN api_tokens t ON t.id = s.token_id
+      WHERE s.id = ${sessionId} AND s.ended_at IS NULL AND s.expires_at > now()
+        AND t.revoked_at IS NULL
+    ), signed_in AS (
+      SELECT ${options.signedIn}::boolean OR EXISTS (SELECT 1 FROM session) AS yes
+    )
+    SELECT (SELECT to_jsonb(session) FROM session) AS session,
+           CASE WHEN (SELECT yes FROM signed_in) THEN (
+             SELECT coalesce(jsonb_object_agg('token:' || n.id, n.name), '{}'::jsonb)
+             FROM (SELECT id, name FROM api_tokens LIMIT 5000) n
+           ) END AS names,
+           CASE WHEN (SELECT yes FROM signed_in) THEN (
+             SELECT to_jsonb(surge) FROM (${surgeQuery(options.surge)}) surge
+           ) END AS surge`);
+  const [row] = rowsOf<{
+    session: (Omit<ActiveAdminSession, "expiresAt"> & { expiresAt: string }) | null;
+    names: Record<string, string> | null;
+    surge: SurgeRow | null;
+  }>(result);
+  return {
+    session: row?.session
+      ? { ...row.session, expiresAt: new Date(row.session.expiresAt) }
+      : undefined,
+    tokenNames: new Map(Object.entries(row?.names ?? {})),
+    surge: row?.surge ? surgeFrom(row.surge, options.surge) : undefined,
+  };
 }
