@@ -5,6 +5,7 @@
 import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
 import { connectNeon } from "../db/neon";
 import { type ApiEnv, type Config, loadConfig } from "./config/api";
+import { CLAIMER_WAKE } from "./config/wake";
 import { ensureBootstrapAdminToken } from "./domain/api-tokens";
 import {
   bindingSignInLimiter,
@@ -22,7 +23,25 @@ import { createServer } from "./server";
  */
 type Env = ApiEnv & {
   [CLOUDFLARE_SIGN_IN_LIMIT.binding]?: RateLimit;
+  /** The claimer Worker (infra/api.ts), woken after jobs are created; unbound: the Cron alone. */
+  [CLAIMER_WAKE.binding]?: Fetcher;
 };
+
+/**
+ * Wakes the claimer through its service binding. The claimer answers once its invocation has
+ * ended, and the caller keeps the call alive in `waitUntil`, beside the response already sent.
+ */
+function claimerWake(env: Env): (() => Promise<void>) | undefined {
+  const claimer = env[CLAIMER_WAKE.binding];
+  if (!claimer) return undefined;
+  return async () => {
+    const response = await claimer.fetch(`https://claimer${CLAIMER_WAKE.path}`, {
+      method: "POST",
+    });
+    await response.body?.cancel();
+    if (!response.ok) throw new Error(`the claimer answered ${response.status}`);
+  };
+}
 
 /**
  * Without the binding (a Worker run outside SST's deployment, as in the workerd tests), failed
@@ -73,6 +92,7 @@ async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise
       clientAddress: cloudflareClientAddress,
       accessKeys: accessKeys(config),
       signInLimiter: signInLimiter(env),
+      wakeClaimer: claimerWake(env),
     });
     return await server.fetch(request, env, ctx);
   } finally {
