@@ -8,11 +8,19 @@ import {
 } from "../../db/schema";
 import type { Executor } from "../../db/types";
 import { rowsOf } from "../../db/types";
-import { type AuditContext, recordAudit } from "./audit";
+import type { AuditContext } from "./audit";
 import { DomainError } from "./errors";
 import { newId } from "./ids";
 import { newestFirstAfter, type Page, pageOf } from "./pagination";
-import { inTransaction } from "./unit-of-work";
+import {
+  contextJson,
+  createdOf,
+  type IdempotencyKeyUse,
+  jobFromJson,
+  keyJson,
+  type Once,
+  runOnce,
+} from "./units";
 
 export const GENERATOR_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
 
@@ -21,12 +29,17 @@ export interface SubmitJobInput {
   input: unknown;
 }
 
-/** Creates a PENDING job and its JOB_CREATED event in one transaction (the caller's, if given). */
-export async function submitJob(
+/**
+ * Creates a PENDING job and its JOB_CREATED event, and wakes the worker, in one statement (the
+ * database's `regent_submit_job`). With an Idempotency-Key, the key is looked up, replayed or
+ * refused, and stored, in that same statement.
+ */
+export async function submitJobOnce(
   db: Executor,
   ctx: AuditContext,
   request: SubmitJobInput,
-): Promise<Job> {
+  key?: IdempotencyKeyUse,
+): Promise<Once<Job>> {
   if (!GENERATOR_NAME.test(request.generator)) {
     throw new DomainError(
       "VALIDATION_FAILED",
@@ -34,34 +47,26 @@ export async function submitJob(
       { field: "generator" },
     );
   }
-  // JSON null is stored as SQL NULL by the driver, which the NOT NULL column refuses: a job's
-  // input is a JSON value other than null.
+  // A job's input is a JSON value other than null (the NOT NULL column would refuse SQL NULL).
   if (request.input === undefined || request.input === null) {
     throw new DomainError("VALIDATION_FAILED", "input is required and may not be null", {
       field: "input",
     });
   }
-  return inTransaction(db, async (tx) => {
-    const [job] = await tx
-      .insert(regenerationJobs)
-      .values({
-        id: newId(),
-        generator: request.generator,
-        input: request.input,
-        createdBy: ctx.actor,
-      })
-      .returning();
-    if (!job) throw new Error("insert returned no job");
-    await recordAudit(tx, ctx, [
-      {
-        type: "JOB_CREATED",
-        subjectType: "job",
-        subjectId: job.id,
-        data: { generator: job.generator },
-      },
-    ]);
-    return job;
-  });
+  return runOnce(
+    db,
+    sql`regent_submit_job(${newId()}, ${request.generator}, ${JSON.stringify(request.input)}::jsonb, ${contextJson(ctx)}, ${keyJson(key)})`,
+    (body) => jobFromJson(body.job as Record<string, unknown>),
+  );
+}
+
+/** Creates a PENDING job and its JOB_CREATED event in one statement. */
+export async function submitJob(
+  db: Executor,
+  ctx: AuditContext,
+  request: SubmitJobInput,
+): Promise<Job> {
+  return createdOf(await submitJobOnce(db, ctx, request));
 }
 
 export async function findJob(db: Executor, id: string): Promise<Job | undefined> {

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { DomainError } from "../../domain/errors";
-import { findOutput, submitJob } from "../../domain/jobs";
+import { findOutput, submitJobOnce } from "../../domain/jobs";
 import { auditContext } from "../caller";
 import type { App } from "../env";
 import { idempotent } from "../idempotency";
@@ -58,7 +58,8 @@ export function registerJobRoutes(app: App): void {
     const result = await idempotent(
       c,
       { key: c.req.valid("header")["idempotency-key"], body, status: 201 },
-      async (db) => ({ job: jobJson(await submitJob(db, auditContext(c), body)) }),
+      (key) => submitJobOnce(c.var.db, auditContext(c), body, key),
+      (job) => ({ job: jobJson(job) }),
     );
     return c.json(result, 201);
   });
