@@ -1,9 +1,11 @@
 /**
  * The API Worker: one app per request over the Neon serverless driver (a Worker may not share
- * a database socket between requests); the pool is closed once the response is sent.
+ * a database socket between requests): a WebSocket pool closed once the response is sent, or
+ * with DATABASE_DRIVER=http one HTTPS request per statement and nothing to open or close.
  */
 import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
-import { connectNeon } from "../db/neon";
+import { connectNeon, connectNeonHttp } from "../db/neon";
+import type { Database } from "../db/types";
 import { type ApiEnv, type Config, loadConfig } from "./config/api";
 import { CLAIMER_WAKE } from "./config/wake";
 import { ensureBootstrapAdminToken } from "./domain/api-tokens";
@@ -70,6 +72,27 @@ function accessKeys(config: Config): JWTVerifyGetKey | undefined {
   return keys.get;
 }
 
+/**
+ * Ensures the bootstrap admin token, a transaction (the token and its audit event): over the
+ * request's pool, or with the http driver, which has no transactions, over a WebSocket pool of
+ * its own, once per isolate.
+ */
+async function bootstrap(
+  config: Config,
+  url: string,
+  token: string,
+  database: Database,
+  ctx: ExecutionContext,
+): Promise<void> {
+  if (database.kind !== "neon-http") return ensureBootstrapAdminToken(database.db, token);
+  const session = connectNeon(url, { wsProxy: config.neonWsProxy });
+  try {
+    await ensureBootstrapAdminToken(session.db, token);
+  } finally {
+    ctx.waitUntil(session.close());
+  }
+}
+
 async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   let config: Config;
   try {
@@ -80,10 +103,13 @@ async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise
     console.error(error instanceof Error ? error.message : error);
     return standaloneErrorResponse("INTERNAL", "the server is misconfigured");
   }
-  const database = connectNeon(config.databaseUrl, { wsProxy: config.neonWsProxy });
+  const database =
+    config.databaseDriver === "http"
+      ? connectNeonHttp(config.databaseUrl, { endpoint: config.neonHttpEndpoint })
+      : connectNeon(config.databaseUrl, { wsProxy: config.neonWsProxy });
   try {
     if (config.bootstrapAdminToken && bootstrapped !== config.bootstrapAdminToken) {
-      await ensureBootstrapAdminToken(database.db, config.bootstrapAdminToken);
+      await bootstrap(config, config.databaseUrl, config.bootstrapAdminToken, database, ctx);
       bootstrapped = config.bootstrapAdminToken;
     }
     const server = createServer({
