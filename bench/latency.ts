@@ -28,6 +28,7 @@ import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
 import { createApiToken } from "../functions/domain/api-tokens";
 import { compatibilityDate, compatibilityFlags } from "../infra/worker-settings";
+import { startNeonHttp } from "../tests/helpers/neon-http";
 import { startRegent } from "../tests/helpers/start-server";
 import { bundleWorker, withPassword } from "../tests/helpers/workerd";
 import { startWsProxy } from "../tests/helpers/ws-proxy";
@@ -98,6 +99,9 @@ try {
   if (target === "workerd") {
     const proxy = await startWsProxy({ delayMs });
     stops.push(() => proxy.close());
+    const driver = process.env.DATABASE_DRIVER === "http" ? "http" : "websocket";
+    const neonHttp = driver === "http" ? await startNeonHttp({ delayMs }) : undefined;
+    if (neonHttp) stops.push(() => neonHttp.close());
     const [api, worker] = await Promise.all([
       bundleWorker("functions/api.ts"),
       bundleWorker("functions/worker.ts"),
@@ -119,6 +123,7 @@ try {
           script: api.text,
           bindings: {
             ...databaseBindings,
+            ...(neonHttp ? { DATABASE_DRIVER: "http", NEON_HTTP_ENDPOINT: neonHttp.endpoint } : {}),
             SESSION_SECRET: "a-session-secret-of-at-least-32-characters",
           },
           serviceBindings: { CLAIMER: "claimer" },
@@ -157,7 +162,7 @@ try {
       } as never);
       return response as unknown as Response;
     };
-    label = `workerd, ${delayMs} ms each way`;
+    label = `workerd, ${delayMs} ms each way, the API over ${driver}`;
   } else {
     const started = await startRegent({ DATABASE_URL: url, LOG_LEVEL: "warn" });
     stops.push(() => started.stop());
