@@ -1,17 +1,11 @@
-import { and, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
-import {
-  type Job,
-  type JobStatus,
-  type Output,
-  regenerationJobs,
-  regenerationOutputs,
-} from "../../db/schema";
+import { eq, inArray, type SQL, sql } from "drizzle-orm";
+import { type Job, type JobStatus, regenerationJobs } from "../../db/schema";
 import type { Executor } from "../../db/types";
 import { rowsOf } from "../../db/types";
 import type { AuditContext } from "./audit";
 import { DomainError } from "./errors";
 import { newId } from "./ids";
-import { newestFirstAfter, type Page, pageOf } from "./pagination";
+import { type KeysetPage, type KeysetQuery, newestFirstPage } from "./pagination";
 import {
   contextJson,
   createdOf,
@@ -79,14 +73,6 @@ export async function getJob(db: Executor, id: string): Promise<Job> {
   const job = await findJob(db, id);
   if (!job) throw new DomainError("JOB_NOT_FOUND", `no job with id ${id}`, { jobId: id });
   return job;
-}
-
-export async function findOutput(db: Executor, jobId: string): Promise<Output | undefined> {
-  const [output] = await db
-    .select()
-    .from(regenerationOutputs)
-    .where(eq(regenerationOutputs.jobId, jobId));
-  return output;
 }
 
 export interface LineageEntry {
@@ -158,29 +144,19 @@ export interface JobQuery {
 }
 
 /** Newest first, keyset-paginated on (created_at, id). */
-export async function listJobs(db: Executor, query: JobQuery): Promise<Page<Job>> {
+export async function listJobs(
+  db: Executor,
+  query: JobQuery,
+  beside: Pick<KeysetQuery, "extra" | "beside"> = {},
+): Promise<KeysetPage<Job>> {
   const conditions: SQL[] = [];
   if (query.status) conditions.push(eq(regenerationJobs.status, query.status));
   if (query.generator) conditions.push(eq(regenerationJobs.generator, query.generator));
   if (query.createdBy) conditions.push(eq(regenerationJobs.createdBy, query.createdBy));
-  const after = await newestFirstAfter(db, regenerationJobs, query.cursor);
-  if (after) conditions.push(after);
-  const rows = await db
-    .select()
-    .from(regenerationJobs)
-    .where(and(...conditions))
-    .orderBy(desc(regenerationJobs.createdAt), desc(regenerationJobs.id))
-    .limit(query.limit + 1);
-  return pageOf(rows, query.limit);
-}
-
-/** Jobs per status, for dashboards. */
-export async function countJobsByStatus(db: Executor): Promise<Record<JobStatus, number>> {
-  const rows = await db
-    .select({ status: regenerationJobs.status, n: sql<number>`count(*)::int` })
-    .from(regenerationJobs)
-    .groupBy(regenerationJobs.status);
-  const counts: Record<JobStatus, number> = { PENDING: 0, RUNNING: 0, COMPLETED: 0, FAILED: 0 };
-  for (const row of rows) counts[row.status] = Number(row.n);
-  return counts;
+  return newestFirstPage<Job>(db, regenerationJobs, {
+    where: conditions,
+    limit: query.limit,
+    cursor: query.cursor,
+    ...beside,
+  });
 }

@@ -4,8 +4,10 @@
  * exactly that set (the preview's token is a digest of it), and later executes or rejects all
  * of its intents at once. Each intent is still consumed at most once and yields one job.
  */
-import { and, count, desc, eq, type SQL, sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import {
+  type AuditEvent,
+  auditEvents,
   type RetryBatch,
   type RetryIntent,
   type RetryReasonCode,
@@ -13,12 +15,13 @@ import {
   retryIntents,
 } from "../../db/schema";
 import { type Executor, rowsOf } from "../../db/types";
-import type { AuditContext } from "./audit";
+import { type AuditContext, auditTrailJson } from "./audit";
 import { sha256Hex } from "./canonical-json";
 import { DomainError } from "./errors";
 import { newId } from "./ids";
 import { GENERATOR_NAME } from "./jobs";
-import { decodeCursor, invalidCursor, type Page, pageOf } from "./pagination";
+import { rowFromJson, rowsFromJson } from "./json-rows";
+import { type KeysetPage, type KeysetQuery, newestFirstPage } from "./pagination";
 import { refusal } from "./refusals";
 import { intentTtlHours, normaliseReasonText, REASON_CODES } from "./retry-intents";
 import { budgetOf, DEFAULT_RETRY_BATCH_MAX, type RetryPolicy } from "./retry-policy";
@@ -92,9 +95,10 @@ export function normaliseFilter(filter: BatchFilter): BatchFilter {
   return out;
 }
 
-interface Candidate {
+/** A FAILED, not yet retried job a filter matches, as the candidates statement reads it. */
+export interface CandidateRow {
   id: string;
-  depth: number;
+  depth: number | string;
   pending: boolean;
 }
 
@@ -103,7 +107,7 @@ interface Candidate {
  * intent is already pending for it. (Approval reads the same set, locked, inside
  * `regent_create_retry_batch`.)
  */
-async function candidates(db: Executor, filter: BatchFilter): Promise<Candidate[]> {
+export function candidatesQuery(filter: BatchFilter): SQL {
   const conditions: SQL[] = [sql`j.status = 'FAILED'`];
   if (filter.generator) conditions.push(sql`j.generator = ${filter.generator}`);
   if (filter.errorCode) conditions.push(sql`j.error->>'code' = ${filter.errorCode}`);
@@ -113,7 +117,7 @@ async function candidates(db: Executor, filter: BatchFilter): Promise<Candidate[
   conditions.push(
     sql`NOT EXISTS (SELECT 1 FROM regeneration_jobs r WHERE r.retry_of_job_id = j.id)`,
   );
-  const result = await db.execute(sql`
+  return sql`
     SELECT j.id,
            -- Most failed jobs are originals; only a retry needs its chain walked (50,000
            -- candidates: 1.3 s with the walk for every one, 0.3 s like this).
@@ -121,21 +125,16 @@ async function candidates(db: Executor, filter: BatchFilter): Promise<Candidate[
            EXISTS (SELECT 1 FROM retry_intents i WHERE i.source_job_id = j.id AND i.status = 'PENDING') AS pending
     FROM regeneration_jobs j
     WHERE ${sql.join(conditions, sql` AND `)}
-    ORDER BY j.id`);
-  return rowsOf<{ id: string; depth: number | string; pending: boolean }>(result).map((r) => ({
-    id: r.id,
-    depth: Number(r.depth),
-    pending: r.pending === true || (r.pending as unknown) === "t",
-  }));
+    ORDER BY j.id`;
 }
 
-function split(rows: Candidate[], budget: number) {
+function split(rows: CandidateRow[], budget: number) {
   const jobIds: string[] = [];
   let overBudget = 0;
   let pendingIntent = 0;
   for (const row of rows) {
-    if (row.pending) pendingIntent += 1;
-    else if (row.depth >= budget) overBudget += 1;
+    if (row.pending === true || (row.pending as unknown) === "t") pendingIntent += 1;
+    else if (Number(row.depth) >= budget) overBudget += 1;
     else jobIds.push(row.id);
   }
   return { jobIds, excluded: { overBudget, pendingIntent } };
@@ -156,8 +155,19 @@ export async function previewRetryBatch(
   filter: BatchFilter,
   policy: RetryPolicy = {},
 ): Promise<BatchPreview> {
-  const normalised = normaliseFilter(filter);
-  const { jobIds, excluded } = split(await candidates(db, normalised), budgetOf(policy));
+  const rows = await db.execute(candidatesQuery(normaliseFilter(filter)));
+  return previewOf(rowsOf<CandidateRow>(rows), policy);
+}
+
+/**
+ * The preview the candidates of a normalised filter make (read by `candidatesQuery`, alone or
+ * beside other reads of a page); BATCH_TOO_LARGE over RETRY_BATCH_MAX.
+ */
+export async function previewOf(
+  rows: CandidateRow[],
+  policy: RetryPolicy = {},
+): Promise<BatchPreview> {
+  const { jobIds, excluded } = split(rows, budgetOf(policy));
   const max = policy.batchMax ?? DEFAULT_RETRY_BATCH_MAX;
   if (jobIds.length > max) throw tooLarge(jobIds.length, max);
   return { count: jobIds.length, jobIds, previewToken: await previewTokenOf(jobIds), excluded };
@@ -230,55 +240,59 @@ export interface BatchDetail {
   intents: (RetryIntent & { resultingJobId: string | null })[];
 }
 
-export async function findRetryBatch(db: Executor, id: string): Promise<RetryBatch | undefined> {
-  const [batch] = await db.select().from(retryBatches).where(eq(retryBatches.id, id));
-  return batch;
+/** A batch's intents by status, as one JSON object of lower-case status → count. */
+export function batchCountsJson(batchId: SQL): SQL {
+  return sql`(SELECT coalesce(jsonb_object_agg(lower(c.status::text), c.n), '{}'::jsonb)
+    FROM (SELECT status, count(*)::int AS n FROM retry_intents WHERE batch_id = ${batchId} GROUP BY status) c)`;
 }
 
-function batchNotFound(id: string): DomainError {
-  return refusal("BATCH_NOT_FOUND", { batchId: id });
+export function batchCountsFrom(json: unknown): BatchCounts {
+  return { pending: 0, consumed: 0, rejected: 0, ...((json ?? {}) as Record<string, number>) };
 }
 
-/** Intents per status of one batch. */
-export async function countBatchIntents(db: Executor, batchId: string): Promise<BatchCounts> {
-  const rows = await db
-    .select({ status: retryIntents.status, n: count() })
-    .from(retryIntents)
-    .where(eq(retryIntents.batchId, batchId))
-    .groupBy(retryIntents.status);
-  const counts: BatchCounts = { pending: 0, consumed: 0, rejected: 0 };
-  for (const row of rows) {
-    counts[row.status.toLowerCase() as keyof BatchCounts] = Number(row.n);
+/**
+ * A batch with its intents by status and its intents (each with the job it created, if any,
+ * sorted by source job), in one statement; with `audit`, its audit trail too.
+ * BATCH_NOT_FOUND when there is none.
+ */
+export async function retryBatchDetail(db: Executor, batchId: string): Promise<BatchDetail>;
+export async function retryBatchDetail(
+  db: Executor,
+  batchId: string,
+  options: { audit: true },
+): Promise<BatchDetail & { audit: AuditEvent[] }>;
+export async function retryBatchDetail(
+  db: Executor,
+  batchId: string,
+  options: { audit?: boolean } = {},
+): Promise<BatchDetail & { audit?: AuditEvent[] }> {
+  const result = await db.execute(sql`
+    SELECT to_jsonb(b) AS batch,
+           ${batchCountsJson(sql`b.id`)} AS counts,
+           (SELECT coalesce(jsonb_agg(to_jsonb(i) || jsonb_build_object('resulting_job_id', r.id)
+                                      ORDER BY i.source_job_id), '[]'::jsonb)
+            FROM retry_intents i LEFT JOIN regeneration_jobs r ON r.retry_intent_id = i.id
+            WHERE i.batch_id = b.id) AS intents,
+           ${options.audit ? auditTrailJson(batchId) : sql`NULL::jsonb`} AS audit
+    FROM retry_batches b WHERE b.id = ${batchId}`);
+  const [row] = rowsOf<{
+    batch: Record<string, unknown>;
+    counts: unknown;
+    intents: unknown;
+    audit: unknown;
+  }>(result);
+  if (!row) {
+    throw refusal("BATCH_NOT_FOUND", { batchId });
   }
-  return counts;
-}
-
-/** A batch with its counts and its intents (each with the job it created, if any). */
-export async function retryBatchDetail(db: Executor, id: string): Promise<BatchDetail> {
-  const batch = await findRetryBatch(db, id);
-  if (!batch) throw batchNotFound(id);
-  const [counts, result] = await Promise.all([
-    countBatchIntents(db, id),
-    db.execute(sql`
-      SELECT i.id, j.id AS resulting_job_id
-      FROM retry_intents i LEFT JOIN regeneration_jobs j ON j.retry_intent_id = i.id
-      WHERE i.batch_id = ${id}`),
-  ]);
-  const resulting = new Map(
-    rowsOf<{ id: string; resulting_job_id: string | null }>(result).map((r) => [
-      r.id,
-      r.resulting_job_id,
-    ]),
-  );
-  const intents = await db
-    .select()
-    .from(retryIntents)
-    .where(eq(retryIntents.batchId, id))
-    .orderBy(retryIntents.sourceJobId);
+  const intents = (Array.isArray(row.intents) ? row.intents : []) as Record<string, unknown>[];
   return {
-    batch,
-    counts,
-    intents: intents.map((i) => ({ ...i, resultingJobId: resulting.get(i.id) ?? null })),
+    batch: rowFromJson(retryBatches, row.batch),
+    counts: batchCountsFrom(row.counts),
+    intents: intents.map((i) => ({
+      ...rowFromJson(retryIntents, i),
+      resultingJobId: (i.resulting_job_id as string | null | undefined) ?? null,
+    })),
+    ...(options.audit ? { audit: rowsFromJson(auditEvents, row.audit) } : {}),
   };
 }
 
@@ -286,22 +300,13 @@ export async function retryBatchDetail(db: Executor, id: string): Promise<BatchD
 export async function listRetryBatches(
   db: Executor,
   query: { limit: number; cursor?: string | undefined },
-): Promise<Page<RetryBatch>> {
-  const conditions: SQL[] = [];
-  if (query.cursor) {
-    const after = decodeCursor(query.cursor);
-    if (!(await findRetryBatch(db, after))) throw invalidCursor();
-    conditions.push(
-      sql`(${retryBatches.createdAt}, ${retryBatches.id}) < (SELECT created_at, id FROM retry_batches WHERE id = ${after})`,
-    );
-  }
-  const rows = await db
-    .select()
-    .from(retryBatches)
-    .where(and(...conditions))
-    .orderBy(desc(retryBatches.createdAt), desc(retryBatches.id))
-    .limit(query.limit + 1);
-  return pageOf(rows, query.limit);
+  beside: Pick<KeysetQuery, "extra" | "beside"> = {},
+): Promise<KeysetPage<RetryBatch>> {
+  return newestFirstPage<RetryBatch>(db, retryBatches, {
+    limit: query.limit,
+    cursor: query.cursor,
+    ...beside,
+  });
 }
 
 export interface BatchExecution {

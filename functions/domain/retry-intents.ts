@@ -1,9 +1,8 @@
-import { and, desc, eq, type SQL, sql } from "drizzle-orm";
+import { eq, type SQL, sql } from "drizzle-orm";
 import {
   type RetryIntent,
   type RetryIntentStatus,
   type RetryReasonCode,
-  regenerationJobs,
   retryIntents,
   retryReasonCode,
 } from "../../db/schema";
@@ -11,7 +10,7 @@ import { type Executor, rowsOf } from "../../db/types";
 import type { AuditContext } from "./audit";
 import { DomainError } from "./errors";
 import { newId } from "./ids";
-import { newestFirstAfter, type Page, pageOf } from "./pagination";
+import { type KeysetPage, type KeysetQuery, newestFirstPage } from "./pagination";
 import { refusal } from "./refusals";
 import {
   budgetOf,
@@ -151,15 +150,6 @@ export async function getRetryIntent(db: Executor, id: string): Promise<RetryInt
   return intent;
 }
 
-/** The job an intent created, if it was consumed. */
-export async function findJobCreatedBy(db: Executor, intentId: string) {
-  const [job] = await db
-    .select()
-    .from(regenerationJobs)
-    .where(eq(regenerationJobs.retryIntentId, intentId));
-  return job;
-}
-
 export function intentExpired(intent: RetryIntent): DomainError {
   return refusal("INTENT_EXPIRED", {
     intentId: intent.id,
@@ -206,19 +196,17 @@ export interface RetryIntentQuery {
 export async function listRetryIntents(
   db: Executor,
   query: RetryIntentQuery,
-): Promise<Page<RetryIntent>> {
+  beside: Pick<KeysetQuery, "extra" | "beside"> = {},
+): Promise<KeysetPage<RetryIntent>> {
   const conditions: SQL[] = [];
   if (query.jobId) conditions.push(eq(retryIntents.sourceJobId, query.jobId));
   if (query.status) conditions.push(eq(retryIntents.status, query.status));
-  const after = await newestFirstAfter(db, retryIntents, query.cursor);
-  if (after) conditions.push(after);
-  const rows = await db
-    .select()
-    .from(retryIntents)
-    .where(and(...conditions))
-    .orderBy(desc(retryIntents.createdAt), desc(retryIntents.id))
-    .limit(query.limit + 1);
-  return pageOf(rows, query.limit);
+  return newestFirstPage<RetryIntent>(db, retryIntents, {
+    where: conditions,
+    limit: query.limit,
+    cursor: query.cursor,
+    ...beside,
+  });
 }
 
 /**

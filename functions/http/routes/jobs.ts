@@ -1,10 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { DomainError } from "../../domain/errors";
-import { findOutput, submitJobOnce } from "../../domain/jobs";
+import { submitJobOnce } from "../../domain/jobs";
+import { jobWithOutput } from "../../domain/read-models";
 import { auditContext } from "../caller";
 import type { App } from "../env";
 import { idempotent } from "../idempotency";
-import { jobById } from "../lookup";
+import { jobId } from "../lookup";
 import { hasRole } from "../principal";
 import { errorResponses, securedRoute } from "../route";
 import { IdempotencyHeaders, IdParams, JobSchema, OutputSchema, SubmitJobBody } from "../schemas";
@@ -67,12 +68,11 @@ export function registerJobRoutes(app: App): void {
   app.openapi(getOwnJobRoute, async (c) => {
     const { id } = c.req.valid("param");
     const principal = c.var.principal;
-    const job = await jobById(c.var.db, id);
+    const { job, output } = await jobWithOutput(c.var.db, jobId(id));
     // Someone else's job is reported as missing, so that ids of other callers do not leak.
     if (!hasRole(principal, "admin") && job.createdBy !== principal.actor) {
       throw new DomainError("JOB_NOT_FOUND", `no job with id ${id}`, { jobId: id });
     }
-    const output = await findOutput(c.var.db, job.id);
     return c.json({ job: jobJson(job), output: output ? outputJson(output) : null }, 200);
   });
 }
