@@ -21,8 +21,9 @@ import pg from "pg";
  */
 export async function startNeonHttp(
   options: { delayMs?: number } = {},
-): Promise<{ endpoint: string; close: () => Promise<void> }> {
+): Promise<{ endpoint: string; requests: () => number; close: () => Promise<void> }> {
   const delayMs = options.delayMs ?? 0;
+  let requests = 0;
   const pools = new Map<string, pg.Pool>();
   const wait = () =>
     delayMs > 0 ? new Promise((resolve) => setTimeout(resolve, delayMs)) : undefined;
@@ -42,6 +43,7 @@ export async function startNeonHttp(
   }
 
   const server: Server = createServer(async (request, response) => {
+    requests += 1;
     await wait();
     let status = 200;
     let answer: unknown;
@@ -89,6 +91,8 @@ export async function startNeonHttp(
   const { port } = server.address() as { port: number };
   return {
     endpoint: `http://127.0.0.1:${port}/sql`,
+    /** Requests received so far: each one round trip to the database. */
+    requests: () => requests,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -160,3 +160,51 @@ describe.each(["websocket", "http"] as const)("DATABASE_DRIVER=%s", (driver) => 
     });
   });
 });
+
+describe("the API Worker over SQL-over-HTTP: round trips as the bundle makes them", () => {
+  it("makes at most 2 requests to the endpoint for a submit, an intent, an execute and a GET", async () => {
+    const mf = runInWorkerd(bundle, {
+      DATABASE_URL: withPassword(t.url),
+      DATABASE_DRIVER: "http",
+      NEON_HTTP_ENDPOINT: neonHttp.endpoint,
+      SESSION_SECRET: "a-session-secret-of-at-least-32-characters",
+    });
+    try {
+      const counted = async (method: string, path: string, token: string, body?: unknown) => {
+        const before = neonHttp.requests();
+        const response = await mf.dispatchFetch(`https://regent.example${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const json = (await response.json()) as JsonBody;
+        return { status: response.status, body: json, requests: neonHttp.requests() - before };
+      };
+      const submitted = await counted("POST", "/api/jobs", submitter, {
+        generator: "demo",
+        input: { text: "counted" },
+      });
+      expect(submitted).toMatchObject({ status: 201, requests: 2 });
+      await failJob(t.db, submitted.body.job.id);
+      const read = await counted("GET", `/api/admin/jobs/${submitted.body.job.id}`, admin);
+      expect(read).toMatchObject({ status: 200, requests: 2 });
+      const intent = await counted("POST", "/api/admin/retry-intents", admin, {
+        sourceJobId: submitted.body.job.id,
+        reasonCode: "INFRA_ERROR",
+        reasonText: "counted over http",
+      });
+      expect(intent).toMatchObject({ status: 201, requests: 2 });
+      const executed = await counted(
+        "POST",
+        `/api/admin/retry-intents/${intent.body.intent.id}/execute`,
+        admin,
+      );
+      expect(executed).toMatchObject({ status: 201, requests: 2 });
+    } finally {
+      await mf.dispose();
+    }
+  });
+});
