@@ -104,9 +104,7 @@ describe("the API's database connections end while a request is in flight", () =
       // INSERT is in flight.
       await eventually(async () => {
         const waiting = await regentSessionsWaitingForLocks(t.raw, t.name);
-        return waiting.some((s) => /regent_submit_job\(/i.test(s.query))
-          ? true
-          : undefined;
+        return waiting.some((s) => /regent_submit_job\(/i.test(s.query)) ? true : undefined;
       }, "the submit to wait for the lock");
       expect(await terminateRegentBackends(t.raw, t.name)).toBeGreaterThanOrEqual(1);
       const answer = await pending;
