@@ -228,6 +228,7 @@ describe("sst.config.ts run()", () => {
   it("passes the stage's variables as plain text, each Worker only its own", async () => {
     const { recording } = await production({
       REQUIRE_DISTINCT_EXECUTOR: "TRUE",
+      DATABASE_DRIVER: "http",
       WORKER_BATCH_SIZE: "250",
       WORKER_CONCURRENCY: "8",
       WORKER_LEASE_SECONDS: "300",
@@ -250,6 +251,7 @@ describe("sst.config.ts run()", () => {
       ACCESS_ADMIN_EMAILS: "ada@example.com,grace@example.com",
       ACCESS_VIEWER_EMAILS: "@example.com",
       REQUIRE_DISTINCT_EXECUTOR: "true",
+      DATABASE_DRIVER: "http",
     });
     expect(plain(recording.cron("Claimer").worker)).toEqual({
       WORKER_BATCH_SIZE: "250",
