@@ -5,7 +5,7 @@ import { rowsOf } from "../../db/types";
 import type { AuditContext } from "./audit";
 import { DomainError } from "./errors";
 import { newId } from "./ids";
-import { type KeysetPage, type KeysetQuery, newestFirstPage } from "./pagination";
+import { newestFirstPage, type Page } from "./pagination";
 import {
   contextJson,
   createdOf,
@@ -144,19 +144,20 @@ export interface JobQuery {
 }
 
 /** Newest first, keyset-paginated on (created_at, id). */
-export async function listJobs(
-  db: Executor,
-  query: JobQuery,
-  beside: Pick<KeysetQuery, "extra" | "beside"> = {},
-): Promise<KeysetPage<Job>> {
+export async function listJobs(db: Executor, query: JobQuery): Promise<Page<Job>> {
+  const { items, nextCursor } = await newestFirstPage<Job>(db, regenerationJobs, {
+    where: jobConditions(query),
+    limit: query.limit,
+    cursor: query.cursor,
+  });
+  return { items, nextCursor };
+}
+
+/** The filters of a job list as conditions on regeneration_jobs. */
+export function jobConditions(query: Omit<JobQuery, "limit" | "cursor">): SQL[] {
   const conditions: SQL[] = [];
   if (query.status) conditions.push(eq(regenerationJobs.status, query.status));
   if (query.generator) conditions.push(eq(regenerationJobs.generator, query.generator));
   if (query.createdBy) conditions.push(eq(regenerationJobs.createdBy, query.createdBy));
-  return newestFirstPage<Job>(db, regenerationJobs, {
-    where: conditions,
-    limit: query.limit,
-    cursor: query.cursor,
-    ...beside,
-  });
+  return conditions;
 }

@@ -16,6 +16,7 @@ import {
   type RetryIntent,
   regenerationJobs,
   regenerationOutputs,
+  retryBatches,
   retryIntents,
 } from "../../db/schema";
 import { type Executor, rowsOf } from "../../db/types";
@@ -23,9 +24,9 @@ import type { SurgeConfig } from "../config/signals";
 import { type ActiveAdminSession, ADMIN_SESSION_ID } from "./admin-sessions";
 import { auditTrailJson } from "./audit";
 import { DomainError } from "./errors";
-import { type JobQuery, type LineageEntry, listJobs } from "./jobs";
+import { type JobQuery, jobConditions, type LineageEntry } from "./jobs";
 import { rowFromJson, rowsFromJson } from "./json-rows";
-import type { Page } from "./pagination";
+import { newestFirstPage, type Page } from "./pagination";
 import {
   type BatchCounts,
   type BatchFilter,
@@ -33,9 +34,8 @@ import {
   batchCountsJson,
   type CandidateRow,
   candidatesQuery,
-  listRetryBatches,
 } from "./retry-batches";
-import { listRetryIntents, type RetryIntentQuery } from "./retry-intents";
+import { intentConditions, type RetryIntentQuery } from "./retry-intents";
 import { type Surge, type SurgeRow, surgeFrom, surgeQuery } from "./signals";
 
 type JsonObject = Record<string, unknown>;
@@ -261,7 +261,13 @@ export async function jobsPage(
     beside.offer = sql`CASE WHEN (SELECT count(*) FROM regeneration_jobs WHERE status = 'FAILED') <= ${offer.max}
       THEN (SELECT coalesce(jsonb_agg(c ORDER BY c.id), '[]'::jsonb) FROM (${candidatesQuery(offer.filter)}) c) END`;
   }
-  const page = await listJobs(db, query, { extra: RETRY_STATE, beside });
+  const page = await newestFirstPage<Job>(db, regenerationJobs, {
+    where: jobConditions(query),
+    limit: query.limit,
+    cursor: query.cursor,
+    extra: RETRY_STATE,
+    beside,
+  });
   const counts: Record<JobStatus, number> = { PENDING: 0, RUNNING: 0, COMPLETED: 0, FAILED: 0 };
   Object.assign(counts, page.beside.counts);
   const retryStates = new Map<string, RetryState>();
@@ -289,7 +295,12 @@ export async function intentsPage(
   db: Executor,
   query: RetryIntentQuery,
 ): Promise<{ page: Page<RetryIntent>; createdJobs: Map<string, string> }> {
-  const page = await listRetryIntents(db, query, { extra: CREATED_JOB });
+  const page = await newestFirstPage<RetryIntent>(db, retryIntents, {
+    where: intentConditions(query),
+    limit: query.limit,
+    cursor: query.cursor,
+    extra: CREATED_JOB,
+  });
   const createdJobs = new Map<string, string>();
   page.items.forEach((intent, i) => {
     const created = (page.extras[i] as { createdJobId?: string | null }).createdJobId;
@@ -303,7 +314,8 @@ export async function batchesPage(
   db: Executor,
   query: { limit: number; cursor?: string | undefined },
 ): Promise<{ page: Page<RetryBatch>; counts: BatchCounts[] }> {
-  const page = await listRetryBatches(db, query, {
+  const page = await newestFirstPage<RetryBatch>(db, retryBatches, {
+    ...query,
     extra: sql`jsonb_build_object('counts', ${batchCountsJson(sql`page.id`)})`,
   });
   return {

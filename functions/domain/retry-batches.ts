@@ -21,7 +21,7 @@ import { DomainError } from "./errors";
 import { newId } from "./ids";
 import { GENERATOR_NAME } from "./jobs";
 import { rowFromJson, rowsFromJson } from "./json-rows";
-import { type KeysetPage, type KeysetQuery, newestFirstPage } from "./pagination";
+import { newestFirstPage, type Page } from "./pagination";
 import { refusal } from "./refusals";
 import { intentTtlHours, normaliseReasonText, REASON_CODES } from "./retry-intents";
 import { budgetOf, DEFAULT_RETRY_BATCH_MAX, type RetryPolicy } from "./retry-policy";
@@ -300,13 +300,9 @@ export async function retryBatchDetail(
 export async function listRetryBatches(
   db: Executor,
   query: { limit: number; cursor?: string | undefined },
-  beside: Pick<KeysetQuery, "extra" | "beside"> = {},
-): Promise<KeysetPage<RetryBatch>> {
-  return newestFirstPage<RetryBatch>(db, retryBatches, {
-    limit: query.limit,
-    cursor: query.cursor,
-    ...beside,
-  });
+): Promise<Page<RetryBatch>> {
+  const { items, nextCursor } = await newestFirstPage<RetryBatch>(db, retryBatches, query);
+  return { items, nextCursor };
 }
 
 export interface BatchExecution {

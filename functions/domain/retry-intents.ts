@@ -10,7 +10,7 @@ import { type Executor, rowsOf } from "../../db/types";
 import type { AuditContext } from "./audit";
 import { DomainError } from "./errors";
 import { newId } from "./ids";
-import { type KeysetPage, type KeysetQuery, newestFirstPage } from "./pagination";
+import { newestFirstPage, type Page } from "./pagination";
 import { refusal } from "./refusals";
 import {
   budgetOf,
@@ -196,17 +196,21 @@ export interface RetryIntentQuery {
 export async function listRetryIntents(
   db: Executor,
   query: RetryIntentQuery,
-  beside: Pick<KeysetQuery, "extra" | "beside"> = {},
-): Promise<KeysetPage<RetryIntent>> {
+): Promise<Page<RetryIntent>> {
+  const { items, nextCursor } = await newestFirstPage<RetryIntent>(db, retryIntents, {
+    where: intentConditions(query),
+    limit: query.limit,
+    cursor: query.cursor,
+  });
+  return { items, nextCursor };
+}
+
+/** The filters of an intent list as conditions on retry_intents. */
+export function intentConditions(query: Omit<RetryIntentQuery, "limit" | "cursor">): SQL[] {
   const conditions: SQL[] = [];
   if (query.jobId) conditions.push(eq(retryIntents.sourceJobId, query.jobId));
   if (query.status) conditions.push(eq(retryIntents.status, query.status));
-  return newestFirstPage<RetryIntent>(db, retryIntents, {
-    where: conditions,
-    limit: query.limit,
-    cursor: query.cursor,
-    ...beside,
-  });
+  return conditions;
 }
 
 /**
