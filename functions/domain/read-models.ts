@@ -1,6 +1,7 @@
 /**
- * Read compositions: a job or an intent with everything shown beside it, as the API's detail
- * routes and the admin page both present them, and the many-rows-at-once lookups of the lists.
+ * Read compositions: a job, an intent or a batch with everything shown beside it, as the API's
+ * detail routes and the admin page both present them, the admin page's lists with what each
+ * shows beside its rows, and what every admin page reads with its session.
  * Each composition is one statement (a round trip is what a request pays for at the edge):
  * the record and what surrounds it come back as JSON columns of one row, turned back into the
  * rows a Drizzle select returns by `rowFromJson`. Nothing here writes.
