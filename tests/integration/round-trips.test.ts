@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeCursor } from "../../functions/domain/pagination";
 import { createRetryBatch, previewRetryBatch } from "../../functions/domain/retry-batches";
+import { accessTeam } from "../helpers/access";
 import { AdminClient, adminApp, csrfOf, token } from "../helpers/admin";
 import { type ApiApp, call, createTokens, type Tokens, testApp } from "../helpers/api";
 import type { TestDatabase } from "../helpers/db";
@@ -345,6 +346,20 @@ describe("the admin page", () => {
     for (const [route, path] of pages) {
       await expectRoundTrips(route, adminGet(path), 200);
     }
+  });
+
+  it("a page for a Cloudflare Access identity: no session, the same two statements", async () => {
+    const team = await accessTeam({ admins: "ada@example.com" });
+    const app = adminApp({ db: counter.db, env: team.env, accessKeys: team.keys });
+    const headers = { "cf-access-jwt-assertion": await team.tokenFor("ada@example.com") };
+    await expectRoundTrips(
+      "GET /admin (Access)",
+      async () => {
+        const res = await app.request("http://localhost/admin", { headers });
+        return { status: res.status, detail: res.status === 200 ? undefined : await res.text() };
+      },
+      200,
+    );
   });
 
   it("every form", async () => {
