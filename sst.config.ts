@@ -2,7 +2,7 @@
 
 /**
  * Regent on Cloudflare (docs/deployment.md): the `Api` Worker with a URL and the `Claimer`
- * Cron Worker, over one PostgreSQL database. Deploy with `npm run deploy -- --stage <stage>`,
+ * Cron Worker, which the Api wakes through a service binding, over one PostgreSQL database. Deploy with `npm run deploy -- --stage <stage>`,
  * which applies the migrations first.
  */
 export default $config({
@@ -17,8 +17,9 @@ export default $config({
     };
   },
   async run() {
-    const { api } = await import("./infra/api");
+    // The claimer first: the Api Worker is bound to its Worker to wake it.
     await import("./infra/claimer");
+    const { api } = await import("./infra/api");
     return { api: api.url };
   },
 });

@@ -1,6 +1,7 @@
 /**
  * `npm start`: applies migrations (embedded PGlite by default), makes sure the bootstrap admin
- * token exists if one is configured, serves Regent on PORT and runs the worker loop beside it.
+ * token exists if one is configured, serves Regent on PORT and runs the worker loop beside it,
+ * woken as soon as a request creates jobs.
  */
 import { randomBytes } from "node:crypto";
 import { serve } from "@hono/node-server";
@@ -32,6 +33,15 @@ if (config.bootstrapAdminToken) {
   await ensureBootstrapAdminToken(database.db, config.bootstrapAdminToken);
 }
 
+/** Everything to stop on shutdown, last started first. */
+const stops: (() => Promise<void>)[] = [() => database.close()];
+
+const worker = startWorkerLoop(database.db, {
+  ...invocationOptionsFrom(workerConfig),
+  intervalMs: workerConfig.intervalMs,
+});
+stops.push(() => worker.stop());
+
 // Without SESSION_SECRET, admin sessions are signed with a secret of this process's own:
 // they end when it stops.
 const sessionSecret = config.sessionSecret ?? randomBytes(32).toString("base64url");
@@ -42,16 +52,9 @@ const app = createServer({
   clientAddress: (c) => getConnInfo(c).remote.address,
   // One process serves every request, so its memory sees every failed sign-in.
   signInLimiter: memorySignInLimiter(),
+  // A job created here starts now, not at the loop's next interval.
+  wakeClaimer: () => worker.wake(),
 });
-
-/** Everything to stop on shutdown, last started first. */
-const stops: (() => Promise<void>)[] = [() => database.close()];
-
-const worker = startWorkerLoop(database.db, {
-  ...invocationOptionsFrom(workerConfig),
-  intervalMs: workerConfig.intervalMs,
-});
-stops.push(() => worker.stop());
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: "127.0.0.1" }, (info) => {
   const url = `http://127.0.0.1:${info.port}`;
@@ -75,7 +78,7 @@ const server = serve({ fetch: app.fetch, port: config.port, hostname: "127.0.0.1
       `Regent is running on ${url} (database: ${database.kind})`,
       `  admin page: ${url}/admin (sign in with an API token)`,
       `  API reference: ${url}/api/docs`,
-      `  worker: an invocation every ${workerConfig.intervalMs} ms (batch ${workerConfig.batchSize}, concurrency ${workerConfig.concurrency})`,
+      `  worker: an invocation every ${workerConfig.intervalMs} ms and whenever jobs are created (batch ${workerConfig.batchSize}, concurrency ${workerConfig.concurrency})`,
       signIn,
       config.access ? `  Cloudflare Access sign-in is on (issuer ${config.access.issuer})` : "",
     ]

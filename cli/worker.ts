@@ -1,11 +1,14 @@
 /**
  * `npm run worker -- --once`: one worker invocation, as the Cron trigger runs it — claim and
  * run jobs until nothing is claimable or WORKER_BUDGET_MS is spent — then print the counts and
- * exit 0. Without --once: invocations every WORKER_INTERVAL_MS until SIGINT or SIGTERM.
+ * exit 0. Without --once: invocations every WORKER_INTERVAL_MS until SIGINT or SIGTERM, and
+ * at once whenever jobs are created: it LISTENs on PostgreSQL's `regent_job_created` channel,
+ * which the statements creating jobs notify.
  */
 import { parseArgs } from "node:util";
 import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
+import { JOB_CREATED_CHANNEL, listenForNotifications } from "../db/notifications";
 import { loadWorkerConfig, WorkerConfigError } from "../functions/config/worker";
 import { invocationOptionsFrom, runWorkerInvocation } from "../functions/execution/invocation";
 import { startWorkerLoop } from "../functions/execution/loop";
@@ -47,13 +50,18 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const loop = startWorkerLoop(database.db, { ...options, intervalMs: config.intervalMs });
+    // The embedded database admits no other process, so nothing else creates jobs in it.
+    const listener = config.databaseUrl
+      ? listenForNotifications(config.databaseUrl, JOB_CREATED_CHANNEL, () => loop.wake())
+      : undefined;
     console.log(
-      `worker running every ${config.intervalMs} ms (database: ${database.kind}); Ctrl-C stops it`,
+      `worker running every ${config.intervalMs} ms${listener ? " and whenever jobs are created" : ""} (database: ${database.kind}); Ctrl-C stops it`,
     );
     await new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);
     });
+    await listener?.stop();
     await loop.stop();
     return 0;
   } finally {

@@ -1,4 +1,5 @@
-import { neonConfig, Pool } from "@neondatabase/serverless";
+import { neon, neonConfig, Pool } from "@neondatabase/serverless";
+import { drizzle as drizzleHttp } from "drizzle-orm/neon-http";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import * as schema from "./schema";
 import type { Database, Db } from "./types";
@@ -78,4 +79,22 @@ export function connectNeon(url: string, options: NeonOptions = {}): Database {
   survivesLostConnections(pool);
   const db = drizzle({ client: pool, schema }) as unknown as Db;
   return { db, kind: "neon", close: () => pool.end() };
+}
+
+export interface NeonHttpOptions {
+  /** Where to POST statements instead of Neon's own endpoint (a local stand-in). */
+  endpoint?: string | undefined;
+}
+
+/**
+ * Neon's SQL-over-HTTP driver: each statement is one HTTPS request, with nothing to open first
+ * (no WebSocket, no PostgreSQL startup), and no session either: a statement runs on its own,
+ * and `db.transaction` is refused. For callers that send independent statements only, as the
+ * API does; the claimer keeps the WebSocket pool. Nothing to close.
+ */
+export function connectNeonHttp(url: string, options: NeonHttpOptions = {}): Database {
+  if (options.endpoint) neonConfig.fetchEndpoint = options.endpoint;
+  const client = neon(url);
+  const db = drizzleHttp({ client, schema }) as unknown as Db;
+  return { db, kind: "neon-http", close: async () => {} };
 }

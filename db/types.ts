@@ -13,7 +13,7 @@ export type Tx = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelati
 /** Either; most domain functions accept both. */
 export type Executor = Db | Tx;
 
-export type DriverKind = "pglite" | "node-postgres" | "neon";
+export type DriverKind = "pglite" | "node-postgres" | "neon" | "neon-http";
 
 export interface Database {
   db: Db;

@@ -1,10 +1,13 @@
 /**
  * The API Worker: one app per request over the Neon serverless driver (a Worker may not share
- * a database socket between requests); the pool is closed once the response is sent.
+ * a database socket between requests): a WebSocket pool closed once the response is sent, or
+ * with DATABASE_DRIVER=http one HTTPS request per statement and nothing to open or close.
  */
 import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
-import { connectNeon } from "../db/neon";
+import { connectNeon, connectNeonHttp } from "../db/neon";
+import type { Database } from "../db/types";
 import { type ApiEnv, type Config, loadConfig } from "./config/api";
+import { CLAIMER_WAKE } from "./config/wake";
 import { ensureBootstrapAdminToken } from "./domain/api-tokens";
 import {
   bindingSignInLimiter,
@@ -22,7 +25,25 @@ import { createServer } from "./server";
  */
 type Env = ApiEnv & {
   [CLOUDFLARE_SIGN_IN_LIMIT.binding]?: RateLimit;
+  /** The claimer Worker (infra/api.ts), woken after jobs are created; unbound: the Cron alone. */
+  [CLAIMER_WAKE.binding]?: Fetcher;
 };
+
+/**
+ * Wakes the claimer through its service binding. The claimer answers once its invocation has
+ * ended, and the caller keeps the call alive in `waitUntil`, beside the response already sent.
+ */
+function claimerWake(env: Env): (() => Promise<void>) | undefined {
+  const claimer = env[CLAIMER_WAKE.binding];
+  if (!claimer) return undefined;
+  return async () => {
+    const response = await claimer.fetch(`https://claimer${CLAIMER_WAKE.path}`, {
+      method: "POST",
+    });
+    await response.body?.cancel();
+    if (!response.ok) throw new Error(`the claimer answered ${response.status}`);
+  };
+}
 
 /**
  * Without the binding (a Worker run outside SST's deployment, as in the workerd tests), failed
@@ -51,6 +72,27 @@ function accessKeys(config: Config): JWTVerifyGetKey | undefined {
   return keys.get;
 }
 
+/**
+ * Ensures the bootstrap admin token, a transaction (the token and its audit event): over the
+ * request's pool, or with the http driver, which has no transactions, over a WebSocket pool of
+ * its own, once per isolate.
+ */
+async function bootstrap(
+  config: Config,
+  url: string,
+  token: string,
+  database: Database,
+  ctx: ExecutionContext,
+): Promise<void> {
+  if (database.kind !== "neon-http") return ensureBootstrapAdminToken(database.db, token);
+  const session = connectNeon(url, { wsProxy: config.neonWsProxy });
+  try {
+    await ensureBootstrapAdminToken(session.db, token);
+  } finally {
+    ctx.waitUntil(session.close());
+  }
+}
+
 async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   let config: Config;
   try {
@@ -61,10 +103,13 @@ async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise
     console.error(error instanceof Error ? error.message : error);
     return standaloneErrorResponse("INTERNAL", "the server is misconfigured");
   }
-  const database = connectNeon(config.databaseUrl, { wsProxy: config.neonWsProxy });
+  const database =
+    config.databaseDriver === "http"
+      ? connectNeonHttp(config.databaseUrl, { endpoint: config.neonHttpEndpoint })
+      : connectNeon(config.databaseUrl, { wsProxy: config.neonWsProxy });
   try {
     if (config.bootstrapAdminToken && bootstrapped !== config.bootstrapAdminToken) {
-      await ensureBootstrapAdminToken(database.db, config.bootstrapAdminToken);
+      await bootstrap(config, config.databaseUrl, config.bootstrapAdminToken, database, ctx);
       bootstrapped = config.bootstrapAdminToken;
     }
     const server = createServer({
@@ -73,6 +118,7 @@ async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise
       clientAddress: cloudflareClientAddress,
       accessKeys: accessKeys(config),
       signInLimiter: signInLimiter(env),
+      wakeClaimer: claimerWake(env),
     });
     return await server.fetch(request, env, ctx);
   } finally {

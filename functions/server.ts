@@ -15,6 +15,7 @@ import { accessJwt } from "./http/auth";
 import { type ClientAddress, callerContext } from "./http/caller";
 import type { App, AppEnv } from "./http/env";
 import { notFoundOrNotAllowed, onError } from "./http/errors";
+import { JOB_CREATING_ROUTES, type WakeClaimer, wakeClaimerAfter } from "./http/wake";
 
 export interface ServerDeps {
   db: Db;
@@ -31,6 +32,11 @@ export interface ServerDeps {
    * not outlive a request (the Worker builds one per request); default: this server's memory.
    */
   signInLimiter?: SignInLimiter | undefined;
+  /**
+   * Tells the claimer that jobs were created (the Worker's service binding, the loop of
+   * `npm start`); without it, jobs wait for the claimer's next tick.
+   */
+  wakeClaimer?: WakeClaimer | undefined;
 }
 
 /**
@@ -50,6 +56,10 @@ export function createServer(deps: ServerDeps): App {
   server.use("*", callerContext({ db, config, clientAddress: deps.clientAddress }));
   server.onError(onError);
   server.notFound(notFoundOrNotAllowed(() => server.routes, ADMIN_BASE));
+  const { wakeClaimer } = deps;
+  if (wakeClaimer) {
+    for (const path of JOB_CREATING_ROUTES) server.use(path, wakeClaimerAfter(wakeClaimer));
+  }
 
   server.route("/", newApp({ db, config, access }));
   if (config.sessionSecret) {

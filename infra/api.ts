@@ -1,4 +1,9 @@
-/** The API and the /admin page: one Worker with a workers.dev URL. */
+/**
+ * The API and the /admin page: one Worker with a workers.dev URL, bound to the claimer's Worker
+ * (a service binding) to wake it when it creates jobs.
+ */
+import { CLAIMER_WAKE } from "../functions/config/wake";
+import { claimer } from "./claimer";
 import { SIGN_IN_RATE_LIMIT } from "./config";
 import { stage } from "./stage";
 import { workerScript } from "./worker-script";
@@ -18,6 +23,8 @@ export const api = new sst.cloudflare.Worker("Api", {
   placement,
   environment: stage.api,
   transform: {
-    worker: workerScript(["DATABASE_URL", "SESSION_SECRET", "REGENT_BOOTSTRAP_ADMIN_TOKEN"]),
+    worker: workerScript(["DATABASE_URL", "SESSION_SECRET", "REGENT_BOOTSTRAP_ADMIN_TOKEN"], {
+      [CLAIMER_WAKE.binding]: claimer.nodes.worker.scriptName,
+    }),
   },
 });

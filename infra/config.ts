@@ -51,6 +51,7 @@ export type SecretName = keyof typeof SECRETS;
 
 /** Plain-text variables of the Api Worker, passed on only when set. */
 export const API_VARIABLES = [
+  "DATABASE_DRIVER",
   "ACCESS_TEAM_DOMAIN",
   "ACCESS_AUD",
   "ACCESS_ADMIN_EMAILS",

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { Db } from "../db/types";
 import type { SignInLimiter } from "../functions/domain/sign-in-limiter";
+import type { Surge } from "../functions/domain/signals";
 import type { AppVariables } from "../functions/http/env";
 import type { CredentialCheck } from "../functions/http/principal";
 import { hasRole, type Principal } from "../functions/http/principal";
@@ -34,6 +35,8 @@ export type AdminEnv = {
     csrfToken: string;
     /** `token:<id>` → the token's name, to show people rather than ids. */
     tokenNames: Map<string, string>;
+    /** Whether retries surge, for the banner; read with the session. */
+    surge?: Surge | undefined;
     /** The server-side session a token sign-in holds; unset for an Access identity. */
     adminSessionId?: string;
   };

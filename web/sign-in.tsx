@@ -1,13 +1,9 @@
 import type { Hono, MiddlewareHandler } from "hono";
-import {
-  endAdminSession,
-  findActiveAdminSession,
-  startAdminSession,
-} from "../functions/domain/admin-sessions";
+import { endAdminSession, startAdminSession } from "../functions/domain/admin-sessions";
 import { verifyApiToken } from "../functions/domain/api-tokens";
 import { recordAudit } from "../functions/domain/audit";
 import { recordAuthRefusal } from "../functions/domain/auth-refusals";
-import { tokenNames } from "../functions/domain/read-models";
+import { type AdminPageContext, readAdminPageContext } from "../functions/domain/read-models";
 import { memorySignInLimiter, signInKeys } from "../functions/domain/sign-in-limiter";
 import { auditContext } from "../functions/http/caller";
 import { hasRole, type Principal } from "../functions/http/principal";
@@ -26,28 +22,43 @@ import {
 } from "./session";
 
 type Resolved =
-  | { kind: "signed-in"; principal: Principal; csrfKey: string; sessionId?: string }
+  | {
+      kind: "signed-in";
+      principal: Principal;
+      csrfKey: string;
+      sessionId?: string;
+      context: AdminPageContext;
+    }
   | { kind: "submitter" }
   | { kind: "anonymous"; hadSession: boolean };
 
-const signedIn = (principal: Principal, csrfKey: string, sessionId?: string): Resolved =>
+const signedIn = (
+  principal: Principal,
+  csrfKey: string,
+  context: AdminPageContext,
+  sessionId?: string,
+): Resolved =>
   hasRole(principal, "viewer")
-    ? { kind: "signed-in", principal, csrfKey, ...(sessionId ? { sessionId } : {}) }
+    ? { kind: "signed-in", principal, csrfKey, context, ...(sessionId ? { sessionId } : {}) }
     : { kind: "submitter" };
 
 /**
  * Who the request comes from: the Access identity when Access vouches for one that holds a
  * role, else the session the cookie names, read again on every request (with its token, in
- * one query) so that signing out, expiry or a revocation takes effect at once.
+ * one statement that also brings what every page shows: token names and the surge) so that
+ * signing out, expiry or a revocation takes effect at once.
  */
 async function resolve(c: AdminContext, deps: AdminDeps): Promise<Resolved> {
   const access = deps.access ? await deps.access(c.req.raw) : undefined;
+  const surge = c.var.config.surge;
   if (access?.outcome === "ok" && access.principal.roles.length > 0) {
-    return signedIn(access.principal, `access\n${access.principal.actor}`);
+    const context = await readAdminPageContext(deps.db, { sessionId: null, signedIn: true, surge });
+    return signedIn(access.principal, `access\n${access.principal.actor}`, context);
   }
   const sessionId = await readSessionId(c, deps.sessionSecret);
   if (!sessionId) return { kind: "anonymous", hadSession: hasSessionCookie(c) };
-  const session = await findActiveAdminSession(deps.db, sessionId);
+  const context = await readAdminPageContext(deps.db, { sessionId, signedIn: false, surge });
+  const session = context.session;
   if (!session) return { kind: "anonymous", hadSession: true };
   const principal: Principal = {
     actor: `token:${session.tokenId}`,
@@ -55,7 +66,7 @@ async function resolve(c: AdminContext, deps: AdminDeps): Promise<Resolved> {
     via: "session",
     label: session.tokenName,
   };
-  return signedIn(principal, `session\n${session.id}`, session.id);
+  return signedIn(principal, `session\n${session.id}`, context, session.id);
 }
 
 function submitterRefused(c: AdminContext) {
@@ -97,7 +108,8 @@ export function requireSignIn(deps: AdminDeps): MiddlewareHandler<AdminEnv> {
     c.set("principal", who.principal);
     if (who.sessionId) c.set("adminSessionId", who.sessionId);
     c.set("csrfToken", await csrfTokenFor(deps.sessionSecret, who.csrfKey));
-    c.set("tokenNames", await tokenNames(deps.db));
+    c.set("tokenNames", who.context.tokenNames);
+    c.set("surge", who.context.surge);
     await next();
   };
 }

@@ -18,6 +18,7 @@ import {
   describeIssues,
   emailList,
   flag,
+  httpUrl,
   optionalText,
   pickVariables,
   postgresUrl,
@@ -32,6 +33,16 @@ export const apiEnvSchema = z
   .object({
     DATABASE_URL: postgresUrl,
     NEON_WS_PROXY: optionalText,
+    /**
+     * How the API Worker talks to Neon: `websocket` (default), a WebSocket pool per request,
+     * or `http`, one HTTPS request per statement with no connection to open first; the API
+     * sends independent statements only, so it needs no session. Node ignores it.
+     */
+    DATABASE_DRIVER: optionalText.pipe(
+      z.enum(["websocket", "http"], { error: "must be websocket or http" }).default("websocket"),
+    ),
+    /** Where the http driver sends its statements instead of Neon's endpoint (local runs). */
+    NEON_HTTP_ENDPOINT: httpUrl,
     ACCESS_TEAM_DOMAIN: accessTeamDomain,
     ACCESS_AUD: optionalText,
     ACCESS_ADMIN_EMAILS: emailList,
@@ -84,6 +95,9 @@ export interface AccessConfig {
 export interface Config {
   databaseUrl: string | undefined;
   neonWsProxy: string | undefined;
+  /** The API Worker's way to Neon (DATABASE_DRIVER). */
+  databaseDriver: "websocket" | "http";
+  neonHttpEndpoint: string | undefined;
   /** Set when Cloudflare Access sign-in is configured. */
   access: AccessConfig | undefined;
   bootstrapAdminToken: string | undefined;
@@ -132,6 +146,8 @@ export function loadConfig(env: object): Config {
   return {
     databaseUrl: e.DATABASE_URL,
     neonWsProxy: e.NEON_WS_PROXY,
+    databaseDriver: e.DATABASE_DRIVER,
+    neonHttpEndpoint: e.NEON_HTTP_ENDPOINT,
     access,
     bootstrapAdminToken: e.REGENT_BOOTSTRAP_ADMIN_TOKEN,
     sessionSecret: e.SESSION_SECRET,

@@ -6,9 +6,9 @@
  */
 import { sql } from "drizzle-orm";
 import type { ApiTokenRole } from "../../db/schema";
-import { adminSessions } from "../../db/schema";
-import { type Db, type Executor, rowsOf } from "../../db/types";
-import { type AuditContext, recordAudit } from "./audit";
+import { type Executor, rowsOf } from "../../db/types";
+import type { AuditContext } from "./audit";
+import { contextJson, runUnit } from "./units";
 
 /** A working day at most: signing in again is cheap, and a stolen cookie ages out. */
 export const ADMIN_SESSION_TTL_HOURS = 8;
@@ -35,34 +35,19 @@ export const ADMIN_SESSION_ID = /^[A-Za-z0-9_-]{32}$/;
 
 /**
  * Starts a session for a token that was just verified, and audits ADMIN_SIGNED_IN (never the
- * token's secret). Returns the new session's id.
+ * token's secret), in one statement (the database's `regent_start_admin_session`). Returns the
+ * new session's id.
  */
 export async function startAdminSession(
-  db: Db,
+  db: Executor,
   ctx: AuditContext,
   token: { id: string },
 ): Promise<{ id: string; expiresAt: Date }> {
-  const id = newSessionId();
-  return db.transaction(async (tx) => {
-    const [row] = await tx
-      .insert(adminSessions)
-      .values({
-        id,
-        tokenId: token.id,
-        expiresAt: sql`now() + make_interval(hours => ${ADMIN_SESSION_TTL_HOURS})`,
-      })
-      .returning({ id: adminSessions.id, expiresAt: adminSessions.expiresAt });
-    if (!row) throw new Error("insert returned no session");
-    await recordAudit(tx, ctx, [
-      {
-        type: "ADMIN_SIGNED_IN",
-        subjectType: "admin_session",
-        subjectId: row.id,
-        data: { via: "token", tokenId: token.id, expiresAt: row.expiresAt.toISOString() },
-      },
-    ]);
-    return row;
-  });
+  const row = await runUnit<{ id: string; expiresAt: string }>(
+    db,
+    sql`regent_start_admin_session(${newSessionId()}, ${token.id}, ${ADMIN_SESSION_TTL_HOURS}::integer, ${contextJson(ctx)})`,
+  );
+  return { id: row.id, expiresAt: new Date(row.expiresAt) };
 }
 
 /**
@@ -85,25 +70,14 @@ export async function findActiveAdminSession(
 }
 
 /**
- * Ends a session and audits ADMIN_SIGNED_OUT; does nothing if it has ended already. Returns
- * whether this call ended it.
+ * Ends a session and audits ADMIN_SIGNED_OUT, in one statement (the database's
+ * `regent_end_admin_session`); does nothing if it has ended already. Returns whether this call
+ * ended it.
  */
-export async function endAdminSession(db: Db, ctx: AuditContext, id: string): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    const result = await tx.execute(sql`
-      UPDATE admin_sessions SET ended_at = now()
-      WHERE id = ${id} AND ended_at IS NULL
-      RETURNING token_id AS "tokenId"`);
-    const [row] = rowsOf<{ tokenId: string }>(result);
-    if (!row) return false;
-    await recordAudit(tx, ctx, [
-      {
-        type: "ADMIN_SIGNED_OUT",
-        subjectType: "admin_session",
-        subjectId: id,
-        data: { via: "token", tokenId: row.tokenId },
-      },
-    ]);
-    return true;
-  });
+export async function endAdminSession(
+  db: Executor,
+  ctx: AuditContext,
+  id: string,
+): Promise<boolean> {
+  return runUnit<boolean>(db, sql`regent_end_admin_session(${id}, ${contextJson(ctx)})`);
 }

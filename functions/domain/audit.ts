@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import { type AuditEvent, auditEvents } from "../../db/schema";
 import type { Executor } from "../../db/types";
 import { decodeNumericCursor, type Page, pageOf } from "./pagination";
@@ -98,6 +98,15 @@ export async function listAudit(
     .orderBy(desc(auditEvents.id))
     .limit(query.limit + 1);
   return pageOf(rows, query.limit);
+}
+
+/**
+ * Every audit event about one subject, oldest first, as one JSON array (rows of `to_jsonb`):
+ * for a read that shows the trail beside the subject in one statement.
+ */
+export function auditTrailJson(subjectId: string): SQL {
+  return sql`(SELECT coalesce(jsonb_agg(to_jsonb(a) ORDER BY a.id), '[]'::jsonb)
+    FROM audit_events a WHERE a.subject_id = ${subjectId})`;
 }
 
 /** Every audit event about one subject, oldest first. */

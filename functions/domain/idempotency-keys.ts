@@ -3,34 +3,13 @@
  * covers that with room to spare, and past it the key's first response is not replayed:
  * the request runs as new. The keys table then stays about a day's worth of creations.
  */
-import { and, eq, lte, sql } from "drizzle-orm";
-import { idempotencyKeys } from "../../db/schema";
+import { sql } from "drizzle-orm";
 import { type Executor, rowsOf } from "../../db/types";
 
 export const IDEMPOTENCY_KEY_TTL_HOURS = 24;
 
 /** The moment before which a stored key has expired, by the database's clock. */
 export const idempotencyCutoff = sql`now() - make_interval(hours => ${IDEMPOTENCY_KEY_TTL_HOURS})`;
-
-/**
- * Removes one key if, and only if, it has expired: run in the transaction that stores the key
- * afresh, so that a live key (a concurrent twin's) is never taken away.
- */
-export async function deleteExpiredIdempotencyKey(
-  tx: Executor,
-  principal: string,
-  key: string,
-): Promise<void> {
-  await tx
-    .delete(idempotencyKeys)
-    .where(
-      and(
-        eq(idempotencyKeys.principal, principal),
-        eq(idempotencyKeys.key, key),
-        lte(idempotencyKeys.createdAt, idempotencyCutoff),
-      ),
-    );
-}
 
 /**
  * Deletes up to `limit` expired keys, oldest first (by `idempotency_keys_created_idx`);

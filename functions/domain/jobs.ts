@@ -1,18 +1,20 @@
-import { and, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
-import {
-  type Job,
-  type JobStatus,
-  type Output,
-  regenerationJobs,
-  regenerationOutputs,
-} from "../../db/schema";
+import { eq, inArray, type SQL, sql } from "drizzle-orm";
+import { type Job, type JobStatus, regenerationJobs } from "../../db/schema";
 import type { Executor } from "../../db/types";
 import { rowsOf } from "../../db/types";
-import { type AuditContext, recordAudit } from "./audit";
+import type { AuditContext } from "./audit";
 import { DomainError } from "./errors";
 import { newId } from "./ids";
-import { newestFirstAfter, type Page, pageOf } from "./pagination";
-import { inTransaction } from "./unit-of-work";
+import { newestFirstPage, type Page } from "./pagination";
+import {
+  contextJson,
+  createdOf,
+  type IdempotencyKeyUse,
+  jobFromJson,
+  keyJson,
+  type Once,
+  runOnce,
+} from "./units";
 
 export const GENERATOR_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
 
@@ -21,12 +23,17 @@ export interface SubmitJobInput {
   input: unknown;
 }
 
-/** Creates a PENDING job and its JOB_CREATED event in one transaction (the caller's, if given). */
-export async function submitJob(
+/**
+ * Creates a PENDING job and its JOB_CREATED event, and wakes the worker, in one statement (the
+ * database's `regent_submit_job`). With an Idempotency-Key, the key is looked up, replayed or
+ * refused, and stored, in that same statement.
+ */
+export async function submitJobOnce(
   db: Executor,
   ctx: AuditContext,
   request: SubmitJobInput,
-): Promise<Job> {
+  key?: IdempotencyKeyUse,
+): Promise<Once<Job>> {
   if (!GENERATOR_NAME.test(request.generator)) {
     throw new DomainError(
       "VALIDATION_FAILED",
@@ -34,34 +41,26 @@ export async function submitJob(
       { field: "generator" },
     );
   }
-  // JSON null is stored as SQL NULL by the driver, which the NOT NULL column refuses: a job's
-  // input is a JSON value other than null.
+  // A job's input is a JSON value other than null (the NOT NULL column would refuse SQL NULL).
   if (request.input === undefined || request.input === null) {
     throw new DomainError("VALIDATION_FAILED", "input is required and may not be null", {
       field: "input",
     });
   }
-  return inTransaction(db, async (tx) => {
-    const [job] = await tx
-      .insert(regenerationJobs)
-      .values({
-        id: newId(),
-        generator: request.generator,
-        input: request.input,
-        createdBy: ctx.actor,
-      })
-      .returning();
-    if (!job) throw new Error("insert returned no job");
-    await recordAudit(tx, ctx, [
-      {
-        type: "JOB_CREATED",
-        subjectType: "job",
-        subjectId: job.id,
-        data: { generator: job.generator },
-      },
-    ]);
-    return job;
-  });
+  return runOnce(
+    db,
+    sql`regent_submit_job(${newId()}, ${request.generator}, ${JSON.stringify(request.input)}::jsonb, ${contextJson(ctx)}, ${keyJson(key)})`,
+    (body) => jobFromJson(body.job as Record<string, unknown>),
+  );
+}
+
+/** Creates a PENDING job and its JOB_CREATED event in one statement. */
+export async function submitJob(
+  db: Executor,
+  ctx: AuditContext,
+  request: SubmitJobInput,
+): Promise<Job> {
+  return createdOf(await submitJobOnce(db, ctx, request));
 }
 
 export async function findJob(db: Executor, id: string): Promise<Job | undefined> {
@@ -74,14 +73,6 @@ export async function getJob(db: Executor, id: string): Promise<Job> {
   const job = await findJob(db, id);
   if (!job) throw new DomainError("JOB_NOT_FOUND", `no job with id ${id}`, { jobId: id });
   return job;
-}
-
-export async function findOutput(db: Executor, jobId: string): Promise<Output | undefined> {
-  const [output] = await db
-    .select()
-    .from(regenerationOutputs)
-    .where(eq(regenerationOutputs.jobId, jobId));
-  return output;
 }
 
 export interface LineageEntry {
@@ -154,28 +145,19 @@ export interface JobQuery {
 
 /** Newest first, keyset-paginated on (created_at, id). */
 export async function listJobs(db: Executor, query: JobQuery): Promise<Page<Job>> {
+  const { items, nextCursor } = await newestFirstPage<Job>(db, regenerationJobs, {
+    where: jobConditions(query),
+    limit: query.limit,
+    cursor: query.cursor,
+  });
+  return { items, nextCursor };
+}
+
+/** The filters of a job list as conditions on regeneration_jobs. */
+export function jobConditions(query: Omit<JobQuery, "limit" | "cursor">): SQL[] {
   const conditions: SQL[] = [];
   if (query.status) conditions.push(eq(regenerationJobs.status, query.status));
   if (query.generator) conditions.push(eq(regenerationJobs.generator, query.generator));
   if (query.createdBy) conditions.push(eq(regenerationJobs.createdBy, query.createdBy));
-  const after = await newestFirstAfter(db, regenerationJobs, query.cursor);
-  if (after) conditions.push(after);
-  const rows = await db
-    .select()
-    .from(regenerationJobs)
-    .where(and(...conditions))
-    .orderBy(desc(regenerationJobs.createdAt), desc(regenerationJobs.id))
-    .limit(query.limit + 1);
-  return pageOf(rows, query.limit);
-}
-
-/** Jobs per status, for dashboards. */
-export async function countJobsByStatus(db: Executor): Promise<Record<JobStatus, number>> {
-  const rows = await db
-    .select({ status: regenerationJobs.status, n: sql<number>`count(*)::int` })
-    .from(regenerationJobs)
-    .groupBy(regenerationJobs.status);
-  const counts: Record<JobStatus, number> = { PENDING: 0, RUNNING: 0, COMPLETED: 0, FAILED: 0 };
-  for (const row of rows) counts[row.status] = Number(row.n);
-  return counts;
+  return conditions;
 }

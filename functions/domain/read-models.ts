@@ -1,22 +1,99 @@
 /**
- * Read compositions: a job or an intent with everything shown beside it, as the API's detail
- * routes and the admin page both present them, and the many-rows-at-once lookups of the lists.
- * Nothing here writes.
+ * Read compositions: a job, an intent or a batch with everything shown beside it, as the API's
+ * detail routes and the admin page both present them, the admin page's lists with what each
+ * shows beside its rows, and what every admin page reads with its session.
+ * Each composition is one statement (a round trip is what a request pays for at the edge):
+ * the record and what surrounds it come back as JSON columns of one row, turned back into the
+ * rows a Drizzle select returns by `rowFromJson`. Nothing here writes.
  */
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import {
   type AuditEvent,
-  apiTokens,
+  auditEvents,
   type Job,
+  type JobStatus,
   type Output,
+  type RetryBatch,
   type RetryIntent,
   regenerationJobs,
+  regenerationOutputs,
+  retryBatches,
   retryIntents,
 } from "../../db/schema";
-import type { Executor } from "../../db/types";
-import { auditTrail } from "./audit";
-import { findJob, findOutput, getJob, getLineage, type LineageEntry } from "./jobs";
-import { findJobCreatedBy, getRetryIntent, listRetryIntentsForJob } from "./retry-intents";
+import { type Executor, rowsOf } from "../../db/types";
+import type { SurgeConfig } from "../config/signals";
+import { type ActiveAdminSession, ADMIN_SESSION_ID } from "./admin-sessions";
+import { auditTrailJson } from "./audit";
+import { DomainError } from "./errors";
+import { type JobQuery, jobConditions, type LineageEntry } from "./jobs";
+import { rowFromJson, rowsFromJson } from "./json-rows";
+import { newestFirstPage, type Page } from "./pagination";
+import {
+  type BatchCounts,
+  type BatchFilter,
+  batchCountsFrom,
+  batchCountsJson,
+  type CandidateRow,
+  candidatesQuery,
+} from "./retry-batches";
+import { intentConditions, type RetryIntentQuery } from "./retry-intents";
+import { type Surge, type SurgeRow, surgeFrom, surgeQuery } from "./signals";
+
+type JsonObject = Record<string, unknown>;
+
+/**
+ * The retry chain of a job, oldest first, as one JSON array of {step, job}: its ancestors
+ * through `retry_of_job_id` and its descendants (each job is retried at most once).
+ */
+function lineageJson(jobId: string): SQL {
+  return sql`(
+    WITH RECURSIVE up(id, retry_of, step) AS (
+      SELECT id, retry_of_job_id, 0 FROM regeneration_jobs WHERE id = ${jobId}
+      UNION ALL
+      SELECT j.id, j.retry_of_job_id, up.step - 1
+      FROM regeneration_jobs j JOIN up ON j.id = up.retry_of
+    ), down(id, step) AS (
+      SELECT id, 0 FROM regeneration_jobs WHERE id = ${jobId}
+      UNION ALL
+      SELECT j.id, down.step + 1
+      FROM regeneration_jobs j JOIN down ON j.retry_of_job_id = down.id
+    ), steps AS (SELECT id, step FROM up UNION SELECT id, step FROM down)
+    SELECT coalesce(jsonb_agg(jsonb_build_object('step', s.step, 'job', to_jsonb(l)) ORDER BY s.step), '[]'::jsonb)
+    FROM steps s JOIN regeneration_jobs l ON l.id = s.id)`;
+}
+
+function lineageFrom(json: unknown): LineageEntry[] {
+  const steps = (json ?? []) as { step: number; job: JsonObject }[];
+  const base = steps[0]?.step ?? 0;
+  return steps.map((s) => ({ job: rowFromJson(regenerationJobs, s.job), depth: s.step - base }));
+}
+
+/** Every intent for one job, oldest first, as one JSON array (listRetryIntentsForJob's rows). */
+function intentsOfJobJson(jobId: string): SQL {
+  return sql`(SELECT coalesce(jsonb_agg(to_jsonb(i) ORDER BY i.created_at, i.id), '[]'::jsonb)
+    FROM retry_intents i WHERE i.source_job_id = ${jobId})`;
+}
+
+function jobNotFound(id: string): DomainError {
+  return new DomainError("JOB_NOT_FOUND", `no job with id ${id}`, { jobId: id });
+}
+
+/** A job and its output (if it has one), in one statement; JOB_NOT_FOUND when there is none. */
+export async function jobWithOutput(
+  db: Executor,
+  jobId: string,
+): Promise<{ job: Job; output: Output | undefined }> {
+  const result = await db.execute(sql`
+    SELECT to_jsonb(j) AS job,
+           (SELECT to_jsonb(o) FROM regeneration_outputs o WHERE o.job_id = j.id) AS output
+    FROM regeneration_jobs j WHERE j.id = ${jobId}`);
+  const [row] = rowsOf<{ job: JsonObject; output: JsonObject | null }>(result);
+  if (!row) throw jobNotFound(jobId);
+  return {
+    job: rowFromJson(regenerationJobs, row.job),
+    output: row.output ? rowFromJson(regenerationOutputs, row.output) : undefined,
+  };
+}
 
 export interface JobDetail {
   job: Job;
@@ -26,15 +103,68 @@ export interface JobDetail {
   intents: RetryIntent[];
 }
 
-/** A job with its output, its retry chain and its intents; JOB_NOT_FOUND when there is none. */
-export async function jobDetail(db: Executor, jobId: string): Promise<JobDetail> {
-  const job = await getJob(db, jobId);
-  const [output, lineage, intents] = await Promise.all([
-    findOutput(db, job.id),
-    getLineage(db, job.id),
-    listRetryIntentsForJob(db, job.id),
-  ]);
-  return { job, output, lineage, intents };
+/**
+ * A job with its output, its retry chain and its intents, in one statement; with `audit`, its
+ * audit trail too (the admin page shows it). JOB_NOT_FOUND when there is none.
+ */
+export async function jobDetail(db: Executor, jobId: string): Promise<JobDetail>;
+export async function jobDetail(
+  db: Executor,
+  jobId: string,
+  options: { audit: true },
+): Promise<JobDetail & { audit: AuditEvent[] }>;
+export async function jobDetail(
+  db: Executor,
+  jobId: string,
+  options: { audit?: boolean } = {},
+): Promise<JobDetail & { audit?: AuditEvent[] }> {
+  const result = await db.execute(sql`
+    SELECT to_jsonb(j) AS job,
+           (SELECT to_jsonb(o) FROM regeneration_outputs o WHERE o.job_id = j.id) AS output,
+           ${lineageJson(jobId)} AS lineage,
+           ${intentsOfJobJson(jobId)} AS intents,
+           ${options.audit ? auditTrailJson(jobId) : sql`NULL::jsonb`} AS audit
+    FROM regeneration_jobs j WHERE j.id = ${jobId}`);
+  const [row] = rowsOf<{
+    job: JsonObject;
+    output: JsonObject | null;
+    lineage: unknown;
+    intents: unknown;
+    audit: unknown;
+  }>(result);
+  if (!row) throw jobNotFound(jobId);
+  return {
+    job: rowFromJson(regenerationJobs, row.job),
+    output: row.output ? rowFromJson(regenerationOutputs, row.output) : undefined,
+    lineage: lineageFrom(row.lineage),
+    intents: rowsFromJson(retryIntents, row.intents),
+    ...(options.audit ? { audit: rowsFromJson(auditEvents, row.audit) } : {}),
+  };
+}
+
+/**
+ * A job, its intents oldest first, and for each consumed one the job it created: the job's
+ * intents page, in one statement. JOB_NOT_FOUND when there is none.
+ */
+export async function jobIntents(
+  db: Executor,
+  jobId: string,
+): Promise<{ job: Job; intents: RetryIntent[]; createdJobs: Map<string, string> }> {
+  const result = await db.execute(sql`
+    SELECT to_jsonb(j) AS job, ${intentsOfJobJson(jobId)} AS intents,
+           (SELECT coalesce(jsonb_object_agg(r.retry_intent_id, r.id), '{}'::jsonb)
+            FROM retry_intents i JOIN regeneration_jobs r ON r.retry_intent_id = i.id
+            WHERE i.source_job_id = j.id AND i.status = 'CONSUMED') AS created
+    FROM regeneration_jobs j WHERE j.id = ${jobId}`);
+  const [row] = rowsOf<{ job: JsonObject; intents: unknown; created: Record<string, string> }>(
+    result,
+  );
+  if (!row) throw jobNotFound(jobId);
+  return {
+    job: rowFromJson(regenerationJobs, row.job),
+    intents: rowsFromJson(retryIntents, row.intents),
+    createdJobs: new Map(Object.entries(row.created ?? {})),
+  };
 }
 
 export interface IntentDetail {
@@ -45,17 +175,39 @@ export interface IntentDetail {
   audit: AuditEvent[];
 }
 
-/** An intent with its source job, the job it created and its audit trail; INTENT_NOT_FOUND. */
+/**
+ * An intent with its source job, the job it created and its audit trail, in one statement;
+ * INTENT_NOT_FOUND when there is none.
+ */
 export async function intentDetail(db: Executor, intentId: string): Promise<IntentDetail> {
-  const intent = await getRetryIntent(db, intentId);
-  const [sourceJob, resultingJob, audit] = await Promise.all([
-    findJob(db, intent.sourceJobId),
-    intent.status === "CONSUMED" ? findJobCreatedBy(db, intent.id) : undefined,
-    auditTrail(db, intent.id),
-  ]);
+  const result = await db.execute(sql`
+    SELECT to_jsonb(i) AS intent,
+           (SELECT to_jsonb(s) FROM regeneration_jobs s WHERE s.id = i.source_job_id) AS source_job,
+           CASE WHEN i.status = 'CONSUMED' THEN (
+             SELECT to_jsonb(r) FROM regeneration_jobs r WHERE r.retry_intent_id = i.id
+           ) END AS resulting_job,
+           ${auditTrailJson(intentId)} AS audit
+    FROM retry_intents i WHERE i.id = ${intentId}`);
+  const [row] = rowsOf<{
+    intent: JsonObject;
+    source_job: JsonObject | null;
+    resulting_job: JsonObject | null;
+    audit: unknown;
+  }>(result);
+  if (!row) {
+    throw new DomainError("INTENT_NOT_FOUND", `no retry intent with id ${intentId}`, {
+      intentId,
+    });
+  }
+  const intent = rowFromJson(retryIntents, row.intent);
   // The foreign key guarantees it; a missing one is a broken database, not a caller's mistake.
-  if (!sourceJob) throw new Error(`intent ${intent.id} has no source job`);
-  return { intent, sourceJob, resultingJob, audit };
+  if (!row.source_job) throw new Error(`intent ${intent.id} has no source job`);
+  return {
+    intent,
+    sourceJob: rowFromJson(regenerationJobs, row.source_job),
+    resultingJob: row.resulting_job ? rowFromJson(regenerationJobs, row.resulting_job) : undefined,
+    audit: rowsFromJson(auditEvents, row.audit),
+  };
 }
 
 export interface RetryState {
@@ -63,60 +215,189 @@ export interface RetryState {
   pendingIntentId?: string;
 }
 
-/** For each job: the job that retried it, or the intent awaiting a decision about it. */
-export async function retryStatesOf(
+/** The generators jobs have used (200 at most), for the filter, as one JSON array. */
+const GENERATORS = sql`(SELECT coalesce(jsonb_agg(g.generator ORDER BY g.generator), '[]'::jsonb)
+  FROM (SELECT DISTINCT generator FROM regeneration_jobs ORDER BY 1 LIMIT 200) g)`;
+
+/** Jobs per status, as one JSON object. */
+const JOB_COUNTS = sql`(SELECT coalesce(jsonb_object_agg(c.status, c.n), '{}'::jsonb)
+  FROM (SELECT status, count(*)::int AS n FROM regeneration_jobs GROUP BY status) c)`;
+
+/** For a job of a page: the job that retried it and the intent awaiting a decision about it. */
+const RETRY_STATE = sql`jsonb_build_object(
+  'retryJobId', (SELECT r.id FROM regeneration_jobs r WHERE r.retry_of_job_id = page.id),
+  'pendingIntentId', (SELECT i.id FROM retry_intents i
+                      WHERE i.source_job_id = page.id AND i.status = 'PENDING'))`;
+
+/** For an intent of a page: the job it created, when it was consumed. */
+const CREATED_JOB = sql`jsonb_build_object('createdJobId', CASE WHEN page.status = 'CONSUMED' THEN (
+  SELECT r.id FROM regeneration_jobs r WHERE r.retry_intent_id = page.id) END)`;
+
+export interface JobsPageData {
+  page: Page<Job>;
+  counts: Record<JobStatus, number>;
+  generators: string[];
+  /** For each listed job: the job that retried it, or the intent awaiting a decision. */
+  retryStates: Map<string, RetryState>;
+  /**
+   * The candidates a retry batch of `offer.filter` would read, when asked and the FAILED jobs
+   * on record are at most `offer.max`; null when there were more.
+   */
+  offer: CandidateRow[] | null;
+}
+
+/**
+ * The jobs list of the admin page in one statement: a page of jobs with each one's retry
+ * state, the jobs per status, the generators for the filter and, when `offer` is given, the
+ * candidates of a retry batch over the failed jobs listed (read only while the FAILED jobs on
+ * record are at most `offer.max`: past that the page leaves the counting to the preview).
+ */
+export async function jobsPage(
   db: Executor,
-  jobIds: string[],
-): Promise<Map<string, RetryState>> {
-  const states = new Map<string, RetryState>();
-  if (jobIds.length === 0) return states;
-  const [retries, pending] = await Promise.all([
-    db
-      .select({ id: regenerationJobs.id, of: regenerationJobs.retryOfJobId })
-      .from(regenerationJobs)
-      .where(inArray(regenerationJobs.retryOfJobId, jobIds)),
-    db
-      .select({ id: retryIntents.id, of: retryIntents.sourceJobId })
-      .from(retryIntents)
-      .where(and(inArray(retryIntents.sourceJobId, jobIds), eq(retryIntents.status, "PENDING"))),
-  ]);
-  for (const row of retries) {
-    if (row.of) states.set(row.of, { ...states.get(row.of), retryJobId: row.id });
+  query: JobQuery,
+  offer?: { filter: BatchFilter; max: number },
+): Promise<JobsPageData> {
+  const beside: Record<string, SQL> = { counts: JOB_COUNTS, generators: GENERATORS };
+  if (offer) {
+    beside.offer = sql`CASE WHEN (SELECT count(*) FROM regeneration_jobs WHERE status = 'FAILED') <= ${offer.max}
+      THEN (SELECT coalesce(jsonb_agg(c ORDER BY c.id), '[]'::jsonb) FROM (${candidatesQuery(offer.filter)}) c) END`;
   }
-  for (const row of pending) {
-    states.set(row.of, { ...states.get(row.of), pendingIntentId: row.id });
-  }
-  return states;
+  const page = await newestFirstPage<Job>(db, regenerationJobs, {
+    where: jobConditions(query),
+    limit: query.limit,
+    cursor: query.cursor,
+    extra: RETRY_STATE,
+    beside,
+  });
+  const counts: Record<JobStatus, number> = { PENDING: 0, RUNNING: 0, COMPLETED: 0, FAILED: 0 };
+  Object.assign(counts, page.beside.counts);
+  const retryStates = new Map<string, RetryState>();
+  page.items.forEach((job, i) => {
+    const extra = page.extras[i] as { retryJobId?: string | null; pendingIntentId?: string | null };
+    const state: RetryState = {};
+    if (extra.retryJobId) state.retryJobId = extra.retryJobId;
+    if (extra.pendingIntentId) state.pendingIntentId = extra.pendingIntentId;
+    if (state.retryJobId || state.pendingIntentId) retryStates.set(job.id, state);
+  });
+  return {
+    page: { items: page.items, nextCursor: page.nextCursor },
+    counts,
+    generators: (page.beside.generators ?? []) as string[],
+    retryStates,
+    offer: (page.beside.offer ?? null) as CandidateRow[] | null,
+  };
 }
 
-/** intent id → the job it created, for consumed intents. */
-export async function jobsCreatedBy(
+/**
+ * The intents list of the admin page in one statement: a page of intents and, for the
+ * consumed ones, the job each created (intent id → job id).
+ */
+export async function intentsPage(
   db: Executor,
-  intentIds: string[],
-): Promise<Map<string, string>> {
-  if (intentIds.length === 0) return new Map();
-  const rows = await db
-    .select({ id: regenerationJobs.id, intentId: regenerationJobs.retryIntentId })
-    .from(regenerationJobs)
-    .where(inArray(regenerationJobs.retryIntentId, intentIds));
-  return new Map(rows.flatMap((r) => (r.intentId ? [[r.intentId, r.id] as const] : [])));
+  query: RetryIntentQuery,
+): Promise<{ page: Page<RetryIntent>; createdJobs: Map<string, string> }> {
+  const page = await newestFirstPage<RetryIntent>(db, retryIntents, {
+    where: intentConditions(query),
+    limit: query.limit,
+    cursor: query.cursor,
+    extra: CREATED_JOB,
+  });
+  const createdJobs = new Map<string, string>();
+  page.items.forEach((intent, i) => {
+    const created = (page.extras[i] as { createdJobId?: string | null }).createdJobId;
+    if (created) createdJobs.set(intent.id, created);
+  });
+  return { page: { items: page.items, nextCursor: page.nextCursor }, createdJobs };
 }
 
-/** The generators jobs have used, for the filter; the index on (generator, …) keeps it cheap. */
-export async function knownGenerators(db: Executor): Promise<string[]> {
-  const rows = await db
-    .selectDistinct({ generator: regenerationJobs.generator })
-    .from(regenerationJobs)
-    .orderBy(sql`1`)
-    .limit(200);
-  return rows.map((r) => r.generator);
+/** The batches list of the admin page in one statement: a page of batches, each with its counts. */
+export async function batchesPage(
+  db: Executor,
+  query: { limit: number; cursor?: string | undefined },
+): Promise<{ page: Page<RetryBatch>; counts: BatchCounts[] }> {
+  const page = await newestFirstPage<RetryBatch>(db, retryBatches, {
+    ...query,
+    extra: sql`jsonb_build_object('counts', ${batchCountsJson(sql`page.id`)})`,
+  });
+  return {
+    page: { items: page.items, nextCursor: page.nextCursor },
+    counts: page.extras.map((extra) => batchCountsFrom(extra.counts)),
+  };
 }
 
-/** `token:<id>` → name for every token; the table holds a handful of rows, one per person or system. */
-export async function tokenNames(db: Executor): Promise<Map<string, string>> {
-  const rows = await db
-    .select({ id: apiTokens.id, name: apiTokens.name })
-    .from(apiTokens)
-    .limit(5000);
-  return new Map(rows.map((r) => [`token:${r.id}`, r.name]));
+/**
+ * What the new-batch page shows, in one statement: the generators for the filter and, for a
+ * filter that is valid, the candidates of a batch (`candidates` undefined when `filter` is not:
+ * the caller has its refusal from normaliseFilter).
+ */
+export async function batchPreviewPage(
+  db: Executor,
+  filter: BatchFilter | undefined,
+): Promise<{ generators: string[]; candidates: CandidateRow[] | undefined }> {
+  const candidates = filter
+    ? sql`(SELECT coalesce(jsonb_agg(c ORDER BY c.id), '[]'::jsonb) FROM (${candidatesQuery(filter)}) c)`
+    : sql`NULL::jsonb`;
+  const result = await db.execute(
+    sql`SELECT ${GENERATORS} AS generators, ${candidates} AS candidates`,
+  );
+  const [row] = rowsOf<{ generators: string[]; candidates: CandidateRow[] | null }>(result);
+  return {
+    generators: row?.generators ?? [],
+    candidates: filter ? (row?.candidates ?? []) : undefined,
+  };
+}
+
+/** What every signed-in admin page needs before its own read: who, their names, the surge. */
+export interface AdminPageContext {
+  /** The live session the cookie named; undefined when there is none (or none was named). */
+  session: ActiveAdminSession | undefined;
+  /** `token:<id>` → name; empty when nobody is signed in. */
+  tokenNames: Map<string, string>;
+  /** Whether retries surge; undefined when nobody is signed in. */
+  surge: Surge | undefined;
+}
+
+/**
+ * The admin page's first statement, on every request: the session the cookie names, checked
+ * with its token (not ended, not expired, the token not revoked: any of the three signs it out
+ * at once), and, when someone is signed in (by that session, or by Access when `signedIn`), the
+ * token names and the surge for the banner. One round trip; the page's own read is the second.
+ */
+export async function readAdminPageContext(
+  db: Executor,
+  options: { sessionId: string | null; signedIn: boolean; surge: SurgeConfig },
+): Promise<AdminPageContext> {
+  const sessionId =
+    options.sessionId !== null && ADMIN_SESSION_ID.test(options.sessionId)
+      ? options.sessionId
+      : null;
+  const result = await db.execute(sql`
+    WITH session AS (
+      SELECT s.id, s.token_id AS "tokenId", t.name AS "tokenName", t.role, s.expires_at AS "expiresAt"
+      FROM admin_sessions s JOIN api_tokens t ON t.id = s.token_id
+      WHERE s.id = ${sessionId} AND s.ended_at IS NULL AND s.expires_at > now()
+        AND t.revoked_at IS NULL
+    ), signed_in AS (
+      SELECT ${options.signedIn}::boolean OR EXISTS (SELECT 1 FROM session) AS yes
+    )
+    SELECT (SELECT to_jsonb(session) FROM session) AS session,
+           CASE WHEN (SELECT yes FROM signed_in) THEN (
+             SELECT coalesce(jsonb_object_agg('token:' || n.id, n.name), '{}'::jsonb)
+             FROM (SELECT id, name FROM api_tokens LIMIT 5000) n
+           ) END AS names,
+           CASE WHEN (SELECT yes FROM signed_in) THEN (
+             SELECT to_jsonb(surge) FROM (${surgeQuery(options.surge)}) surge
+           ) END AS surge`);
+  const [row] = rowsOf<{
+    session: (Omit<ActiveAdminSession, "expiresAt"> & { expiresAt: string }) | null;
+    names: Record<string, string> | null;
+    surge: SurgeRow | null;
+  }>(result);
+  return {
+    session: row?.session
+      ? { ...row.session, expiresAt: new Date(row.session.expiresAt) }
+      : undefined,
+    tokenNames: new Map(Object.entries(row?.names ?? {})),
+    surge: row?.surge ? surgeFrom(row.surge, options.surge) : undefined,
+  };
 }

@@ -1,24 +1,33 @@
-import { and, desc, eq, type SQL, sql } from "drizzle-orm";
+import { eq, type SQL, sql } from "drizzle-orm";
 import {
   type RetryIntent,
   type RetryIntentStatus,
   type RetryReasonCode,
-  regenerationJobs,
   retryIntents,
   retryReasonCode,
 } from "../../db/schema";
-import { type Executor, rowsOf, type Tx } from "../../db/types";
-import { type AuditContext, recordAudit } from "./audit";
+import { type Executor, rowsOf } from "../../db/types";
+import type { AuditContext } from "./audit";
 import { DomainError } from "./errors";
 import { newId } from "./ids";
-import { newestFirstAfter, type Page, pageOf } from "./pagination";
+import { newestFirstPage, type Page } from "./pagination";
+import { refusal } from "./refusals";
 import {
   budgetOf,
   DEFAULT_INTENT_TTL_HOURS,
   MAX_INTENT_TTL_HOURS,
   type RetryPolicy,
 } from "./retry-policy";
-import { inTransaction } from "./unit-of-work";
+import {
+  contextJson,
+  createdOf,
+  type IdempotencyKeyUse,
+  intentFromJson,
+  keyJson,
+  type Once,
+  runOnce,
+  runUnit,
+} from "./units";
 
 export const REASON_CODES = retryReasonCode.enumValues;
 export const REASON_TEXT_MAX = 2000;
@@ -48,15 +57,8 @@ export function intentTtlHours(requested: number | undefined, policy: RetryPolic
   return hours;
 }
 
-/** `now() + hours` in the database's clock, which also judges expiry. */
-export const expiresIn = (hours: number) => sql`now() + make_interval(hours => ${hours})`;
-
 export function budgetExhausted(jobId: string, depth: number, budget: number): DomainError {
-  return new DomainError(
-    "RETRY_BUDGET_EXHAUSTED",
-    `job ${jobId} is retry ${depth} of its chain, which has used its budget of ${budget} retries; approve past it with overrideBudget and reason code OTHER`,
-    { jobId, depth, budget },
-  );
+  return refusal("RETRY_BUDGET_EXHAUSTED", { jobId, depth, budget });
 }
 
 /** Trims a human reason and checks it is 1..2000 characters. */
@@ -75,16 +77,19 @@ export function normaliseReasonText(text: string, field = "reasonText"): string 
 /**
  * Records an admin's approval to retry a FAILED job. Refused when the job is missing
  * (JOB_NOT_FOUND), not FAILED (JOB_NOT_FAILED), has a PENDING intent already
- * (INTENT_ALREADY_PENDING) or was already retried (JOB_ALREADY_RETRIED).
- * The intent and its RETRY_INTENT_CREATED event commit together, in the caller's transaction
- * when one is given.
+ * (INTENT_ALREADY_PENDING), was already retried (JOB_ALREADY_RETRIED) or its chain used its
+ * retry budget (RETRY_BUDGET_EXHAUSTED, unless overridden). One statement, the database's
+ * `regent_create_retry_intent`: it locks the failed job's row first (NO KEY UPDATE), as
+ * executing an intent does, so that for one job the two run one after the other; the intent
+ * and its RETRY_INTENT_CREATED event commit together, with the Idempotency-Key if one is given.
  */
-export async function createRetryIntent(
+export async function createRetryIntentOnce(
   db: Executor,
   ctx: AuditContext,
   request: CreateRetryIntentInput,
   policy: RetryPolicy = {},
-): Promise<RetryIntent> {
+  key?: IdempotencyKeyUse,
+): Promise<Once<RetryIntent>> {
   const reasonText = normaliseReasonText(request.reasonText);
   const ttlHours = intentTtlHours(request.expiresInHours, policy);
   if (request.overrideBudget && request.reasonCode !== "OTHER") {
@@ -109,115 +114,27 @@ export async function createRetryIntent(
       { field: "sourceOutputRef" },
     );
   }
-  return inTransaction(db, async (tx) => {
-    const budget = budgetOf(policy);
-    const { job, depth } = await lockSourceJob(tx, request.sourceJobId, budget);
-    if (job.status !== "FAILED") {
-      throw new DomainError(
-        "JOB_NOT_FAILED",
-        `job ${job.id} is ${job.status}; only a FAILED job can be retried`,
-        { jobId: job.id, status: job.status },
-      );
-    }
-    const [retry] = await tx
-      .select({ id: regenerationJobs.id })
-      .from(regenerationJobs)
-      .where(eq(regenerationJobs.retryOfJobId, job.id));
-    if (retry) throw jobAlreadyRetried(job.id, retry.id);
-    const overBudget = depth >= budget;
-    if (overBudget && !request.overrideBudget) throw budgetExhausted(job.id, depth, budget);
-
-    // The partial unique index decides between two PENDING intents for one job; DO NOTHING
-    // keeps the transaction usable so that the refusal can name the intent already there.
-    const [intent] = await tx
-      .insert(retryIntents)
-      .values({
-        id: newId(),
-        sourceJobId: job.id,
-        sourceOutputRef,
-        reasonCode: request.reasonCode,
-        reasonText,
-        approvedBy: ctx.actor,
-        budgetOverride: overBudget,
-        expiresAt: expiresIn(ttlHours),
-      })
-      .onConflictDoNothing({
-        target: retryIntents.sourceJobId,
-        where: sql`status = 'PENDING'`,
-      })
-      .returning();
-    if (!intent) {
-      const [pending] = await tx
-        .select({ id: retryIntents.id })
-        .from(retryIntents)
-        .where(and(eq(retryIntents.sourceJobId, job.id), eq(retryIntents.status, "PENDING")));
-      throw intentAlreadyPending(job.id, pending?.id);
-    }
-    await recordAudit(tx, ctx, [
-      {
-        type: "RETRY_INTENT_CREATED",
-        subjectType: "retry_intent",
-        subjectId: intent.id,
-        data: {
-          sourceJobId: job.id,
-          reasonCode: intent.reasonCode,
-          reasonText,
-          retryDepth: depth,
-          budget,
-          ...(overBudget ? { budgetOverride: true } : {}),
-          expiresAt: intent.expiresAt.toISOString(),
-        },
-      },
-    ]);
-    return intent;
-  });
+  return runOnce(
+    db,
+    sql`regent_create_retry_intent(${newId()}, ${request.sourceJobId}, ${sourceOutputRef},
+      ${request.reasonCode}, ${reasonText}, ${request.overrideBudget === true}, ${ttlHours}::integer,
+      ${budgetOf(policy)}::integer, ${contextJson(ctx)}, ${keyJson(key)})`,
+    (body) => intentFromJson(body.intent as Record<string, unknown>),
+  );
 }
 
-function intentAlreadyPending(jobId: string, intentId: string | undefined) {
-  return new DomainError(
-    "INTENT_ALREADY_PENDING",
-    `job ${jobId} already has a PENDING retry intent`,
-    {
-      jobId,
-      intentId,
-    },
-  );
+/** Records an admin's approval to retry a FAILED job: see createRetryIntentOnce. */
+export async function createRetryIntent(
+  db: Executor,
+  ctx: AuditContext,
+  request: CreateRetryIntentInput,
+  policy: RetryPolicy = {},
+): Promise<RetryIntent> {
+  return createdOf(await createRetryIntentOnce(db, ctx, request, policy));
 }
 
 export function jobAlreadyRetried(jobId: string, retryJobId: string | undefined) {
-  return new DomainError(
-    "JOB_ALREADY_RETRIED",
-    `job ${jobId} was already retried by job ${retryJobId}`,
-    {
-      jobId,
-      retryJobId,
-    },
-  );
-}
-
-/**
- * Locks a failed job's row for the rest of the transaction, and reads its retry depth (from
- * its lineage, by the database's own `regent_retry_depth`). Recording an intent and executing
- * one both take this lock first, so for one job they run one after the other and each sees
- * what the other committed: no intent slips in beside a retry being created.
- * (NO KEY UPDATE: the row itself never changes, and it does not block the foreign-key checks of
- * rows that point at the job.) With `budget`, the same statement tells the database the retry
- * budget its triggers hold new intents to, for this transaction only.
- */
-export async function lockSourceJob(tx: Tx, jobId: string, budget?: number) {
-  const [row] = await tx
-    .select({
-      job: regenerationJobs,
-      depth: sql<number>`regent_retry_depth(${regenerationJobs.id})`,
-      ...(budget === undefined
-        ? {}
-        : { budget: sql<string>`set_config('regent.retry_budget', ${String(budget)}, true)` }),
-    })
-    .from(regenerationJobs)
-    .where(eq(regenerationJobs.id, jobId))
-    .for("no key update");
-  if (!row) throw new DomainError("JOB_NOT_FOUND", `no job with id ${jobId}`, { jobId });
-  return { job: row.job, depth: Number(row.depth) };
+  return refusal("JOB_ALREADY_RETRIED", { jobId, retryJobId });
 }
 
 export async function findRetryIntent(db: Executor, id: string): Promise<RetryIntent | undefined> {
@@ -233,77 +150,17 @@ export async function getRetryIntent(db: Executor, id: string): Promise<RetryInt
   return intent;
 }
 
-/** The job an intent created, if it was consumed. */
-export async function findJobCreatedBy(db: Executor, intentId: string) {
-  const [job] = await db
-    .select()
-    .from(regenerationJobs)
-    .where(eq(regenerationJobs.retryIntentId, intentId));
-  return job;
-}
-
-async function notPending(db: Executor, id: string): Promise<DomainError> {
-  const intent = await getRetryIntent(db, id);
-  if (intent.status === "PENDING" && intent.expiresAt.getTime() <= Date.now()) {
-    return intentExpired(intent);
-  }
-  const job = intent.status === "CONSUMED" ? await findJobCreatedBy(db, id) : undefined;
-  return new DomainError(
-    "INTENT_NOT_PENDING",
-    `retry intent ${id} is ${intent.status}, not PENDING`,
-    {
-      intentId: id,
-      status: intent.status,
-      ...(job ? { jobId: job.id } : {}),
-    },
-  );
-}
-
 export function intentExpired(intent: RetryIntent): DomainError {
-  return new DomainError(
-    "INTENT_EXPIRED",
-    `retry intent ${intent.id} expired at ${intent.expiresAt.toISOString()}; approve a new one`,
-    { intentId: intent.id, expiresAt: intent.expiresAt.toISOString() },
-  );
-}
-
-/**
- * Moves a PENDING, unexpired intent to CONSUMED with one guarded UPDATE and records
- * RETRY_INTENT_CONSUMED, inside the caller's transaction. Of many concurrent consumers exactly
- * one gets the row; the others get INTENT_NOT_PENDING once the winner commits. An expired one
- * is INTENT_EXPIRED: the database judges expiry by its own clock, as its trigger does.
- */
-export async function consumeRetryIntent(
-  tx: Tx,
-  id: string,
-  ctx: AuditContext,
-): Promise<RetryIntent> {
-  const [intent] = await tx
-    .update(retryIntents)
-    .set({ status: "CONSUMED", consumedBy: ctx.actor, consumedAt: sql`now()` })
-    .where(
-      and(
-        eq(retryIntents.id, id),
-        eq(retryIntents.status, "PENDING"),
-        sql`${retryIntents.expiresAt} > statement_timestamp()`,
-      ),
-    )
-    .returning();
-  if (!intent) throw await notPending(tx, id);
-  await recordAudit(tx, ctx, [
-    {
-      type: "RETRY_INTENT_CONSUMED",
-      subjectType: "retry_intent",
-      subjectId: intent.id,
-      data: { sourceJobId: intent.sourceJobId },
-    },
-  ]);
-  return intent;
+  return refusal("INTENT_EXPIRED", {
+    intentId: intent.id,
+    expiresAt: intent.expiresAt.toISOString(),
+  });
 }
 
 /**
  * Declines a PENDING intent, with the admin's reason; RETRY_INTENT_REJECTED commits with it,
- * in the caller's transaction when one is given.
+ * in one statement (the database's `regent_reject_retry_intent`). Refused INTENT_NOT_FOUND, or
+ * INTENT_NOT_PENDING (naming the job a consumed one created).
  */
 export async function rejectRetryIntent(
   db: Executor,
@@ -312,28 +169,11 @@ export async function rejectRetryIntent(
   rejectionText: string,
 ): Promise<RetryIntent> {
   const text = normaliseReasonText(rejectionText);
-  return inTransaction(db, async (tx) => {
-    const [intent] = await tx
-      .update(retryIntents)
-      .set({
-        status: "REJECTED",
-        rejectedBy: ctx.actor,
-        rejectedAt: sql`now()`,
-        rejectionText: text,
-      })
-      .where(and(eq(retryIntents.id, id), eq(retryIntents.status, "PENDING")))
-      .returning();
-    if (!intent) throw await notPending(tx, id);
-    await recordAudit(tx, ctx, [
-      {
-        type: "RETRY_INTENT_REJECTED",
-        subjectType: "retry_intent",
-        subjectId: intent.id,
-        data: { sourceJobId: intent.sourceJobId, reasonText: text },
-      },
-    ]);
-    return intent;
-  });
+  const body = await runUnit<{ intent: Record<string, unknown> }>(
+    db,
+    sql`regent_reject_retry_intent(${id}, ${text}, ${contextJson(ctx)})`,
+  );
+  return intentFromJson(body.intent);
 }
 
 /** Every intent for one job, oldest first. */
@@ -357,18 +197,20 @@ export async function listRetryIntents(
   db: Executor,
   query: RetryIntentQuery,
 ): Promise<Page<RetryIntent>> {
+  const { items, nextCursor } = await newestFirstPage<RetryIntent>(db, retryIntents, {
+    where: intentConditions(query),
+    limit: query.limit,
+    cursor: query.cursor,
+  });
+  return { items, nextCursor };
+}
+
+/** The filters of an intent list as conditions on retry_intents. */
+export function intentConditions(query: Omit<RetryIntentQuery, "limit" | "cursor">): SQL[] {
   const conditions: SQL[] = [];
   if (query.jobId) conditions.push(eq(retryIntents.sourceJobId, query.jobId));
   if (query.status) conditions.push(eq(retryIntents.status, query.status));
-  const after = await newestFirstAfter(db, retryIntents, query.cursor);
-  if (after) conditions.push(after);
-  const rows = await db
-    .select()
-    .from(retryIntents)
-    .where(and(...conditions))
-    .orderBy(desc(retryIntents.createdAt), desc(retryIntents.id))
-    .limit(query.limit + 1);
-  return pageOf(rows, query.limit);
+  return conditions;
 }
 
 /**

@@ -1,17 +1,21 @@
-import { eq } from "drizzle-orm";
-import { type Job, type RetryIntent, regenerationJobs } from "../../db/schema";
+import { sql } from "drizzle-orm";
+import type { Job, RetryIntent } from "../../db/schema";
 import type { Executor } from "../../db/types";
-import { type AuditContext, recordAudit } from "./audit";
-import { DomainError } from "./errors";
+import type { AuditContext } from "./audit";
+import type { DomainError } from "./errors";
 import { newId } from "./ids";
-import {
-  consumeRetryIntent,
-  getRetryIntent,
-  jobAlreadyRetried,
-  lockSourceJob,
-} from "./retry-intents";
+import { refusal } from "./refusals";
 import type { RetryPolicy } from "./retry-policy";
-import { inTransaction } from "./unit-of-work";
+import {
+  contextJson,
+  createdOf,
+  type IdempotencyKeyUse,
+  intentFromJson,
+  jobFromJson,
+  keyJson,
+  type Once,
+  runOnce,
+} from "./units";
 
 export type { RetryPolicy } from "./retry-policy";
 
@@ -26,79 +30,45 @@ export function fourEyesRefusal(
 ): DomainError | null {
   if (!policy.requireDistinctExecutor) return null;
   if (intent.status !== "PENDING" || intent.approvedBy !== actor) return null;
-  return new DomainError(
-    "FOUR_EYES_REQUIRED",
-    "the admin who approved this intent cannot also execute it",
-    { intentId: intent.id, approvedBy: intent.approvedBy },
-  );
+  return refusal("FOUR_EYES_REQUIRED", { intentId: intent.id, approvedBy: intent.approvedBy });
 }
 
 /**
- * Executes a RetryIntent: in one transaction (the caller's, when given) it consumes the intent
- * (PENDING→CONSUMED), inserts a new PENDING job with the failed job's generator and input,
- * linked by `retry_of_job_id` and `retry_intent_id`, and records RETRY_INTENT_EXECUTED,
- * RETRY_INTENT_CONSUMED, JOB_CREATED and REGEN_JOB_RETRIED. The failed job is never touched.
- * Either all of it commits or none of it does; an intent yields exactly one job.
+ * Executes a RetryIntent in one statement (the database's `regent_execute_retry_intent`): it
+ * locks the failed job (as recording an intent does: job, then intent), consumes the intent
+ * (PENDING→CONSUMED) with one guarded UPDATE, inserts a new PENDING job with the failed job's
+ * generator and input, linked by `retry_of_job_id` and `retry_intent_id`, records
+ * RETRY_INTENT_CONSUMED, RETRY_INTENT_EXECUTED, JOB_CREATED and REGEN_JOB_RETRIED, and wakes
+ * the worker. The failed job is never touched. Either all of it commits or none of it does; an
+ * intent yields exactly one job: of concurrent executes one wins, the others wait on the job's
+ * lock and get INTENT_NOT_PENDING naming the job. Also refused: INTENT_NOT_FOUND,
+ * FOUR_EYES_REQUIRED, INTENT_EXPIRED (by the database's clock), JOB_ALREADY_RETRIED. With an
+ * Idempotency-Key, the key is handled in the same statement.
  */
+export async function createRetryJobFromIntentOnce(
+  db: Executor,
+  ctx: AuditContext,
+  intentId: string,
+  policy: RetryPolicy = {},
+  key?: IdempotencyKeyUse,
+): Promise<Once<{ intent: RetryIntent; job: Job }>> {
+  return runOnce(
+    db,
+    sql`regent_execute_retry_intent(${intentId}, ${newId()}, ${policy.requireDistinctExecutor === true},
+      ${contextJson(ctx)}, ${keyJson(key)})`,
+    (body) => ({
+      intent: intentFromJson(body.intent as Record<string, unknown>),
+      job: jobFromJson(body.job as Record<string, unknown>),
+    }),
+  );
+}
+
+/** Executes a RetryIntent: see createRetryJobFromIntentOnce. */
 export async function createRetryJobFromIntent(
   db: Executor,
   ctx: AuditContext,
   intentId: string,
   policy: RetryPolicy = {},
 ): Promise<{ intent: RetryIntent; job: Job }> {
-  return inTransaction(db, async (tx) => {
-    const pending = await getRetryIntent(tx, intentId);
-    const refusal = fourEyesRefusal(pending, ctx.actor, policy);
-    if (refusal) throw refusal;
-    // Lock order is job, then intent, as when an intent is recorded: see lockSourceJob.
-    const { job: source } = await lockSourceJob(tx, pending.sourceJobId);
-    const intent = await consumeRetryIntent(tx, intentId, ctx);
-    // The unique retry_of_job_id decides if the job was retried meanwhile; DO NOTHING keeps
-    // the transaction usable so that the refusal can name that retry.
-    const [job] = await tx
-      .insert(regenerationJobs)
-      .values({
-        id: newId(),
-        generator: source.generator,
-        input: source.input,
-        retryOfJobId: source.id,
-        retryIntentId: intent.id,
-        createdBy: ctx.actor,
-      })
-      .onConflictDoNothing({ target: regenerationJobs.retryOfJobId })
-      .returning();
-    if (!job) {
-      const [retry] = await tx
-        .select({ id: regenerationJobs.id })
-        .from(regenerationJobs)
-        .where(eq(regenerationJobs.retryOfJobId, source.id));
-      throw jobAlreadyRetried(source.id, retry?.id);
-    }
-    await recordAudit(tx, ctx, [
-      {
-        type: "RETRY_INTENT_EXECUTED",
-        subjectType: "retry_intent",
-        subjectId: intent.id,
-        data: { sourceJobId: source.id, jobId: job.id },
-      },
-      {
-        type: "JOB_CREATED",
-        subjectType: "job",
-        subjectId: job.id,
-        data: { generator: job.generator, retryOfJobId: source.id, retryIntentId: intent.id },
-      },
-      {
-        type: "REGEN_JOB_RETRIED",
-        subjectType: "job",
-        subjectId: source.id,
-        data: {
-          retryJobId: job.id,
-          retryIntentId: intent.id,
-          reasonCode: intent.reasonCode,
-          approvedBy: intent.approvedBy,
-        },
-      },
-    ]);
-    return { intent, job };
-  });
+  return createdOf(await createRetryJobFromIntentOnce(db, ctx, intentId, policy));
 }

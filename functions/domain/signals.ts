@@ -69,8 +69,19 @@ function instant(now: Date | undefined): SQL {
  * - the oldest pending job: the first entry of regeneration_jobs_pending_idx, under 1 ms.
  */
 export async function readSignalTotals(db: Executor, now?: Date): Promise<SignalTotals> {
-  const at = instant(now);
-  const result = await db.execute(sql`
+  return totalsOf(rowsOf<TotalsRow>(await db.execute(totalsQuery(instant(now)))));
+}
+
+interface TotalsRow {
+  family: string;
+  a: string | null;
+  b: string | null;
+  c: string | null;
+  n: number | string;
+}
+
+function totalsQuery(at: SQL): SQL {
+  return sql`
     SELECT 'jobs' AS family, status::text AS a,
            CASE WHEN status = 'FAILED' THEN generator END AS b,
            CASE WHEN status = 'FAILED' THEN coalesce(error->>'code', '') END AS c,
@@ -86,14 +97,10 @@ export async function readSignalTotals(db: Executor, now?: Date): Promise<Signal
     UNION ALL
     SELECT 'oldest', NULL, NULL, NULL,
            coalesce(greatest(0, extract(epoch FROM ${at} - min(created_at)))::float8, 0)
-    FROM regeneration_jobs WHERE status = 'PENDING'`);
-  const rows = rowsOf<{
-    family: string;
-    a: string | null;
-    b: string | null;
-    c: string | null;
-    n: number | string;
-  }>(result);
+    FROM regeneration_jobs WHERE status = 'PENDING'`;
+}
+
+function totalsOf(rows: TotalsRow[]): SignalTotals {
   const jobs = Object.fromEntries(jobStatus.enumValues.map((s) => [s, 0])) as Record<
     JobStatus,
     number
@@ -172,8 +179,9 @@ export function surgeOf(
 }
 
 /**
- * Whether retries surge at `now` (default: the database's clock), in one small statement: every
- * admin page asks it for its banner and the worker asks it each invocation.
+ * Whether retries surge at `now` (default: the database's clock), in one small statement: the
+ * worker asks it each invocation, and every admin page asks it for its banner as part of the
+ * statement that reads its session (`surgeQuery` in readAdminPageContext).
  *
  * The hours are (now − 1 h, now] and (now − 25 h, now − 1 h]. The trailing count is an InitPlan
  * PostgreSQL runs only when the last hour reached the minimum, which it rarely does. Measured on
@@ -182,8 +190,19 @@ export function surgeOf(
  * (a BitmapAnd of regeneration_jobs_created_idx and the retry_intent_id index).
  */
 export async function readSurge(db: Executor, config: SurgeConfig, now?: Date): Promise<Surge> {
-  const at = instant(now);
-  const result = await db.execute(sql`
+  const [row] = rowsOf<SurgeRow>(await db.execute(surgeQuery(config, instant(now))));
+  return surgeFrom(row, config);
+}
+
+/** One row: `last_hour`, and `trailing` when the last hour reached the minimum. */
+export interface SurgeRow {
+  last_hour: number | string;
+  trailing: number | string | null;
+}
+
+/** readSurge's statement, for a read that asks it beside other things (the admin page's). */
+export function surgeQuery(config: SurgeConfig, at: SQL = sql`statement_timestamp()`): SQL {
+  return sql`
     WITH last_hour AS (
       SELECT count(*)::int AS n FROM regeneration_jobs
       WHERE retry_intent_id IS NOT NULL
@@ -195,8 +214,10 @@ export async function readSurge(db: Executor, config: SurgeConfig, now?: Date): 
              WHERE retry_intent_id IS NOT NULL
                AND created_at > ${at} - interval '25 hours' AND created_at <= ${at} - interval '1 hour'
            ) END AS trailing
-    FROM last_hour`);
-  const [row] = rowsOf<{ last_hour: number | string; trailing: number | string | null }>(result);
+    FROM last_hour`;
+}
+
+export function surgeFrom(row: SurgeRow | undefined, config: SurgeConfig): Surge {
   return surgeOf(
     Number(row?.last_hour ?? 0),
     row?.trailing == null ? null : Number(row.trailing),
@@ -234,8 +255,19 @@ export async function readHourlySignals(
   config: SurgeConfig,
   now?: Date,
 ): Promise<HourlySignals> {
-  const at = instant(now);
-  const result = await db.execute(sql`
+  const rows = rowsOf<HourRow>(await db.execute(hourlyQuery(instant(now))));
+  return hourlyOf(rows, config, now);
+}
+
+interface HourRow {
+  kind: string;
+  ago: number;
+  n: number;
+  at: string | Date | null;
+}
+
+function hourlyQuery(at: SQL): SQL {
+  return sql`
     SELECT 'at' AS kind, 0 AS ago, 0 AS n, ${at} AS at
     UNION ALL
     SELECT 'retries', floor(extract(epoch FROM ${at} - created_at) / 3600)::int, count(*)::int, NULL
@@ -247,8 +279,10 @@ export async function readHourlySignals(
     SELECT 'failures', floor(extract(epoch FROM ${at} - finished_at) / 3600)::int, count(*)::int, NULL
     FROM regeneration_jobs
     WHERE status = 'FAILED' AND finished_at > ${at} - interval '24 hours' AND finished_at <= ${at}
-    GROUP BY 2`);
-  const rows = rowsOf<{ kind: string; ago: number; n: number; at: string | Date | null }>(result);
+    GROUP BY 2`;
+}
+
+function hourlyOf(rows: HourRow[], config: SurgeConfig, now: Date | undefined): HourlySignals {
   const atRow = rows.find((row) => row.kind === "at");
   const end = now ?? new Date(atRow?.at ?? Date.now());
   const failures = new Array<number>(24).fill(0);
@@ -270,4 +304,24 @@ export async function readHourlySignals(
   });
   const trailing = retries.slice(1).reduce((sum, n) => sum + n, 0);
   return { at: end, hours, surge: surgeOf(retries[0] ?? 0, trailing, config) };
+}
+
+/**
+ * The totals and the hourly counts together, in one statement (one snapshot, one instant): what
+ * the signals page, `/api/admin/metrics` and `/metrics` show. Each part as its own reader costs.
+ */
+export async function readSignals(
+  db: Executor,
+  config: SurgeConfig,
+  now?: Date,
+): Promise<{ totals: SignalTotals; hourly: HourlySignals }> {
+  const at = instant(now);
+  const result = await db.execute(sql`
+    SELECT (SELECT coalesce(jsonb_agg(t), '[]'::jsonb) FROM (${totalsQuery(at)}) t) AS totals,
+           (SELECT coalesce(jsonb_agg(h), '[]'::jsonb) FROM (${hourlyQuery(at)}) h) AS hourly`);
+  const [row] = rowsOf<{ totals: TotalsRow[]; hourly: HourRow[] }>(result);
+  return {
+    totals: totalsOf(row?.totals ?? []),
+    hourly: hourlyOf(row?.hourly ?? [], config, now),
+  };
 }

@@ -31,6 +31,12 @@ export interface InvocationOptions {
   log?: (line: string) => void;
   /** Where the digest of new failures and surges goes at the end; no alerts when unset. */
   alerts?: AlertSettings | undefined;
+  /**
+   * Sweep lapsed leases and expired intents and prune old records first, and send the alert
+   * digest and seal the audit log at the end (default true). A wake-up after jobs were created
+   * skips them: it is about starting those jobs soon, and the Cron's invocation does the rest.
+   */
+  housekeeping?: boolean;
 }
 
 export interface InvocationResult {
@@ -75,6 +81,7 @@ export async function runWorkerInvocation(
   options: InvocationOptions,
 ): Promise<InvocationResult> {
   const started = performance.now();
+  const housekeeping = options.housekeeping ?? true;
   const invocationId = options.invocationId ?? newId();
   const claimant: Claimant = { workerId: invocationId, actor: `worker:${invocationId}` };
   const leaseSeconds = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
@@ -109,10 +116,12 @@ export async function runWorkerInvocation(
   let failure: unknown;
   try {
     let t = performance.now();
-    result.swept = await sweepAll(db, claimant.actor);
-    result.expired = await expireAll(db);
-    await pruneExpiredRecords(db);
-    result.timings.sweepMs = performance.now() - t;
+    if (housekeeping) {
+      result.swept = await sweepAll(db, claimant.actor);
+      result.expired = await expireAll(db);
+      await pruneExpiredRecords(db);
+      result.timings.sweepMs = performance.now() - t;
+    }
 
     while (Date.now() < deadline && !options.signal?.aborted) {
       t = performance.now();
@@ -169,7 +178,7 @@ export async function runWorkerInvocation(
   }
   await Promise.all(running);
   await finisher.close();
-  if (options.alerts && !failure) {
+  if (housekeeping && options.alerts && !failure) {
     result.alert = await sendAlertDigest(db, options.alerts, claimant.actor);
     if (result.alert.status === "failed") {
       // Also apart from the invocation's line, which the loop leaves out when it was idle.
@@ -178,7 +187,7 @@ export async function runWorkerInvocation(
       );
     }
   }
-  if (!failure) {
+  if (housekeeping && !failure) {
     try {
       result.sealed = (await sealAudit(db, claimant.actor))?.eventCount ?? 0;
     } catch (error) {

@@ -10,6 +10,12 @@ export interface WorkerLoopOptions extends Omit<InvocationOptions, "signal" | "i
 }
 
 export interface WorkerLoop {
+  /**
+   * Jobs were created: start an invocation now instead of at the next interval. While one is
+   * running, the next starts as soon as it ends (the running one may have made its last claim
+   * already). Any number of wake-ups while one is pending count as one.
+   */
+  wake(): void;
   /** Stops claiming, lets the running invocation finish its claimed jobs, then resolves. */
   stop(): Promise<void>;
 }
@@ -20,7 +26,8 @@ export interface WorkerLoop {
  * An invocation that fails (the database unreachable, say) is logged and the next one tries
  * again; it never stops the loop. Jobs the failed invocation claimed but could not finish
  * are not taken up again: they stay RUNNING until their lease lapses and the sweep fails
- * them LEASE_EXPIRED.
+ * them LEASE_EXPIRED. `wake()` (a job was just created) starts the next invocation at once; the
+ * interval stays as the safety net for jobs whose wake-up was lost.
  */
 export function startWorkerLoop(db: Executor, options: WorkerLoopOptions): WorkerLoop {
   const { intervalMs, logIdle = false, ...invocation } = options;
@@ -36,9 +43,12 @@ export function startWorkerLoop(db: Executor, options: WorkerLoopOptions): Worke
   };
   let timer: ReturnType<typeof setTimeout> | undefined;
   let current: Promise<void> | undefined;
+  /** A wake-up arrived while an invocation was running: the next one starts without a pause. */
+  let woken = false;
 
   const tick = () => {
     timer = undefined;
+    woken = false;
     if (stopping.signal.aborted) return;
     current = runWorkerInvocation(db, { ...invocation, log, signal: stopping.signal })
       .then(
@@ -47,12 +57,21 @@ export function startWorkerLoop(db: Executor, options: WorkerLoopOptions): Worke
       )
       .finally(() => {
         current = undefined;
-        if (!stopping.signal.aborted) timer = setTimeout(tick, intervalMs);
+        if (!stopping.signal.aborted) timer = setTimeout(tick, woken ? 0 : intervalMs);
       });
   };
   timer = setTimeout(tick, 0);
 
   return {
+    wake() {
+      if (stopping.signal.aborted) return;
+      if (current) {
+        woken = true;
+      } else if (timer) {
+        clearTimeout(timer);
+        timer = setTimeout(tick, 0);
+      }
+    },
     async stop() {
       stopping.abort();
       if (timer) clearTimeout(timer);

@@ -1,7 +1,4 @@
-import type { Job } from "../../db/schema";
-import type { Executor } from "../../db/types";
 import { DomainError } from "../domain/errors";
-import { getJob } from "../domain/jobs";
 import { ID_PATTERN } from "./schemas";
 
 /**
@@ -25,5 +22,3 @@ export function intentId(id: string): string {
   }
   return id;
 }
-
-export const jobById = (db: Executor, id: string): Promise<Job> => getJob(db, jobId(id));

@@ -8,7 +8,8 @@
  *   Cloudflare script arguments;
  * - a Worker's `placement` is recorded resolved, as SST applies it to the script's settings
  *   once the script exists;
- * - a Cron builds its Worker from `worker` (or the deprecated `job`) as `<Name>Handler`;
+ * - a Cron builds its Worker from `worker` (or the deprecated `job`) as `<Name>Handler`, and
+ *   gives that Worker's script as `nodes.worker`;
  * - a RateLimit linked to a Worker becomes a `ratelimit` binding named after the component,
  *   among SST's own bindings, before the `environment` (the one kind of `link` modelled here);
  * - a Secret's value is the one set for the stage, else its placeholder, else an error
@@ -51,6 +52,8 @@ export interface Binding {
   type: string;
   name: string;
   text?: string;
+  /** The script a `service` binding reaches. */
+  service?: string;
 }
 
 export interface RecordedWorker {
@@ -224,6 +227,7 @@ export function installSst(options: FakeSstOptions): Recording {
   }
 
   class Cron {
+    readonly #worker: RecordedWorker;
     constructor(name: string, args: RecordedCron["args"]) {
       if (args.job && args.worker) throw new Error(`"${name}" gives both job and worker`);
       const definition = args.worker ?? args.job;
@@ -232,7 +236,12 @@ export function installSst(options: FakeSstOptions): Recording {
         typeof definition === "string" ? { handler: definition } : definition
       ) as RecordedWorker["args"];
       new Worker(`${name}Handler`, workerArgs);
-      recording.crons.push({ name, args, worker: recording.workers.at(-1) as RecordedWorker });
+      this.#worker = recording.workers.at(-1) as RecordedWorker;
+      recording.crons.push({ name, args, worker: this.#worker });
+    }
+    get nodes() {
+      const scriptName = this.#worker.script.scriptName;
+      return { worker: { scriptName: new FakeOutput(() => scriptName) } };
     }
   }
 

@@ -1,5 +1,6 @@
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
+import { CLAIMER_WAKE } from "../../functions/config/wake";
 import { compatibilityDate, compatibilityFlags } from "../../infra/worker-settings";
 
 export interface WorkerBundle {
@@ -57,4 +58,35 @@ export function withPassword(url: string): string {
   if (!u.password) u.password = "postgres";
   if (!u.username) u.username = "postgres";
   return u.toString();
+}
+
+/**
+ * The API Worker and the claimer Worker in one workerd, as deployed: the API's `CLAIMER`
+ * service binding reaches the claimer (infra/api.ts). `claimer` replaces the claimer's script,
+ * to stand for one that fails. Requests dispatched to the Miniflare go to the API.
+ */
+export function runApiAndClaimerInWorkerd(options: {
+  api: WorkerBundle;
+  claimer: WorkerBundle | { script: string };
+  apiBindings: Record<string, string>;
+  claimerBindings: Record<string, string>;
+}): Miniflare {
+  const common = {
+    modules: true,
+    compatibilityDate,
+    compatibilityFlags: [...compatibilityFlags],
+  };
+  const claimerScript = "text" in options.claimer ? options.claimer.text : options.claimer.script;
+  return new Miniflare({
+    workers: [
+      {
+        ...common,
+        name: "api",
+        script: options.api.text,
+        bindings: options.apiBindings,
+        serviceBindings: { [CLAIMER_WAKE.binding]: "claimer" },
+      },
+      { ...common, name: "claimer", script: claimerScript, bindings: options.claimerBindings },
+    ],
+  });
 }

@@ -197,6 +197,40 @@ describe("regent_app", () => {
     for (const sequence of sequences) expect(sequence.usable, sequence.name).toBe(true);
   });
 
+  it("may call every function but the triggers', units of work included, which PUBLIC may not", async () => {
+    // The units of work run with their caller's rights, so regent_app needs EXECUTE on each
+    // function one of them calls; nobody else is granted any.
+    const { rows } = await t.raw.query<{ name: string; app: boolean; acl: string }>(
+      `SELECT p.oid::regprocedure::text AS name,
+              has_function_privilege($1, p.oid, 'EXECUTE') AS app,
+              coalesce(p.proacl::text, '') AS acl
+       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+       WHERE n.nspname = 'public' AND p.prokind = 'f'
+         AND p.prorettype <> 'trigger'::regtype
+       ORDER BY 1`,
+      [APP_ROLE],
+    );
+    const names = rows.map((r) => r.name.replace(/\(.*/, ""));
+    for (const unit of [
+      "regent_submit_job",
+      "regent_create_retry_intent",
+      "regent_execute_retry_intent",
+      "regent_reject_retry_intent",
+      "regent_create_retry_batch",
+      "regent_execute_retry_batch",
+      "regent_reject_retry_batch",
+      "regent_start_admin_session",
+      "regent_end_admin_session",
+    ]) {
+      expect(names).toContain(unit);
+    }
+    for (const row of rows) {
+      expect(row.app, `${row.name}: regent_app may execute it`).toBe(true);
+      // An ACL entry for PUBLIC has an empty grantee: "=X/owner".
+      expect(row.acl, `${row.name}: PUBLIC may not execute it`).not.toMatch(/(^|[{,])=X/);
+    }
+  });
+
   it("may not create anything in the schema", async () => {
     const { rows } = await t.raw.query(
       "SELECT has_schema_privilege($1, 'public', 'USAGE') AS usage, has_schema_privilege($1, 'public', 'CREATE') AS creates",

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { submitJob } from "../../functions/domain/jobs";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { submitter } from "../helpers/fixtures";
+import { eventually } from "../helpers/start-server";
 import { insertDemoJobs } from "../helpers/worker";
 
 /** `npm run worker -- --once`, as an operator or the CI would type it. */
@@ -67,3 +68,47 @@ describe("npm run worker -- --once", () => {
     expect(run.stderr).toContain("HTTP_GENERATOR_HEADERS");
   });
 });
+
+describe("npm run worker", () => {
+  it("runs a job as soon as it is submitted (LISTEN regent_job_created), though it ticks hourly", async () => {
+    const child = spawn("npm", ["run", "--silent", "worker"], {
+      env: { ...process.env, DATABASE_URL: t.url, WORKER_INTERVAL_MS: "3600000" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      output += chunk;
+    });
+    const exited = new Promise((resolve) => child.on("close", resolve));
+    try {
+      await eventually(
+        async () => (/and whenever jobs are created/.test(output) ? true : undefined),
+        "the worker to start",
+      );
+      // Its first invocation runs at start; the next tick is an hour away.
+      await eventually(listening, "the worker to listen");
+      const job = await submitJob(t.db, submitter, { generator: "demo", input: { text: "now" } });
+      await eventually(async () => {
+        const { rows } = await t.raw.query("SELECT status FROM regeneration_jobs WHERE id = $1", [
+          job.id,
+        ]);
+        return rows[0]?.status === "COMPLETED" ? true : undefined;
+      }, "the job to complete");
+    } finally {
+      if (child.pid) process.kill(-child.pid, "SIGTERM");
+      await exited;
+    }
+  });
+});
+
+async function listening(): Promise<true | undefined> {
+  const { rows } = await t.raw.query(
+    `SELECT 1 FROM pg_stat_activity
+     WHERE datname = current_database() AND query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()`,
+  );
+  return rows.length > 0 ? true : undefined;
+}

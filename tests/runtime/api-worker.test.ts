@@ -4,17 +4,20 @@ import { createApiToken } from "../../functions/domain/api-tokens";
 import type { JsonBody } from "../helpers/api";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { failJob } from "../helpers/fixtures";
+import { startNeonHttp } from "../helpers/neon-http";
 import { bundleWorker, runInWorkerd, type WorkerBundle, withPassword } from "../helpers/workerd";
 import { startWsProxy } from "../helpers/ws-proxy";
 
 /**
  * The API Worker as Cloudflare runs it: functions/api.ts bundled for workerd and served by
- * Miniflare, reaching the test's PostgreSQL through the Neon driver and a local WebSocket proxy.
+ * Miniflare, reaching the test's PostgreSQL through the Neon driver, once over a WebSocket
+ * pool and a local WebSocket proxy (the default), once over SQL-over-HTTP and a local stand-in
+ * for Neon's endpoint (DATABASE_DRIVER=http).
  */
 let t: TestDatabase;
 let proxy: Awaited<ReturnType<typeof startWsProxy>>;
+let neonHttp: Awaited<ReturnType<typeof startNeonHttp>>;
 let bundle: WorkerBundle;
-let mf: Miniflare;
 let admin: string;
 let submitter: string;
 const bootstrapToken = `bootstrap-${crypto.randomUUID()}`;
@@ -22,125 +25,186 @@ const bootstrapToken = `bootstrap-${crypto.randomUUID()}`;
 beforeAll(async () => {
   t = await freshDatabase();
   proxy = await startWsProxy();
+  neonHttp = await startNeonHttp();
   bundle = await bundleWorker("functions/api.ts");
-  mf = runInWorkerd(bundle, {
-    DATABASE_URL: withPassword(t.url),
-    NEON_WS_PROXY: proxy.address,
-    SESSION_SECRET: "a-session-secret-of-at-least-32-characters",
-    REGENT_BOOTSTRAP_ADMIN_TOKEN: bootstrapToken,
-  });
   admin = (await createApiToken(t.db, { actor: "test" }, { name: "admin", role: "admin" })).token;
   submitter = (await createApiToken(t.db, { actor: "test" }, { name: "sub", role: "submitter" }))
     .token;
 });
 afterAll(async () => {
-  await mf?.dispose();
   await proxy?.close();
+  await neonHttp?.close();
 });
 
-async function call(method: string, path: string, token?: string, body?: unknown) {
-  const response = await mf.dispatchFetch(`https://regent.example${path}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-      "cf-connecting-ip": "203.0.113.7",
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return {
-    status: response.status,
-    body: (await response.json()) as JsonBody,
-    headers: response.headers,
-  };
-}
-
-describe("the API Worker (functions/api.ts) in workerd", () => {
-  it("bundles without Node-only drivers and without any generator", () => {
-    expect(bundle.externals).toEqual([]);
-    expect(
-      bundle.inputs.filter((f) => /node_modules\/(pg|pg-pool|@electric-sql)\//.test(f)),
-    ).toEqual([]);
-    expect(bundle.inputs.filter((f) => f.includes("functions/execution/"))).toEqual([]);
-  });
-
-  it("answers /healthz after a round trip to the database", async () => {
-    const response = await mf.dispatchFetch("https://regent.example/healthz");
-    expect(response.status).toBe(200);
-  });
-
-  it("refuses a request without credentials with a JSON 401 and a request id", async () => {
-    const { status, body, headers } = await call("GET", "/api/admin/jobs");
-    expect(status).toBe(401);
-    expect(body.error).toMatchObject({
-      code: "UNAUTHENTICATED",
-      requestId: headers.get("x-request-id"),
+describe.each(["websocket", "http"] as const)("DATABASE_DRIVER=%s", (driver) => {
+  let mf: Miniflare;
+  beforeAll(() => {
+    mf = runInWorkerd(bundle, {
+      DATABASE_URL: withPassword(t.url),
+      NEON_WS_PROXY: proxy.address,
+      DATABASE_DRIVER: driver,
+      NEON_HTTP_ENDPOINT: neonHttp.endpoint,
+      SESSION_SECRET: "a-session-secret-of-at-least-32-characters",
+      REGENT_BOOTSTRAP_ADMIN_TOKEN: bootstrapToken,
     });
   });
+  afterAll(async () => {
+    await mf?.dispose();
+  });
 
-  it("runs the retry flow; of 10 concurrent executes exactly one creates the job", async () => {
-    const submitted = await call("POST", "/api/jobs", submitter, {
-      generator: "demo",
-      input: { text: "edge" },
+  async function call(method: string, path: string, token?: string, body?: unknown) {
+    const response = await mf.dispatchFetch(`https://regent.example${path}`, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        "cf-connecting-ip": "203.0.113.7",
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
-    expect(submitted.status).toBe(201);
-    const jobId: string = submitted.body.job.id;
-    await failJob(t.db, jobId);
-    expect((await call("GET", `/api/jobs/${jobId}`, submitter)).body.job.status).toBe("FAILED");
+    return {
+      status: response.status,
+      body: (await response.json()) as JsonBody,
+      headers: response.headers,
+    };
+  }
 
-    const intent = await call("POST", "/api/admin/retry-intents", admin, {
-      sourceJobId: jobId,
-      reasonCode: "INFRA_ERROR",
-      reasonText: "the edge lost its database for a moment",
+  describe("the API Worker (functions/api.ts) in workerd", () => {
+    it("bundles without Node-only drivers and without any generator", () => {
+      expect(bundle.externals).toEqual([]);
+      expect(
+        bundle.inputs.filter((f) => /node_modules\/(pg|pg-pool|@electric-sql)\//.test(f)),
+      ).toEqual([]);
+      expect(bundle.inputs.filter((f) => f.includes("functions/execution/"))).toEqual([]);
     });
-    expect(intent.status).toBe(201);
-    const results = await Promise.all(
-      Array.from({ length: 10 }, () =>
-        call("POST", `/api/admin/retry-intents/${intent.body.intent.id}/execute`, admin),
-      ),
-    );
-    const created = results.filter((r) => r.status === 201);
-    expect(created).toHaveLength(1);
-    const newJobId = created[0]?.body.job.id;
-    for (const r of results.filter((r) => r.status !== 201)) {
-      expect(r).toMatchObject({
-        status: 409,
-        body: { error: { code: "INTENT_NOT_PENDING", details: { jobId: newJobId } } },
+
+    it("answers /healthz after a round trip to the database", async () => {
+      const response = await mf.dispatchFetch("https://regent.example/healthz");
+      expect(response.status).toBe(200);
+    });
+
+    it("refuses a request without credentials with a JSON 401 and a request id", async () => {
+      const { status, body, headers } = await call("GET", "/api/admin/jobs");
+      expect(status).toBe(401);
+      expect(body.error).toMatchObject({
+        code: "UNAUTHENTICATED",
+        requestId: headers.get("x-request-id"),
       });
-    }
-    const { rows } = await t.raw.query(
-      "SELECT ip, actor FROM audit_events WHERE type = 'RETRY_INTENT_EXECUTED'",
-    );
-    expect(rows).toHaveLength(1);
-    expect(rows[0].ip).toBe("203.0.113.7");
-  });
+    });
 
-  it("serves the admin page's sign-in with its security headers", async () => {
-    const response = await mf.dispatchFetch("https://regent.example/admin/login");
-    expect(response.status).toBe(200);
-    expect(response.headers.get("content-security-policy")).toMatch(/default-src 'self'/);
-    expect(await response.text()).toMatch(/<label[^>]*for="token"/);
-  });
+    it("runs the retry flow; of 10 concurrent executes exactly one creates the job", async () => {
+      const submitted = await call("POST", "/api/jobs", submitter, {
+        generator: "demo",
+        input: { text: "edge" },
+      });
+      expect(submitted.status).toBe(201);
+      const jobId: string = submitted.body.job.id;
+      await failJob(t.db, jobId);
+      expect((await call("GET", `/api/jobs/${jobId}`, submitter)).body.job.status).toBe("FAILED");
 
-  it("ensures the bootstrap admin token on its first request", async () => {
-    const { status } = await call("GET", "/api/admin/jobs", bootstrapToken);
-    expect(status).toBe(200);
-    const { rows } = await t.raw.query(
-      "SELECT count(*)::int AS n FROM api_tokens WHERE name = 'bootstrap-admin'",
-    );
-    expect(rows[0].n).toBe(1);
-  });
+      const intent = await call("POST", "/api/admin/retry-intents", admin, {
+        sourceJobId: jobId,
+        reasonCode: "INFRA_ERROR",
+        reasonText: "the edge lost its database for a moment",
+      });
+      expect(intent.status).toBe(201);
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          call("POST", `/api/admin/retry-intents/${intent.body.intent.id}/execute`, admin),
+        ),
+      );
+      const created = results.filter((r) => r.status === 201);
+      expect(created).toHaveLength(1);
+      const newJobId = created[0]?.body.job.id;
+      for (const r of results.filter((r) => r.status !== 201)) {
+        expect(r).toMatchObject({
+          status: 409,
+          body: { error: { code: "INTENT_NOT_PENDING", details: { jobId: newJobId } } },
+        });
+      }
+      const { rows } = await t.raw.query(
+        "SELECT ip, actor FROM audit_events WHERE type = 'RETRY_INTENT_EXECUTED' AND subject_id = $1",
+        [intent.body.intent.id],
+      );
+      expect(rows).toHaveLength(1);
+      expect(rows[0].ip).toBe("203.0.113.7");
+    });
 
-  it("answers a misconfigured deployment with a JSON 500 that reveals nothing", async () => {
-    const broken = runInWorkerd(bundle, {});
+    it("serves the admin page's sign-in with its security headers", async () => {
+      const response = await mf.dispatchFetch("https://regent.example/admin/login");
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-security-policy")).toMatch(/default-src 'self'/);
+      expect(await response.text()).toMatch(/<label[^>]*for="token"/);
+    });
+
+    it("ensures the bootstrap admin token on its first request", async () => {
+      const { status } = await call("GET", "/api/admin/jobs", bootstrapToken);
+      expect(status).toBe(200);
+      const { rows } = await t.raw.query(
+        "SELECT count(*)::int AS n FROM api_tokens WHERE name = 'bootstrap-admin'",
+      );
+      expect(rows[0].n).toBe(1);
+    });
+
+    it("answers a misconfigured deployment with a JSON 500 that reveals nothing", async () => {
+      const broken = runInWorkerd(bundle, {});
+      try {
+        const response = await broken.dispatchFetch("https://regent.example/api/admin/jobs");
+        expect(response.status).toBe(500);
+        const body = (await response.json()) as { error: { code: string; message: string } };
+        expect(body.error.code).toBe("INTERNAL");
+        expect(body.error.message).not.toMatch(/DATABASE_URL|postgres/);
+      } finally {
+        await broken.dispose();
+      }
+    });
+  });
+});
+
+describe("the API Worker over SQL-over-HTTP: round trips as the bundle makes them", () => {
+  it("makes at most 2 requests to the endpoint for a submit, an intent, an execute and a GET", async () => {
+    const mf = runInWorkerd(bundle, {
+      DATABASE_URL: withPassword(t.url),
+      DATABASE_DRIVER: "http",
+      NEON_HTTP_ENDPOINT: neonHttp.endpoint,
+      SESSION_SECRET: "a-session-secret-of-at-least-32-characters",
+    });
     try {
-      const response = await broken.dispatchFetch("https://regent.example/api/admin/jobs");
-      expect(response.status).toBe(500);
-      const body = (await response.json()) as { error: { code: string; message: string } };
-      expect(body.error.code).toBe("INTERNAL");
-      expect(body.error.message).not.toMatch(/DATABASE_URL|postgres/);
+      const counted = async (method: string, path: string, token: string, body?: unknown) => {
+        const before = neonHttp.requests();
+        const response = await mf.dispatchFetch(`https://regent.example${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const json = (await response.json()) as JsonBody;
+        return { status: response.status, body: json, requests: neonHttp.requests() - before };
+      };
+      const submitted = await counted("POST", "/api/jobs", submitter, {
+        generator: "demo",
+        input: { text: "counted" },
+      });
+      expect(submitted).toMatchObject({ status: 201, requests: 2 });
+      await failJob(t.db, submitted.body.job.id);
+      const read = await counted("GET", `/api/admin/jobs/${submitted.body.job.id}`, admin);
+      expect(read).toMatchObject({ status: 200, requests: 2 });
+      const intent = await counted("POST", "/api/admin/retry-intents", admin, {
+        sourceJobId: submitted.body.job.id,
+        reasonCode: "INFRA_ERROR",
+        reasonText: "counted over http",
+      });
+      expect(intent).toMatchObject({ status: 201, requests: 2 });
+      const executed = await counted(
+        "POST",
+        `/api/admin/retry-intents/${intent.body.intent.id}/execute`,
+        admin,
+      );
+      expect(executed).toMatchObject({ status: 201, requests: 2 });
     } finally {
-      await broken.dispose();
+      await mf.dispose();
     }
   });
 });

@@ -81,6 +81,8 @@ const POOLS: Record<string, readonly string[]> = {
     ...["not a url", "https://", ...JUNK],
   ],
   NEON_WS_PROXY: [...BLANK, "127.0.0.1:8788/v1"],
+  DATABASE_DRIVER: [...BLANK, "websocket", "http", " http ", "HTTP", "tcp", ...JUNK],
+  NEON_HTTP_ENDPOINT: [...BLANK, "http://127.0.0.1:4444/sql", "ftp://x", ...JUNK],
   // Read by the runtimes from the deploying shell's neighbours but never deployed as plain text.
   PORT: [...BLANK, "8787", "0", "70000", "http"],
   DATABASE_URL: [...BLANK, "postgres://localhost/regent", "mysql://localhost/regent"],

@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { CLAIMER_WAKE } from "../../functions/config/wake";
 import { CLOUDFLARE_SIGN_IN_LIMIT } from "../../functions/domain/sign-in-limiter";
 import { CLAIMER_SCHEDULE, readStageConfig, SECRETS, SIGN_IN_RATE_LIMIT } from "../../infra/config";
 import { sstCommand } from "../../infra/deploy";
@@ -201,6 +202,22 @@ describe("sst.config.ts run()", () => {
     expect(claimer.map((b) => b.type)).not.toContain("ratelimit");
   });
 
+  it("binds the Api Worker, alone, to the claimer's Worker under the name its entry wakes", async () => {
+    const { recording } = await production();
+    const api = recording.bindings(recording.worker("Api"));
+    expect(api.filter((b) => b.type === "service")).toEqual([
+      {
+        type: "service",
+        name: CLAIMER_WAKE.binding,
+        service: recording.cron("Claimer").worker.script.scriptName,
+      },
+    ]);
+    const claimer = recording.bindings(recording.cron("Claimer").worker);
+    expect(claimer.map((b) => b.type)).not.toContain("service");
+    // The claimer's Worker keeps no URL: the binding is the only way in besides the Cron.
+    expect(recording.cron("Claimer").worker.args.url).toBeFalsy();
+  });
+
   it("keeps SST's own bindings and adds the secrets after them", async () => {
     const { recording } = await production();
     const bindings = recording.bindings(recording.worker("Api"));
@@ -211,6 +228,7 @@ describe("sst.config.ts run()", () => {
   it("passes the stage's variables as plain text, each Worker only its own", async () => {
     const { recording } = await production({
       REQUIRE_DISTINCT_EXECUTOR: "TRUE",
+      DATABASE_DRIVER: "http",
       WORKER_BATCH_SIZE: "250",
       WORKER_CONCURRENCY: "8",
       WORKER_LEASE_SECONDS: "300",
@@ -233,6 +251,7 @@ describe("sst.config.ts run()", () => {
       ACCESS_ADMIN_EMAILS: "ada@example.com,grace@example.com",
       ACCESS_VIEWER_EMAILS: "@example.com",
       REQUIRE_DISTINCT_EXECUTOR: "true",
+      DATABASE_DRIVER: "http",
     });
     expect(plain(recording.cron("Claimer").worker)).toEqual({
       WORKER_BATCH_SIZE: "250",
@@ -301,9 +320,10 @@ describe("sst.config.ts run()", () => {
 
   it("runs both Workers with Smart Placement, so that Cloudflare may move them near the database", async () => {
     const evaluation = await production();
+    // The claimer first: the Api Worker is bound to its script.
     expect(workers(evaluation).map((worker) => [worker.name, worker.placement])).toEqual([
-      ["Api", { mode: "smart" }],
       ["ClaimerHandler", { mode: "smart" }],
+      ["Api", { mode: "smart" }],
     ]);
   });
 

@@ -12,6 +12,8 @@ describe("loadConfig", () => {
     expect(loadConfig({})).toEqual({
       databaseUrl: undefined,
       neonWsProxy: undefined,
+      databaseDriver: "websocket",
+      neonHttpEndpoint: undefined,
       access: undefined,
       bootstrapAdminToken: undefined,
       requireDistinctExecutor: false,
@@ -52,6 +54,20 @@ describe("loadConfig", () => {
     );
     expect(() => loadConfig({ METRICS_TOKEN: "short" })).toThrow(
       /METRICS_TOKEN: must be at least 16/,
+    );
+  });
+
+  it("reads the API Worker's database driver: websocket unless http is asked for", () => {
+    expect(loadConfig({ DATABASE_DRIVER: " http " }).databaseDriver).toBe("http");
+    expect(loadConfig({ DATABASE_DRIVER: "" }).databaseDriver).toBe("websocket");
+    expect(loadConfig({ NEON_HTTP_ENDPOINT: "http://127.0.0.1:4444/sql" }).neonHttpEndpoint).toBe(
+      "http://127.0.0.1:4444/sql",
+    );
+    expect(() => loadConfig({ DATABASE_DRIVER: "tcp" })).toThrow(
+      /DATABASE_DRIVER: must be websocket or http/,
+    );
+    expect(() => loadConfig({ NEON_HTTP_ENDPOINT: "file:///etc/passwd" })).toThrow(
+      /NEON_HTTP_ENDPOINT/,
     );
   });
 

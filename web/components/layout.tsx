@@ -76,7 +76,7 @@ export function Layout({ children, title, section }: LayoutProps & { children?: 
           </div>
         </header>
         <main id="content">
-          {signedIn ? <SurgeBanner db={c.var.db} config={c.var.config.surge} /> : null}
+          {signedIn ? <SurgeBanner surge={c.get("surge")} config={c.var.config.surge} /> : null}
           {children}
         </main>
       </body>

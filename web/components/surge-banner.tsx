@@ -1,26 +1,15 @@
-import type { Db } from "../../db/types";
 import type { SurgeConfig } from "../../functions/config/signals";
-import { readSurge } from "../../functions/domain/signals";
+import type { Surge } from "../../functions/domain/signals";
 import { adminPath } from "../context";
 
 /**
  * A warning on every admin page while retries surge: whoever is about to approve more retries
- * should know that many are being made right now. It costs each page one small statement
- * (readSurge: under a millisecond unless the last hour reached RETRY_SURGE_MIN), and a page that
- * cannot ask still renders, without it.
+ * should know that many are being made right now. The surge is read with the session, in the
+ * page's first statement (readAdminPageContext), so the banner costs no round trip of its own.
  */
-export async function SurgeBanner({ db, config }: { db: Db; config: SurgeConfig }) {
-  let surging: boolean;
-  let lastHour = 0;
-  try {
-    const surge = await readSurge(db, config);
-    surging = surge.surging;
-    lastHour = surge.lastHour;
-  } catch (error) {
-    console.error("surge banner: the surge could not be read", error);
-    return null;
-  }
-  if (!surging) return null;
+export function SurgeBanner({ surge, config }: { surge: Surge | undefined; config: SurgeConfig }) {
+  if (!surge?.surging) return null;
+  const lastHour = surge.lastHour;
   return (
     <div class="notice notice-warn surge-banner" role="status">
       <p>

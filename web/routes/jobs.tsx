@@ -2,17 +2,15 @@
 import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { JobStatus, RetryReasonCode } from "../../db/schema";
-import { auditTrail } from "../../functions/domain/audit";
 import { type DomainError, isDomainError } from "../../functions/domain/errors";
-import { countJobsByStatus, getJob, listJobs } from "../../functions/domain/jobs";
+import { jobDetail, jobIntents, jobsPage } from "../../functions/domain/read-models";
 import {
-  jobDetail,
-  jobsCreatedBy,
-  knownGenerators,
-  retryStatesOf,
-} from "../../functions/domain/read-models";
-import { previewRetryBatch } from "../../functions/domain/retry-batches";
-import { createRetryIntent, listRetryIntentsForJob } from "../../functions/domain/retry-intents";
+  type BatchFilter,
+  type CandidateRow,
+  normaliseFilter,
+  previewOf,
+} from "../../functions/domain/retry-batches";
+import { createRetryIntent } from "../../functions/domain/retry-intents";
 import { auditContext } from "../../functions/http/caller";
 import { type AdminContext, type AdminEnv, canMutate } from "../context";
 import { field, intentHref, noticeOf, queryValue, statusOf } from "../forms";
@@ -25,17 +23,14 @@ import type { RetryFormValues } from "../pages/retry-form";
 const PAGE_SIZE = 50;
 
 async function loadJob(c: AdminContext, jobId: string): Promise<JobPageData> {
-  const [detail, audit] = await Promise.all([
-    jobDetail(c.var.db, jobId),
-    auditTrail(c.var.db, jobId),
-  ]);
+  const detail = await jobDetail(c.var.db, jobId, { audit: true });
   // A consumed intent of this job created the next job of its chain.
   const createdJobs = new Map(
     detail.lineage.flatMap((e) =>
       e.job.retryIntentId ? [[e.job.retryIntentId, e.job.id] as const] : [],
     ),
   );
-  return { ...detail, createdJobs, audit, retryBudget: c.var.config.retryPolicy.retryBudget };
+  return { ...detail, createdJobs, retryBudget: c.var.config.retryPolicy.retryBudget };
 }
 
 async function renderJob(
@@ -53,25 +48,36 @@ async function renderJob(
 }
 
 /**
+ * The filter of the list's "Retry these N jobs" action, when the page offers one: to admins, on
+ * the failed jobs. Undefined when it does not, or when a batch cannot take the filter.
+ */
+function offerFilter(
+  c: AdminContext,
+  status: StatusFilter,
+  generator: string | undefined,
+): BatchFilter | undefined {
+  if (status !== "FAILED" || !canMutate(c)) return undefined;
+  try {
+    return normaliseFilter({ generator });
+  } catch (error) {
+    if (isDomainError(error) && error.code === "VALIDATION_FAILED") return undefined;
+    throw error;
+  }
+}
+
+/**
  * How many of the failed jobs listed one retry batch would take now, for the list's "Retry these
  * N jobs" action: the preview's own count, so the button never names a number the preview page
- * then contradicts. The preview reads every candidate; on a page everyone opens first it runs
- * only while the failed jobs on record are at most a batch's worth, and past that the button
- * leaves the counting to the preview page. A filter a batch cannot take offers nothing.
+ * then contradicts. The preview reads every candidate; on a page everyone opens first it is
+ * read (in the page's one statement) only while the failed jobs on record are at most a batch's
+ * worth, and past that (`candidates` null) the button leaves the counting to the preview page.
  */
-async function batchOffer(
-  c: AdminContext,
-  generator: string | undefined,
-  failed: number,
-): Promise<BatchOffer | undefined> {
-  const policy = c.var.config.retryPolicy;
-  if (failed > policy.batchMax) return {};
+async function batchOffer(c: AdminContext, candidates: CandidateRow[] | null): Promise<BatchOffer> {
+  if (candidates === null) return {};
   try {
-    return { count: (await previewRetryBatch(c.var.db, { generator }, policy)).count };
+    return { count: (await previewOf(candidates, c.var.config.retryPolicy)).count };
   } catch (error) {
-    if (!isDomainError(error)) throw error;
-    if (error.code === "BATCH_TOO_LARGE") return {};
-    if (error.code === "VALIDATION_FAILED") return undefined;
+    if (isDomainError(error) && error.code === "BATCH_TOO_LARGE") return {};
     throw error;
   }
 }
@@ -83,24 +89,19 @@ jobPages.get("/", async (c) => {
   const status: StatusFilter = requested && STATUS_TABS.includes(requested) ? requested : "FAILED";
   const generator = queryValue(c, "generator");
   const cursor = queryValue(c, "cursor");
-  const db = c.var.db;
-  const [page, counts, generators] = await Promise.all([
-    listJobs(db, {
+  const offered = offerFilter(c, status, generator);
+  const data = await jobsPage(
+    c.var.db,
+    {
       status: status === "all" ? undefined : (status as JobStatus),
       generator,
       limit: PAGE_SIZE,
       cursor,
-    }),
-    countJobsByStatus(db),
-    knownGenerators(db),
-  ]);
-  const [retryStates, offer] = await Promise.all([
-    retryStatesOf(
-      db,
-      page.items.map((j) => j.id),
-    ),
-    status === "FAILED" && canMutate(c) ? batchOffer(c, generator, counts.FAILED) : undefined,
-  ]);
+    },
+    offered ? { filter: offered, max: c.var.config.retryPolicy.batchMax } : undefined,
+  );
+  const { page, counts, generators, retryStates } = data;
+  const offer = offered ? await batchOffer(c, data.offer) : undefined;
   return c.render(
     <JobsPage
       status={status}
@@ -120,13 +121,7 @@ jobPages.get("/", async (c) => {
 jobPages.get("/jobs/:jobId", (c) => renderJob(c, c.req.param("jobId"), { notice: noticeOf(c) }));
 
 jobPages.get("/jobs/:jobId/retry-intents", async (c) => {
-  const db = c.var.db;
-  const job = await getJob(db, c.req.param("jobId"));
-  const intents = await listRetryIntentsForJob(db, job.id);
-  const createdJobs = await jobsCreatedBy(
-    db,
-    intents.filter((i) => i.status === "CONSUMED").map((i) => i.id),
-  );
+  const { job, intents, createdJobs } = await jobIntents(c.var.db, c.req.param("jobId"));
   return c.render(<JobIntentsPage job={job} intents={intents} createdJobs={createdJobs} />, {
     title: `Retry intents of ${job.id}`,
     section: "jobs",

@@ -5,18 +5,15 @@
 import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { RetryReasonCode } from "../../db/schema";
-import { auditTrail } from "../../functions/domain/audit";
 import { DomainError, isDomainError } from "../../functions/domain/errors";
-import { knownGenerators } from "../../functions/domain/read-models";
+import { batchesPage, batchPreviewPage } from "../../functions/domain/read-models";
 import {
   type BatchFilter,
   type BatchPreview,
-  countBatchIntents,
   createRetryBatch,
   executeRetryBatch,
-  listRetryBatches,
   normaliseFilter,
-  previewRetryBatch,
+  previewOf,
   rejectRetryBatch,
   retryBatchDetail,
 } from "../../functions/domain/retry-batches";
@@ -59,14 +56,23 @@ async function renderPreview(
   let filter = input;
   let preview: BatchPreview | undefined;
   let refusal: DomainError | undefined;
+  let valid: BatchFilter | undefined;
   try {
-    filter = normaliseFilter(input);
-    preview = await previewRetryBatch(c.var.db, filter, policyOf(c));
+    valid = normaliseFilter(input);
+    filter = valid;
   } catch (error) {
     if (!isDomainError(error)) throw error;
     refusal = error;
   }
-  const generators = await knownGenerators(c.var.db);
+  const { generators, candidates } = await batchPreviewPage(c.var.db, valid);
+  if (candidates) {
+    try {
+      preview = await previewOf(candidates, policyOf(c));
+    } catch (error) {
+      if (!isDomainError(error)) throw error;
+      refusal = error;
+    }
+  }
   const error = extra.error ?? refusal;
   c.status(extra.error ? status : refusal ? statusOf(refusal) : status);
   return c.render(
@@ -122,11 +128,7 @@ function outcomeNotice(c: AdminContext, data: BatchPageData): string | undefined
 }
 
 async function loadBatch(c: AdminContext, id: string): Promise<BatchPageData> {
-  const [detail, audit] = await Promise.all([
-    retryBatchDetail(c.var.db, id),
-    auditTrail(c.var.db, id),
-  ]);
-  return { ...detail, audit };
+  return retryBatchDetail(c.var.db, id, { audit: true });
 }
 
 async function renderBatch(
@@ -155,13 +157,11 @@ export const batchPages = new Hono<AdminEnv>();
 
 batchPages.get("/", async (c) => {
   const cursor = queryValue(c, "cursor");
-  const page = await listRetryBatches(c.var.db, { limit: PAGE_SIZE, cursor });
-  const batches = await Promise.all(
-    page.items.map(async (batch) => ({
-      batch,
-      counts: await countBatchIntents(c.var.db, batch.id),
-    })),
-  );
+  const { page, counts } = await batchesPage(c.var.db, { limit: PAGE_SIZE, cursor });
+  const batches = page.items.map((batch, i) => ({
+    batch,
+    counts: counts[i] ?? { pending: 0, consumed: 0, rejected: 0 },
+  }));
   return c.render(
     <BatchesPage
       batches={batches}

@@ -3,12 +3,8 @@ import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { RetryIntentStatus } from "../../db/schema";
 import { DomainError, isDomainError } from "../../functions/domain/errors";
-import { intentDetail, jobsCreatedBy } from "../../functions/domain/read-models";
-import {
-  intentExpired,
-  listRetryIntents,
-  rejectRetryIntent,
-} from "../../functions/domain/retry-intents";
+import { intentDetail, intentsPage } from "../../functions/domain/read-models";
+import { intentExpired, rejectRetryIntent } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent, fourEyesRefusal } from "../../functions/domain/retry-service";
 import { auditContext } from "../../functions/http/caller";
 import { hasExpired } from "../components/time";
@@ -50,15 +46,11 @@ intentPages.get("/", async (c) => {
   const requested = c.req.query("status") as IntentFilter | undefined;
   const status: IntentFilter = requested && INTENT_TABS.includes(requested) ? requested : "PENDING";
   const cursor = queryValue(c, "cursor");
-  const page = await listRetryIntents(c.var.db, {
+  const { page, createdJobs } = await intentsPage(c.var.db, {
     status: status === "all" ? undefined : (status as RetryIntentStatus),
     limit: PAGE_SIZE,
     cursor,
   });
-  const createdJobs = await jobsCreatedBy(
-    c.var.db,
-    page.items.filter((i) => i.status === "CONSUMED").map((i) => i.id),
-  );
   return c.render(
     <IntentsPage
       status={status}

@@ -1,10 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { DomainError } from "../../domain/errors";
-import { findOutput, submitJob } from "../../domain/jobs";
+import { submitJobOnce } from "../../domain/jobs";
+import { jobWithOutput } from "../../domain/read-models";
 import { auditContext } from "../caller";
 import type { App } from "../env";
 import { idempotent } from "../idempotency";
-import { jobById } from "../lookup";
+import { jobId } from "../lookup";
 import { hasRole } from "../principal";
 import { errorResponses, securedRoute } from "../route";
 import {
@@ -65,7 +66,8 @@ export function registerJobRoutes(app: App): void {
     const result = await idempotent(
       c,
       { key: c.req.valid("header")["idempotency-key"], body, status: 201 },
-      async (db) => ({ job: jobJson(await submitJob(db, auditContext(c), body)) }),
+      (key) => submitJobOnce(c.var.db, auditContext(c), body, key),
+      (job) => ({ job: jobJson(job) }),
     );
     return c.json(result, 201);
   });
@@ -73,12 +75,11 @@ export function registerJobRoutes(app: App): void {
   app.openapi(getOwnJobRoute, async (c) => {
     const { id } = c.req.valid("param");
     const principal = c.var.principal;
-    const job = await jobById(c.var.db, id);
+    const { job, output } = await jobWithOutput(c.var.db, jobId(id));
     // Someone else's job is reported as missing, so that ids of other callers do not leak.
     if (!hasRole(principal, "admin") && job.createdBy !== principal.actor) {
       throw new DomainError("JOB_NOT_FOUND", `no job with id ${id}`, { jobId: id });
     }
-    const output = await findOutput(c.var.db, job.id);
     return c.json({ job: jobJson(job), output: output ? outputJson(output) : null }, 200);
   });
 }

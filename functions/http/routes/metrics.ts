@@ -1,13 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { sha256Hex } from "../../domain/canonical-json";
-import {
-  RETRY_OUTCOMES,
-  readHourlySignals,
-  readSignalTotals,
-  readSurge,
-  type SignalTotals,
-} from "../../domain/signals";
+import { RETRY_OUTCOMES, readSignals, type SignalTotals } from "../../domain/signals";
 import { requireRole } from "../auth";
 import type { App, AppEnv } from "../env";
 import type { CredentialCheck } from "../principal";
@@ -177,20 +171,14 @@ export function registerMetricsRoutes(app: App, resolvePrincipal: CredentialChec
   });
 
   app.openapi(metricsRoute, async (c) => {
-    const [totals, surge] = await Promise.all([
-      readSignalTotals(c.var.db),
-      readSurge(c.var.db, c.var.config.surge),
-    ]);
-    return c.text(exposition(families(totals, surge.surging)), 200, {
+    const { totals, hourly } = await readSignals(c.var.db, c.var.config.surge);
+    return c.text(exposition(families(totals, hourly.surge.surging)), 200, {
       "Content-Type": PROMETHEUS_CONTENT_TYPE,
     });
   });
 
   app.openapi(signalsRoute, async (c) => {
-    const [totals, hourly] = await Promise.all([
-      readSignalTotals(c.var.db),
-      readHourlySignals(c.var.db, c.var.config.surge),
-    ]);
+    const { totals, hourly } = await readSignals(c.var.db, c.var.config.surge);
     const { surge } = hourly;
     return c.json(
       {

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { DomainError } from "../../domain/errors";
 import {
-  createRetryBatch,
+  createRetryBatchOnce,
   executeRetryBatch,
   listRetryBatches,
   previewRetryBatch,
@@ -204,11 +204,8 @@ export function registerRetryBatchRoutes(app: App): void {
     const result = await idempotent(
       c,
       { key: c.req.valid("header")["idempotency-key"], body, status: 201 },
-      async (db) => ({
-        batch: batchJson(
-          await createRetryBatch(db, auditContext(c), body, c.var.config.retryPolicy),
-        ),
-      }),
+      (key) => createRetryBatchOnce(c.var.db, auditContext(c), body, c.var.config.retryPolicy, key),
+      (batch) => ({ batch: batchJson(batch) }),
     );
     return c.json(result, 201);
   });

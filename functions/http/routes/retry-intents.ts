@@ -1,7 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { intentDetail } from "../../domain/read-models";
-import { createRetryIntent, listRetryIntents, rejectRetryIntent } from "../../domain/retry-intents";
-import { createRetryJobFromIntent } from "../../domain/retry-service";
+import {
+  createRetryIntentOnce,
+  listRetryIntents,
+  rejectRetryIntent,
+} from "../../domain/retry-intents";
+import { createRetryJobFromIntentOnce } from "../../domain/retry-service";
 import { auditContext } from "../caller";
 import type { App } from "../env";
 import { idempotent } from "../idempotency";
@@ -159,11 +163,9 @@ export function registerRetryIntentRoutes(app: App): void {
     const result = await idempotent(
       c,
       { key: c.req.valid("header")["idempotency-key"], body, status: 201 },
-      async (db) => ({
-        intent: intentJson(
-          await createRetryIntent(db, auditContext(c), body, c.var.config.retryPolicy),
-        ),
-      }),
+      (key) =>
+        createRetryIntentOnce(c.var.db, auditContext(c), body, c.var.config.retryPolicy, key),
+      (intent) => ({ intent: intentJson(intent) }),
     );
     return c.json(result, 201);
   });
@@ -198,15 +200,9 @@ export function registerRetryIntentRoutes(app: App): void {
     const result = await idempotent(
       c,
       { key: c.req.valid("header")["idempotency-key"], body: null, status: 201 },
-      async (db) => {
-        const { intent, job } = await createRetryJobFromIntent(
-          db,
-          auditContext(c),
-          id,
-          c.var.config.retryPolicy,
-        );
-        return { intent: intentJson(intent), job: jobJson(job) };
-      },
+      (key) =>
+        createRetryJobFromIntentOnce(c.var.db, auditContext(c), id, c.var.config.retryPolicy, key),
+      ({ intent, job }) => ({ intent: intentJson(intent), job: jobJson(job) }),
     );
     return c.json(result, 201);
   });

@@ -1,0 +1,66 @@
+/**
+ * The refusals the database's units of work raise, as the DomainErrors the application has
+ * always answered with. A `regent_…` function refuses with SQLSTATE RG003, the error code as
+ * its message and the details as JSON; the sentence for humans is made here, from the details,
+ * so that each refusal reads the same whether the application or the database found it.
+ */
+import {
+  DomainError,
+  type DomainError as DomainErrorType,
+  ERROR_CODES,
+  type ErrorCode,
+} from "./errors";
+
+/** The SQLSTATE of a refusal raised by a unit of work (RG001/RG002 are the triggers'). */
+export const REFUSAL_SQLSTATE = "RG003";
+
+type Details = Record<string, unknown>;
+
+const MESSAGES: Partial<Record<ErrorCode, (d: Details) => string>> = {
+  JOB_NOT_FOUND: (d) => `no job with id ${d.jobId}`,
+  JOB_NOT_FAILED: (d) => `job ${d.jobId} is ${d.status}; only a FAILED job can be retried`,
+  JOB_ALREADY_RETRIED: (d) => `job ${d.jobId} was already retried by job ${d.retryJobId}`,
+  INTENT_ALREADY_PENDING: (d) => `job ${d.jobId} already has a PENDING retry intent`,
+  RETRY_BUDGET_EXHAUSTED: (d) =>
+    `job ${d.jobId} is retry ${d.depth} of its chain, which has used its budget of ${d.budget} retries; approve past it with overrideBudget and reason code OTHER`,
+  INTENT_NOT_FOUND: (d) => `no retry intent with id ${d.intentId}`,
+  INTENT_NOT_PENDING: (d) => `retry intent ${d.intentId} is ${d.status}, not PENDING`,
+  INTENT_EXPIRED: (d) => `retry intent ${d.intentId} expired at ${d.expiresAt}; approve a new one`,
+  FOUR_EYES_REQUIRED: (d) =>
+    `the admin who approved this ${d.batchId === undefined ? "intent" : "batch"} cannot also execute it`,
+  BATCH_NOT_FOUND: (d) => `no retry batch with id ${d.batchId}`,
+  BATCH_EMPTY: () => "the filter matches no job that can be retried",
+  BATCH_TOO_LARGE: (d) =>
+    `the filter matches ${d.count} jobs; a batch holds at most ${d.max}: narrow the filter (generator, error code, failure window)`,
+  BATCH_PREVIEW_STALE: (d) =>
+    `the jobs this filter matches changed since the preview (now ${d.count}): preview again and approve what you see`,
+  IDEMPOTENCY_KEY_REUSED: () => "this Idempotency-Key was already used for a different request",
+};
+
+/** The refusal `code` with `details`, worded as everywhere else. */
+export function refusal(code: ErrorCode, details: Details): DomainErrorType {
+  const message = MESSAGES[code]?.(details) ?? code;
+  return new DomainError(code, message, details);
+}
+
+/**
+ * The DomainError a unit of work refused with, if `error` is such a refusal (looking through
+ * the driver's and Drizzle's wrapping); undefined for any other error.
+ */
+export function refusalFrom(error: unknown): DomainErrorType | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const candidate = current as { code?: unknown; message?: unknown; detail?: unknown };
+    if (candidate.code === REFUSAL_SQLSTATE) {
+      const code = String(candidate.message);
+      if (!(ERROR_CODES as readonly string[]).includes(code)) return undefined;
+      const details =
+        typeof candidate.detail === "string" && candidate.detail !== ""
+          ? (JSON.parse(candidate.detail) as Details)
+          : {};
+      return refusal(code as ErrorCode, details);
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

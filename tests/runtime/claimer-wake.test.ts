@@ -1,0 +1,126 @@
+import type { Miniflare } from "miniflare";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLAIMER_WAKE } from "../../functions/config/wake";
+import { createApiToken } from "../../functions/domain/api-tokens";
+import type { JsonBody } from "../helpers/api";
+import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { eventually } from "../helpers/start-server";
+import {
+  bundleWorker,
+  runApiAndClaimerInWorkerd,
+  type WorkerBundle,
+  withPassword,
+} from "../helpers/workerd";
+import { startWsProxy } from "../helpers/ws-proxy";
+
+/**
+ * The API Worker wakes the claimer Worker through their service binding, both bundles in
+ * workerd as Cloudflare runs them. No `scheduled` event is ever sent here: a job that runs was
+ * started by a wake-up.
+ */
+let t: TestDatabase;
+let proxy: Awaited<ReturnType<typeof startWsProxy>>;
+let api: WorkerBundle;
+let claimer: WorkerBundle;
+let mf: Miniflare;
+let submitter: string;
+const others: Miniflare[] = [];
+
+beforeAll(async () => {
+  t = await freshDatabase();
+  proxy = await startWsProxy();
+  [api, claimer] = await Promise.all([
+    bundleWorker("functions/api.ts"),
+    bundleWorker("functions/worker.ts"),
+  ]);
+  mf = runApiAndClaimerInWorkerd({ api, claimer, ...bindings() });
+  submitter = (await createApiToken(t.db, { actor: "test" }, { name: "s", role: "submitter" }))
+    .token;
+});
+afterAll(async () => {
+  for (const other of others) await other.dispose();
+  await mf?.dispose();
+  await proxy?.close();
+});
+
+function bindings() {
+  const database = { DATABASE_URL: withPassword(t.url), NEON_WS_PROXY: proxy.address };
+  return {
+    apiBindings: { ...database, SESSION_SECRET: "a-session-secret-of-at-least-32-characters" },
+    claimerBindings: { ...database, WORKER_CONCURRENCY: "4" },
+  };
+}
+
+async function submit(on: Miniflare, text: string) {
+  const response = await on.dispatchFetch("https://regent.example/api/jobs", {
+    method: "POST",
+    headers: { authorization: `Bearer ${submitter}`, "content-type": "application/json" },
+    body: JSON.stringify({ generator: "demo", input: { text } }),
+  });
+  return { status: response.status, body: (await response.json()) as JsonBody };
+}
+
+async function statuses(ids: string[]): Promise<string[]> {
+  const { rows } = await t.raw.query(
+    "SELECT status FROM regeneration_jobs WHERE id = ANY($1) ORDER BY id",
+    [ids],
+  );
+  return rows.map((r) => r.status);
+}
+
+describe("the API Worker wakes the claimer Worker (service binding)", () => {
+  it("bundles the claimer without the API, and the API without the claimer's execution", () => {
+    expect(api.inputs.filter((f) => f.includes("functions/execution/"))).toEqual([]);
+    expect(claimer.inputs.filter((f) => f.includes("functions/http/"))).toEqual([]);
+  });
+
+  it("runs a submitted job without any scheduled event", async () => {
+    const submitted = await submit(mf, "woken");
+    expect(submitted.status).toBe(201);
+    await eventually(
+      async () => ((await statuses([submitted.body.job.id]))[0] === "COMPLETED" ? true : undefined),
+      "the job to complete",
+    );
+  });
+
+  it("runs each of many jobs submitted at once exactly once", async () => {
+    const submits = await Promise.all(Array.from({ length: 10 }, (_, i) => submit(mf, `n${i}`)));
+    const ids = submits.map((s) => s.body.job.id as string);
+    await eventually(
+      async () => ((await statuses(ids)).every((s) => s === "COMPLETED") ? true : undefined),
+      "every job to complete",
+    );
+    const { rows } = await t.raw.query(
+      `SELECT count(*)::int AS n FROM audit_events WHERE type = 'JOB_CLAIMED' AND subject_id = ANY($1)`,
+      [ids],
+    );
+    expect(rows[0].n).toBe(ids.length);
+  });
+
+  it("serves nothing but the wake-up on the claimer", async () => {
+    const worker = await mf.getWorker("claimer");
+    for (const [method, path] of [
+      ["GET", CLAIMER_WAKE.path],
+      ["POST", "/"],
+      ["GET", "/api/jobs"],
+    ] as const) {
+      const response = await worker.fetch(`https://claimer${path}`, { method });
+      expect(response.status, `${method} ${path}`).toBe(404);
+      await response.arrayBuffer();
+    }
+  });
+
+  it("answers the submit when the claimer fails, and leaves the job to the Cron", async () => {
+    const failing = runApiAndClaimerInWorkerd({
+      api,
+      claimer: {
+        script: "export default { fetch() { throw new Error('the claimer is down'); } };",
+      },
+      ...bindings(),
+    });
+    others.push(failing);
+    const submitted = await submit(failing, "signal lost");
+    expect(submitted.status).toBe(201);
+    expect(await statuses([submitted.body.job.id])).toEqual(["PENDING"]);
+  });
+});
