@@ -105,6 +105,7 @@ export type Outcome =
       outputId: string;
       /** Canonical JSON text of the output. */
       content: string;
+      /** SHA-256 (hex) of `content`; "" leaves it to finishJobs, which hashes in the database. */
       contentSha256: string;
       generatorVersion: string;
     }
@@ -124,6 +125,11 @@ export type Outcome =
  * no second join (a join on the CTE was planned as a 500×500 nested loop: 28 ms a batch).
  * Measured, batch of 500: 19 ms for the statement plus 8 ms of commit-time checks
  * (audit event and output present), ≈ 55 µs a job.
+ *
+ * `content_sha256` is computed here, in the statement, for an outcome that does not bring its
+ * own: PostgreSQL's sha256() costs about 1 µs an output, WebCrypto's digest in Node about
+ * 16 µs of the worker's CPU (20,000 outputs: 319 ms), on a machine whose cores the worker
+ * shares with the database. The bytes hashed are the same: the canonical JSON text, as UTF-8.
  */
 export async function finishJobs(
   db: Executor,
@@ -138,7 +144,7 @@ export async function finishJobs(
             id: o.jobId,
             output_id: o.outputId,
             content: o.content,
-            sha: o.contentSha256,
+            sha: o.contentSha256 || null,
             version: o.generatorVersion,
           }
         : { id: o.jobId, error: o.error },
@@ -155,7 +161,8 @@ export async function finishJobs(
       FROM outcome o
       WHERE j.id = ANY (ARRAY(SELECT id FROM outcome)) AND j.id = o.id
         AND j.status = 'RUNNING' AND j.claimed_by = ${claimant.workerId}
-      RETURNING j.id, o.output_id, o.content, o.sha, o.version, o.error
+      RETURNING j.id, o.output_id, o.content, o.version, o.error,
+                coalesce(o.sha, encode(sha256(convert_to(o.content, 'UTF8')), 'hex')) AS sha
     ), outputs AS (
       INSERT INTO regeneration_outputs (id, job_id, content, content_sha256, generator_version)
       SELECT output_id, id, content::jsonb, sha, version FROM finished WHERE error IS NULL
