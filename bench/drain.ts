@@ -7,19 +7,18 @@
  * database: Regent runs one worker invocation (as `npm run worker -- --once`), a peer runs its
  * worker with a no-op task until it has done `settings.jobs` jobs, or until `settings.windowMs`
  * has passed. Prints one JSON line, `{"startedAt": …, "endedAt": …, "done": …}` (epoch
- * milliseconds), and exits. Only the work between
+ * milliseconds) and the CPU time it used meanwhile, keeps its connections open until stdin
+ * closes (so that bench/run.ts can read their CPU time), then stops and exits. Only the work between
  * the line on stdin and the last job is timed: connecting and starting up are not.
  */
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { run } from "graphile-worker";
-import { PgBoss } from "pg-boss";
 import pg from "pg";
+import { PgBoss } from "pg-boss";
 import { connect } from "../db/client";
 import { runWorkerInvocation } from "../functions/execution/invocation";
 import { type DrainSettings, PGBOSS_QUEUE } from "./drain-settings";
-
-
 
 const [system, url, settingsJson] = process.argv.slice(2);
 if (!system || !url || !settingsJson) {
@@ -28,11 +27,15 @@ if (!system || !url || !settingsJson) {
 }
 const settings = JSON.parse(settingsJson) as DrainSettings;
 const lines = createInterface({ input: process.stdin });
-/** When the go signal arrived (epoch ms, comparable across processes). */
+/** When the go signal arrived (epoch ms, comparable across processes), and this process's CPU. */
 let startedAt = 0;
+let cpuAtGo = process.cpuUsage();
 const go = once(lines, "line").then(() => {
   startedAt = performance.timeOrigin + performance.now();
+  cpuAtGo = process.cpuUsage();
 });
+/** Run once stdin closes: the database connections stay open until then, for run.ts to measure. */
+const stops: (() => Promise<unknown>)[] = [];
 
 /** Resolves once `count()` reaches the target or the window closes; returns the time it took. */
 function finishLine(count: () => number, started: number): Promise<void> {
@@ -75,7 +78,7 @@ async function regent(): Promise<{ ms: number; done: number }> {
     concurrency: settings.concurrency ?? 16,
     log: () => {},
   });
-  await database.close();
+  stops.push(() => database.close());
   return { ms: result.durationMs, done: result.completed };
 }
 
@@ -110,11 +113,9 @@ async function graphileWorker(): Promise<{ ms: number; done: number }> {
   });
   await finishLine(() => done, started);
   // Completed jobs are deleted: done once none of them is left.
-  await recorded(
-    `SELECT ${settings.jobs} - count(*)::int AS n FROM graphile_worker._private_jobs`,
-  );
+  await recorded(`SELECT ${settings.jobs} - count(*)::int AS n FROM graphile_worker._private_jobs`);
   const ms = performance.now() - started;
-  await runner.stop();
+  stops.push(() => runner.stop());
   return { ms, done };
 }
 
@@ -134,7 +135,7 @@ async function pgBoss(): Promise<{ ms: number; done: number }> {
   await finishLine(() => done, started);
   await recorded("SELECT count(*)::int AS n FROM pgboss.job WHERE state = 'completed'");
   const ms = performance.now() - started;
-  await boss.stop({ graceful: true, close: true });
+  stops.push(() => boss.stop({ graceful: true, close: true }));
   return { ms, done };
 }
 
@@ -150,6 +151,15 @@ if (!result) {
   console.error(`unknown system ${system}`);
   process.exit(2);
 }
-console.log(JSON.stringify({ startedAt, endedAt: startedAt + result.ms, done: result.done }));
-lines.close();
+const cpu = process.cpuUsage(cpuAtGo);
+console.log(
+  JSON.stringify({
+    startedAt,
+    endedAt: startedAt + result.ms,
+    done: result.done,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+  }),
+);
+await once(lines, "close");
+for (const stop of stops) await stop();
 process.exit(0);

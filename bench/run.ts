@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- [--quick] [--only drain,pgbench,api,batch] [--no-write]`
+ * `npm run bench -- [--quick] [--only drain,pgbench,api,batch] [--drains regent,pgboss,…]
+ *                  [--jobs N] [--no-write]`
  *
  * Regent beside graphile-worker and pg-boss on one machine and one PostgreSQL, in one run:
  * the server DATABASE_URL or TEST_DATABASE_URL names (a superuser URL), else the local one at
@@ -23,19 +24,19 @@
  * JSON.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { createInterface } from "node:readline";
-import { promisify } from "node:util";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
 import autocannon from "autocannon";
 import { makeWorkerUtils } from "graphile-worker";
 import pg from "pg";
 import { PgBoss } from "pg-boss";
 import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
-import { startEmbeddedPostgres } from "../tests/setup/global-postgres";
 import { type StartedRegent, startRegent } from "../tests/helpers/start-server";
+import { startEmbeddedPostgres } from "../tests/setup/global-postgres";
 import { type DrainSettings, PGBOSS_QUEUE } from "./drain-settings";
 
 const run = promisify(execFile);
@@ -45,12 +46,14 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     only: { type: "string" },
     "no-write": { type: "boolean", default: false },
+    drains: { type: "string" },
+    jobs: { type: "string" },
   },
 });
 const quick = values.quick;
 const parts = new Set((values.only ?? "pgbench,drain,api,batch").split(","));
 const REPS = quick ? 1 : 3;
-const JOBS = quick ? 5_000 : 20_000;
+const JOBS = values.jobs ? Number(values.jobs) : quick ? 5_000 : 20_000;
 const WINDOW_MS = quick ? 2_000 : 4_000;
 const PGBENCH_SECONDS = quick ? 3 : 5;
 const API_SECONDS = quick ? 2 : 3;
@@ -102,7 +105,11 @@ function urlOf(database: string): string {
   return u.toString();
 }
 
-async function query<T extends pg.QueryResultRow>(url: string, text: string, params: unknown[] = []) {
+async function query<T extends pg.QueryResultRow>(
+  url: string,
+  text: string,
+  params: unknown[] = [],
+) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -176,8 +183,71 @@ const cell = (s: Spread, f = fmt) =>
 interface DrainRun {
   jobsPerSecond: number;
   walBytesPerJob: number;
+  /** CPU time per job done: the server's backends (null for a server elsewhere), the workers. */
+  databaseCpuUsPerJob: number | null;
+  workerCpuUsPerJob: number;
   done: number;
   valid: boolean;
+}
+
+/**
+ * The CPU time the server's backends for `url`'s database spent, read from /proc (a server on
+ * this machine only; null otherwise). Unlike wall time, it hardly changes when other work
+ * shares the cores, so it compares runs made minutes apart. Sampled every 20 ms and once at
+ * the end, while the drains still hold their connections.
+ */
+function backendCpu(url: string) {
+  const ticksPerMs = 100 / 1000; // USER_HZ
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  const local =
+    existsSync("/proc/self/stat") && /^(127\.0\.0\.1|localhost)$/.test(new URL(url).hostname);
+  const client = new pg.Client({ connectionString: url });
+  const connected = local ? client.connect() : Promise.resolve();
+  const ticksOf = (pid: number): number | undefined => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      return Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return undefined;
+    }
+  };
+  let initial = true;
+  const sample = async () => {
+    if (!local) return;
+    await connected;
+    const { rows } = await client.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    );
+    for (const { pid } of rows) {
+      const ticks = ticksOf(pid);
+      if (ticks === undefined) continue;
+      // A backend there before the go is counted from then; one started later, from its start.
+      if (!first.has(pid)) first.set(pid, initial ? ticks : 0);
+      last.set(pid, ticks);
+    }
+    initial = false;
+  };
+  let running = true;
+  const loop = (async () => {
+    while (running && local) {
+      await new Promise((r) => setTimeout(r, 20));
+      if (running) await sample();
+    }
+  })();
+  return {
+    sample,
+    stop: async (): Promise<number | null> => {
+      running = false;
+      await loop;
+      if (!local) return null;
+      await sample();
+      await client.end();
+      let ticks = 0;
+      for (const [pid, end] of last) ticks += end - (first.get(pid) ?? end);
+      return ticks / ticksPerMs;
+    },
+  };
 }
 
 /** Starts `count` draining processes, gives them the go together, and times the lot. */
@@ -186,9 +256,16 @@ async function drainProcesses(
   url: string,
   settings: DrainSettings,
   count: number,
-): Promise<{ ms: number; done: number; wal: number }> {
+): Promise<{
+  ms: number;
+  done: number;
+  wal: number;
+  workerCpuMs: number;
+  databaseCpuMs: number | null;
+}> {
   const children: ChildProcess[] = [];
-  const results: Promise<{ startedAt: number; endedAt: number; done: number }>[] = [];
+  const results: Promise<{ startedAt: number; endedAt: number; done: number; cpuMs: number }>[] =
+    [];
   const readies: Promise<void>[] = [];
   for (let i = 0; i < count; i++) {
     const child = spawn("npx", ["tsx", "bench/drain.ts", system, url, JSON.stringify(settings)], {
@@ -197,7 +274,11 @@ async function drainProcesses(
     children.push(child);
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     let readyResolve: () => void = () => {};
-    readies.push(new Promise<void>((r) => (readyResolve = r)));
+    readies.push(
+      new Promise<void>((r) => {
+        readyResolve = r;
+      }),
+    );
     results.push(
       new Promise((resolve, reject) => {
         lines.on("line", (line) => {
@@ -211,14 +292,35 @@ async function drainProcesses(
     );
   }
   await Promise.all(readies);
+  const sampler = backendCpu(url);
+  await sampler.sample();
   const lsn = await walLsn(url);
   for (const child of children) child.stdin?.write("go\n");
   const outcomes = await Promise.all(results);
   const wal = await walBytes(url, lsn, await walLsn(url));
+  const databaseCpuMs = await sampler.stop();
+  const exits = children.map((child) => once(child, "exit"));
   for (const child of children) child.stdin?.end();
+  await Promise.all(exits);
   const startedAt = Math.min(...outcomes.map((o) => o.startedAt));
   const endedAt = Math.max(...outcomes.map((o) => o.endedAt));
-  return { ms: endedAt - startedAt, done: outcomes.reduce((n, o) => n + o.done, 0), wal };
+  return {
+    ms: endedAt - startedAt,
+    done: outcomes.reduce((n, o) => n + o.done, 0),
+    wal,
+    workerCpuMs: outcomes.reduce((n, o) => n + o.cpuMs, 0),
+    databaseCpuMs,
+  };
+}
+
+function perJob(d: Awaited<ReturnType<typeof drainProcesses>>) {
+  const n = Math.max(d.done, 1);
+  return {
+    jobsPerSecond: (d.done / d.ms) * 1000,
+    walBytesPerJob: d.wal / n,
+    databaseCpuUsPerJob: d.databaseCpuMs === null ? null : (d.databaseCpuMs * 1000) / n,
+    workerCpuUsPerJob: (d.workerCpuMs * 1000) / n,
+  };
 }
 
 async function regentDrain(processes: number, jobs: number): Promise<DrainRun> {
@@ -259,7 +361,7 @@ async function regentDrain(processes: number, jobs: number): Promise<DrainRun> {
     );
     if (!valid) console.error(`Regent run not counted: ${JSON.stringify(c)} for ${jobs} jobs`);
     return {
-      jobsPerSecond: (drained.done / drained.ms) * 1000,
+      ...perJob(drained),
       walBytesPerJob: drained.wal / jobs,
       done: drained.done,
       valid,
@@ -291,8 +393,7 @@ async function graphileDrain(best: boolean, jobs: number): Promise<DrainRun> {
       "SELECT count(*)::int AS n FROM graphile_worker._private_jobs",
     );
     return {
-      jobsPerSecond: (drained.done / drained.ms) * 1000,
-      walBytesPerJob: drained.wal / Math.max(drained.done, 1),
+      ...perJob(drained),
       done: drained.done,
       valid: best ? left[0]?.n === 0 : true,
     };
@@ -328,8 +429,7 @@ async function pgBossDrain(best: boolean, jobs: number): Promise<DrainRun> {
       "SELECT count(*)::int AS n FROM pgboss.job WHERE state = 'completed'",
     );
     return {
-      jobsPerSecond: (drained.done / drained.ms) * 1000,
-      walBytesPerJob: drained.wal / Math.max(drained.done, 1),
+      ...perJob(drained),
       done: drained.done,
       valid: best ? completed[0]?.n === jobs : true,
     };
@@ -366,7 +466,7 @@ async function pgbenchTps(): Promise<Record<number, Spread> | null> {
           db.url,
         ]);
         const match = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout);
-        (tps[clients] ??= []).push(Number(match?.[1]));
+        tps[clients] = [...(tps[clients] ?? []), Number(match?.[1])];
       }
     }
     return Object.fromEntries(PGBENCH_CLIENTS.map((c) => [c, spread(tps[c] ?? [])]));
@@ -438,7 +538,9 @@ async function apiFigures(): Promise<Record<ApiKind, Record<number, ApiFigure>>>
   const samples: Record<string, { rps: number[]; p50: number[]; p99: number[]; errors: number }> =
     {};
   const record = (kind: ApiKind, c: number, r: Awaited<ReturnType<typeof cannon>>) => {
-    const s = (samples[`${kind}:${c}`] ??= { rps: [], p50: [], p99: [], errors: 0 });
+    const key = `${kind}:${c}`;
+    const s = samples[key] ?? { rps: [], p50: [], p99: [], errors: 0 };
+    samples[key] = s;
     s.rps.push(r.rps);
     s.p50.push(r.p50);
     s.p99.push(r.p99);
@@ -570,7 +672,9 @@ const versions = {
     .version as string,
   autocannon: JSON.parse(readFileSync("node_modules/autocannon/package.json", "utf8"))
     .version as string,
-  postgresql: (await query<{ v: string }>(server, "SELECT current_setting('server_version') AS v"))[0]?.v ?? "?",
+  postgresql:
+    (await query<{ v: string }>(server, "SELECT current_setting('server_version') AS v"))[0]?.v ??
+    "?",
   node: process.version,
 };
 const machine = {
@@ -608,12 +712,16 @@ try {
       ["graphile_worker_defaults", () => graphileDrain(false, JOBS)],
       ["pgboss_defaults", () => pgBossDrain(false, JOBS)],
     ];
+    const chosen = values.drains ? new Set(values.drains.split(",")) : undefined;
     for (let rep = 1; rep <= REPS; rep++) {
       for (const [name, drain] of cases) {
+        if (chosen && !chosen.has(name)) continue;
         const r = await drain();
-        (drains[name] ??= []).push(r);
+        drains[name] = [...(drains[name] ?? []), r];
         log(
-          `drain ${rep}/${REPS} ${name}: ${fmt(r.jobsPerSecond)} jobs/s, ${fmt(r.walBytesPerJob)} WAL bytes/job, ${r.done} done${r.valid ? "" : " (not counted)"}`,
+          `drain ${rep}/${REPS} ${name}: ${fmt(r.jobsPerSecond)} jobs/s, ${fmt(r.walBytesPerJob)} WAL bytes/job, ` +
+            `CPU µs/job: database ${r.databaseCpuUsPerJob === null ? "–" : fmt(r.databaseCpuUsPerJob)}, worker ${fmt(r.workerCpuUsPerJob)}; ` +
+            `${r.done} done${r.valid ? "" : " (not counted)"}`,
         );
       }
     }
@@ -650,6 +758,11 @@ const figures = {
   pgboss_defaults: counted("pgboss_defaults"),
 };
 const walOf = (name: string) => spread((drains[name] ?? []).map((r) => r.walBytesPerJob));
+const databaseCpuOf = (name: string) =>
+  spread(
+    (drains[name] ?? []).map((r) => r.databaseCpuUsPerJob).filter((n): n is number => n !== null),
+  );
+const workerCpuOf = (name: string) => spread((drains[name] ?? []).map((r) => r.workerCpuUsPerJob));
 const summary = {
   generated_at: new Date().toISOString(),
   quick,
@@ -671,7 +784,9 @@ const summary = {
   regent_vs_graphile_worker: Number(
     (figures.regent.median / figures.graphile_worker.median).toFixed(2),
   ),
-  regent_two_vs_one: Number((figures.regent_two_processes.median / figures.regent.median).toFixed(2)),
+  regent_two_vs_one: Number(
+    (figures.regent_two_processes.median / figures.regent.median).toFixed(2),
+  ),
   wal_bytes_per_job: round(regentWal.min),
   wal_bytes_per_job_graphile_worker: round(walOf("graphile_worker").min),
   wal_bytes_per_job_pgboss: round(walOf("pgboss").min),
@@ -684,7 +799,15 @@ const summary = {
   drains: Object.fromEntries(
     Object.entries(figures).map(([name, s]) => [
       name,
-      { median: round(s.median), min: round(s.min), max: round(s.max), runs: s.runs.map(round) },
+      {
+        median: round(s.median),
+        min: round(s.min),
+        max: round(s.max),
+        runs: s.runs.map(round),
+        database_cpu_us_per_job: round(databaseCpuOf(name).median),
+        worker_cpu_us_per_job: round(workerCpuOf(name).median),
+        wal_bytes_per_job_min: round(walOf(name).min),
+      },
     ]),
   ),
   api: api
@@ -729,11 +852,22 @@ function markdown(): string {
     `### Draining ${JOBS.toLocaleString("en-US")} queued no-op jobs`,
     "",
   );
-  line("system", "settings", "jobs/s", "WAL bytes/job (min)");
-  line("---", "---", "---:", "---:");
+  line("system", "settings", "jobs/s", "DB CPU µs/job", "worker CPU µs/job", "WAL bytes/job (min)");
+  line("---", "---", "---:", "---:", "---:", "---:");
   const drainRow = (name: string, label: string, settings: string) =>
-    line(label, settings, cell(figures[name as keyof typeof figures]), fmt(walOf(name).min));
-  drainRow("regent", "Regent, one process", `batch ${REGENT.batchSize}, concurrency ${REGENT.concurrency} (the defaults)`);
+    line(
+      label,
+      settings,
+      cell(figures[name as keyof typeof figures]),
+      fmt(databaseCpuOf(name).median),
+      fmt(workerCpuOf(name).median),
+      fmt(walOf(name).min),
+    );
+  drainRow(
+    "regent",
+    "Regent, one process",
+    `batch ${REGENT.batchSize}, concurrency ${REGENT.concurrency} (the defaults)`,
+  );
   drainRow("regent_two_processes", "Regent, two processes", "the same, each");
   drainRow(
     "graphile_worker",
@@ -745,8 +879,16 @@ function markdown(): string {
     "pg-boss, best",
     `batchSize ${PGBOSS_BEST.batchSize}, localConcurrency ${PGBOSS_BEST.localConcurrency}, burstWhenBatchFull`,
   );
-  drainRow("graphile_worker_defaults", "graphile-worker, defaults", `concurrency 1, no local queue (${WINDOW_MS / 1000} s window)`);
-  drainRow("pgboss_defaults", "pg-boss, defaults", `batchSize 1, a poll every 2 s (${WINDOW_MS / 1000} s window)`);
+  drainRow(
+    "graphile_worker_defaults",
+    "graphile-worker, defaults",
+    `concurrency 1, no local queue (${WINDOW_MS / 1000} s window)`,
+  );
+  drainRow(
+    "pgboss_defaults",
+    "pg-boss, defaults",
+    `batchSize 1, a poll every 2 s (${WINDOW_MS / 1000} s window)`,
+  );
   rows.push(
     "",
     `Regent ÷ pg-boss: ${summary.regent_vs_pgboss}×; Regent ÷ graphile-worker: ${summary.regent_vs_graphile_worker}×; ` +
@@ -764,10 +906,7 @@ function markdown(): string {
     rows.push("pgbench is not installed here: skipped.", "");
   }
   if (api) {
-    rows.push(
-      "### API under autocannon (`npm start`, its worker loop running beside it)",
-      "",
-    );
+    rows.push("### API under autocannon (`npm start`, its worker loop running beside it)", "");
     line("request", "connections", "req/s", "p50 ms", "p99 ms");
     line("---", "---:", "---:", "---:", "---:");
     const labels: Record<ApiKind, string> = {
@@ -785,7 +924,10 @@ function markdown(): string {
     rows.push("");
   }
   if (batch) {
-    rows.push(`Approving a retry batch of 1,000 failed jobs (preview + create): ${cell(batch)} ms.`, "");
+    rows.push(
+      `Approving a retry batch of 1,000 failed jobs (preview + create): ${cell(batch)} ms.`,
+      "",
+    );
   }
   rows.push(
     "Reproduce: `npm run bench` (about ten minutes; `-- --quick` for one short repetition). It uses " +
