@@ -35,17 +35,21 @@ DECLARE
   v_completed text[];
   v_status text;
 BEGIN
+  -- `e.type || ''`: the type is compared, not looked up, so no index on type can be chosen. On
+  -- a table without statistics the planner probed (type, id) and filtered a whole type's
+  -- events by subject, per requirement; by subject a probe reads the subject's few events.
   SELECT array_agg(r.subject_id), array_agg(r.type) INTO v_subjects, v_types
   FROM unnest(p_subject_ids, p_event_types) AS r(subject_id, type)
   WHERE NOT EXISTS (
     SELECT 1 FROM audit_events e
-    WHERE e.subject_id = r.subject_id AND e.type = r.type AND e.tx_id = pg_current_xact_id());
+    WHERE e.subject_id = r.subject_id AND e.type || '' = r.type AND e.tx_id = pg_current_xact_id());
   SELECT array_agg(r.job_id) INTO v_outputs
   FROM unnest(p_output_job_ids) AS r(job_id)
   WHERE NOT EXISTS (SELECT 1 FROM regeneration_outputs o WHERE o.job_id = r.job_id);
   SELECT array_agg(r.job_id) INTO v_completed
   FROM unnest(p_completed_job_ids) AS r(job_id)
-  WHERE NOT EXISTS (SELECT 1 FROM regeneration_jobs j WHERE j.id = r.job_id AND j.status = 'COMPLETED');
+  -- By primary key: compared as an enum, the status led the planner into the status index.
+  WHERE NOT EXISTS (SELECT 1 FROM regeneration_jobs j WHERE j.id = r.job_id AND j.status::text = 'COMPLETED');
   IF v_subjects IS NULL AND v_outputs IS NULL AND v_completed IS NULL THEN
     RETURN;
   END IF;
