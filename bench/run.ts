@@ -172,7 +172,12 @@ function spread(xs: number[]): Spread {
 }
 
 const round = (n: number) => Math.round(n);
-const fmt = (n: number) => (Number.isFinite(n) ? round(n).toLocaleString("en-US") : "–");
+const fmt = (n: number) =>
+  !Number.isFinite(n)
+    ? "–"
+    : Math.abs(n) < 10 && n !== 0
+      ? n.toFixed(1)
+      : round(n).toLocaleString("en-US");
 const fmt1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "–");
 const cell = (s: Spread, f = fmt) =>
   s.runs.length > 1 ? `${f(s.median)} (${f(s.min)}–${f(s.max)})` : f(s.median);
@@ -605,6 +610,7 @@ async function apiFigures(): Promise<Record<ApiKind, Record<number, ApiFigure>>>
           }),
         );
         let nextIntent = 0;
+        if (intents.length === 0) continue;
         record(
           "execute_intent",
           connections,
@@ -893,7 +899,11 @@ function markdown(): string {
     "",
     `Regent ÷ pg-boss: ${summary.regent_vs_pgboss}×; Regent ÷ graphile-worker: ${summary.regent_vs_graphile_worker}×; ` +
       `two Regent processes ÷ one: ${summary.regent_two_vs_one}×. Regent runs count only when afterwards every job ` +
-      "is COMPLETED with exactly one output and one JOB_CLAIMED and JOB_COMPLETED event each.",
+      "is COMPLETED with exactly one output and one JOB_CLAIMED and JOB_COMPLETED event each. " +
+      "DB CPU: the CPU time of the server's backends for the run's database (from /proc, while " +
+      "the drain held its connections), per job; worker CPU: the draining processes' own. Both " +
+      "move little when other work shares the machine, unlike jobs/s. WAL: the server's, so the " +
+      "smallest of the repetitions.",
     "",
   );
   if (pgbench) {
