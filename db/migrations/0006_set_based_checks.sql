@@ -180,6 +180,33 @@ DROP FUNCTION regent_job_commit_check();
 DROP FUNCTION regent_output_insert_guard();
 --> statement-breakpoint
 
+-- The row guards stay row guards, but PostgreSQL now calls their PL/pgSQL only for a row they
+-- would refuse or change: the WHEN clause, evaluated without entering PL/pgSQL, is the very
+-- condition under which regent_job_update_guard raises (keep the two alike), and an audit event
+-- is stamped only when its client sent another transaction id than the column's default.
+DROP TRIGGER regeneration_jobs_update_guard ON regeneration_jobs;
+--> statement-breakpoint
+CREATE TRIGGER regeneration_jobs_update_guard BEFORE UPDATE ON regeneration_jobs
+  FOR EACH ROW WHEN (
+    OLD.status IN ('COMPLETED', 'FAILED')
+    OR NEW.id IS DISTINCT FROM OLD.id OR NEW.generator IS DISTINCT FROM OLD.generator
+    OR NEW.input IS DISTINCT FROM OLD.input OR NEW.retry_of_job_id IS DISTINCT FROM OLD.retry_of_job_id
+    OR NEW.retry_intent_id IS DISTINCT FROM OLD.retry_intent_id OR NEW.created_by IS DISTINCT FROM OLD.created_by
+    OR NEW.created_at IS DISTINCT FROM OLD.created_at
+    OR NOT (OLD.status = NEW.status
+            OR (OLD.status = 'PENDING' AND NEW.status IN ('RUNNING', 'FAILED'))
+            OR (OLD.status = 'RUNNING' AND NEW.status IN ('COMPLETED', 'FAILED')))
+    OR (OLD.status = 'RUNNING' AND (NEW.claimed_by IS DISTINCT FROM OLD.claimed_by
+                                    OR NEW.claimed_at IS DISTINCT FROM OLD.claimed_at)))
+  EXECUTE FUNCTION regent_job_update_guard();
+--> statement-breakpoint
+DROP TRIGGER audit_events_stamp ON audit_events;
+--> statement-breakpoint
+CREATE TRIGGER audit_events_stamp BEFORE INSERT ON audit_events
+  FOR EACH ROW WHEN (NEW.tx_id IS DISTINCT FROM pg_current_xact_id())
+  EXECUTE FUNCTION regent_audit_stamp();
+--> statement-breakpoint
+
 -- The application role writes commit_checks through the triggers (which run with its rights)
 -- and never deletes: the commit-time check does that as the owner.
 GRANT SELECT, INSERT ON commit_checks TO regent_app;
