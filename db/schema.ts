@@ -341,7 +341,7 @@ export type AdminSession = typeof adminSessions.$inferSelect;
  * outputs it did not bring along itself. A statement that brings them (the worker's claim and
  * finish, the retry batch) writes no row here; one that does not (INSERT a job, then its
  * event) writes one row for all its rows, checked once at commit and deleted then
- * (0006's triggers; see docs/invariants.md).
+ * (0007's triggers; see docs/invariants.md).
  */
 export const commitChecks = pgTable("commit_checks", {
   id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
