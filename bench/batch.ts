@@ -1,12 +1,13 @@
 /**
- * `npm run bench:batch -- [--jobs 1000] [--runs 3] [--keep]`
+ * `npm run bench:batch -- [--jobs 1000] [--runs 3] [--keep] [--json]`
  *
  * How long an incident's retry batch takes through the domain functions the API calls, on a
  * fresh database on the server that DATABASE_URL (or TEST_DATABASE_URL) names. Each run fails
  * `--jobs` demo jobs of its own error code (in bulk SQL, audited as the worker would), then
  * times approving them as one batch (preview, then create with the preview's token) and
  * executing it, and checks that every job got exactly one retry. Prints each run and the
- * medians, then drops the database.
+ * medians, then drops the database. `--json` adds a last line with every run's times
+ * (`{"approve_ms": […], "execute_ms": […]}`), for `npm run bench`.
  */
 import { parseArgs } from "node:util";
 import pg from "pg";
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     jobs: { type: "string", default: "1000" },
     runs: { type: "string", default: "3" },
     keep: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
   },
 });
 const jobs = Number(values.jobs);
@@ -160,6 +162,9 @@ try {
   console.log(
     `${jobs} failed jobs, median of ${runs}: approve (preview + create) ${ms(median(approvals))}, execute ${ms(median(executions))}`,
   );
+  if (values.json) {
+    console.log(JSON.stringify({ approve_ms: approvals, execute_ms: executions }));
+  }
 } finally {
   await raw.end().catch(() => {});
   await database.close();

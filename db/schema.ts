@@ -335,3 +335,23 @@ export type AuditEvent = typeof auditEvents.$inferSelect;
 export type ApiToken = typeof apiTokens.$inferSelect;
 export type AuditSeal = typeof auditSeals.$inferSelect;
 export type AdminSession = typeof adminSessions.$inferSelect;
+
+/**
+ * What a statement on jobs or outputs left for its transaction's end: the audit events and
+ * outputs it did not bring along itself. A statement that brings them (the worker's claim and
+ * finish, the retry batch) writes no row here; one that does not (INSERT a job, then its
+ * event) writes one row for all its rows, checked once at commit and deleted then
+ * (0007's triggers; see docs/invariants.md).
+ */
+export const commitChecks = pgTable("commit_checks", {
+  id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+  /** Each subject needs an audit event of the type at the same position, in this transaction. */
+  subjectIds: text("subject_ids").array().notNull(),
+  eventTypes: text("event_types").array().notNull(),
+  /** COMPLETED jobs that need their output by commit. */
+  outputJobIds: text("output_job_ids").array().notNull(),
+  /** Jobs of new outputs, COMPLETED by commit. */
+  completedJobIds: text("completed_job_ids").array().notNull(),
+});
+
+export type CommitCheck = typeof commitChecks.$inferSelect;

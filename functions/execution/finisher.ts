@@ -1,4 +1,3 @@
-import { sha256Hex } from "../domain/canonical-json";
 import { isConnectionFailure } from "../domain/errors";
 import type { Outcome } from "./claimer";
 import { describeError, failure } from "./job-failure";
@@ -87,11 +86,7 @@ export class Finisher {
 
   private async write(batch: Outcome[]): Promise<void> {
     const t = performance.now();
-    await Promise.all(
-      batch.map(async (o) => {
-        if (o.ok && !o.contentSha256) o.contentSha256 = await sha256Hex(o.content);
-      }),
-    );
+    // Outputs are hashed by the statement that stores them (claimer.ts, finishJobs).
     await this.record(batch);
     this.counts.timings.finishMs += performance.now() - t;
   }

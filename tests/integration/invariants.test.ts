@@ -549,3 +549,88 @@ describe("allowed changes succeed", () => {
     ).toBeUndefined();
   });
 });
+
+describe("the checks a statement leaves to commit", () => {
+  const job = (id: string) =>
+    `INSERT INTO regeneration_jobs (id, generator, input, created_by) VALUES ('${id}', 'demo', '{"text":"x"}', 'psql')`;
+  const pendingChecks = async () =>
+    (await t.raw.query("SELECT count(*)::int AS n FROM commit_checks")).rows[0].n as number;
+
+  it("settles in the statement a change that brings its events and outputs along, leaving nothing for commit", async () => {
+    const error = await attempt(
+      t.raw,
+      `WITH j AS (${job("set1")} RETURNING id)
+       INSERT INTO audit_events (type, actor, subject_type, subject_id) SELECT 'JOB_CREATED', 'psql', 'job', id FROM j`,
+      "SELECT count(*) FROM commit_checks",
+    );
+    expect(error).toBeUndefined();
+    expect(await pendingChecks()).toBe(0);
+  });
+
+  it("takes the event from a later statement of the same transaction, and forgets the check once met", async () => {
+    expect(await attempt(t.raw, job("set2"), audit("JOB_CREATED", "set2"))).toBeUndefined();
+    expect(await pendingChecks()).toBe(0);
+  });
+
+  it("checks every row of a many-row statement, naming one that lacks its event", async () => {
+    const error = await attempt(
+      t.raw,
+      `INSERT INTO regeneration_jobs (id, generator, input, created_by)
+       SELECT 'set3_' || g, 'demo', '{"text":"x"}', 'psql' FROM generate_series(1, 300) g`,
+      `INSERT INTO audit_events (type, actor, subject_type, subject_id)
+       SELECT 'JOB_CREATED', 'psql', 'job', 'set3_' || g FROM generate_series(1, 300) g WHERE g <> 217`,
+    );
+    expect(error?.code).toBe("RG002");
+    expect(error?.message).toMatch(/no JOB_CREATED event for set3_217/);
+  });
+
+  it("is not fooled by a deleted check row: the check was queued when the row was written", async () => {
+    const error = await attempt(t.raw, job("set4"), "DELETE FROM commit_checks");
+    expect(error?.code).toBe("RG002");
+  });
+
+  it("does not count an event whose savepoint was rolled back", async () => {
+    const error = await attempt(
+      t.raw,
+      job("set5"),
+      "SAVEPOINT s",
+      audit("JOB_CREATED", "set5"),
+      "ROLLBACK TO SAVEPOINT s",
+    );
+    expect(error?.code).toBe("RG002");
+  });
+
+  it("holds an output for a RUNNING job until commit, where its job must be COMPLETED", async () => {
+    const id = "set6";
+    expect(await attempt(t.raw, job(id), audit("JOB_CREATED", id))).toBeUndefined();
+    expect(
+      await attempt(
+        t.raw,
+        `UPDATE regeneration_jobs SET status='RUNNING', claimed_by='w', claimed_at=now(), lease_expires_at=now() + interval '1 minute' WHERE id='${id}'`,
+        audit("JOB_CLAIMED", id),
+      ),
+    ).toBeUndefined();
+    // The output first, then the move and its event: met by commit, so it commits.
+    expect(
+      await attempt(
+        t.raw,
+        `INSERT INTO regeneration_outputs (id, job_id, content, content_sha256, generator_version) VALUES ('set6out', '${id}', '{}', 's', 'v')`,
+        `UPDATE regeneration_jobs SET status='COMPLETED', finished_at=now() WHERE id='${id}'`,
+        audit("JOB_COMPLETED", id),
+      ),
+    ).toBeUndefined();
+    expect(await pendingChecks()).toBe(0);
+  });
+
+  it("lets the application role write check rows but never change or delete them", async () => {
+    const { rows } = await t.raw.query(
+      `SELECT has_table_privilege('regent_app', 'commit_checks', 'INSERT') AS inserts,
+              has_table_privilege('regent_app', 'commit_checks', 'UPDATE') AS updates,
+              has_table_privilege('regent_app', 'commit_checks', 'DELETE') AS deletes`,
+    );
+    expect(rows[0]).toEqual({ inserts: true, updates: false, deletes: false });
+    expect((await attempt(t.raw, "UPDATE commit_checks SET subject_ids = '{}'"))?.code).toBe(
+      "RG001",
+    );
+  });
+});

