@@ -34,12 +34,14 @@ export const apiEnvSchema = z
     DATABASE_URL: postgresUrl,
     NEON_WS_PROXY: optionalText,
     /**
-     * How the API Worker talks to Neon: `websocket` (default), a WebSocket pool per request,
-     * or `http`, one HTTPS request per statement with no connection to open first; the API
-     * sends independent statements only, so it needs no session. Node ignores it.
+     * How the API Worker talks to Neon: `http`, one HTTPS request per statement with no
+     * connection to open first (the API sends independent statements only, so it needs no
+     * session), or `websocket`, a WebSocket pool per request. Unset: `http`, unless
+     * NEON_WS_PROXY points at a local PostgreSQL, which speaks only the WebSocket way.
+     * Node ignores it.
      */
     DATABASE_DRIVER: optionalText.pipe(
-      z.enum(["websocket", "http"], { error: "must be websocket or http" }).default("websocket"),
+      z.enum(["websocket", "http"], { error: "must be websocket or http" }).optional(),
     ),
     /** Where the http driver sends its statements instead of Neon's endpoint (local runs). */
     NEON_HTTP_ENDPOINT: httpUrl,
@@ -146,7 +148,7 @@ export function loadConfig(env: object): Config {
   return {
     databaseUrl: e.DATABASE_URL,
     neonWsProxy: e.NEON_WS_PROXY,
-    databaseDriver: e.DATABASE_DRIVER,
+    databaseDriver: e.DATABASE_DRIVER ?? (e.NEON_WS_PROXY ? "websocket" : "http"),
     neonHttpEndpoint: e.NEON_HTTP_ENDPOINT,
     access,
     bootstrapAdminToken: e.REGENT_BOOTSTRAP_ADMIN_TOKEN,

@@ -12,7 +12,7 @@ describe("loadConfig", () => {
     expect(loadConfig({})).toEqual({
       databaseUrl: undefined,
       neonWsProxy: undefined,
-      databaseDriver: "websocket",
+      databaseDriver: "http",
       neonHttpEndpoint: undefined,
       access: undefined,
       bootstrapAdminToken: undefined,
@@ -57,9 +57,15 @@ describe("loadConfig", () => {
     );
   });
 
-  it("reads the API Worker's database driver: websocket unless http is asked for", () => {
+  it("reads the API Worker's database driver: http, unless a WebSocket proxy is set or websocket asked for", () => {
     expect(loadConfig({ DATABASE_DRIVER: " http " }).databaseDriver).toBe("http");
-    expect(loadConfig({ DATABASE_DRIVER: "" }).databaseDriver).toBe("websocket");
+    expect(loadConfig({ DATABASE_DRIVER: "" }).databaseDriver).toBe("http");
+    expect(loadConfig({ DATABASE_DRIVER: "websocket" }).databaseDriver).toBe("websocket");
+    const proxy = "127.0.0.1:5433/v1";
+    expect(loadConfig({ NEON_WS_PROXY: proxy }).databaseDriver).toBe("websocket");
+    expect(loadConfig({ NEON_WS_PROXY: proxy, DATABASE_DRIVER: "http" }).databaseDriver).toBe(
+      "http",
+    );
     expect(loadConfig({ NEON_HTTP_ENDPOINT: "http://127.0.0.1:4444/sql" }).neonHttpEndpoint).toBe(
       "http://127.0.0.1:4444/sql",
     );
