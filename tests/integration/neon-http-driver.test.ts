@@ -1,12 +1,11 @@
-import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectNeonHttp } from "../../db/neon";
 import type { Database } from "../../db/types";
-import { pgErrorOf } from "../../functions/domain/errors";
 import { getLineage, submitJob } from "../../functions/domain/jobs";
 import { createRetryIntent } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { itKeepsTheDatabaseContract } from "../helpers/driver-contract";
 import { admin, failedJob, submitter } from "../helpers/fixtures";
 import { startNeonHttp } from "../helpers/neon-http";
 
@@ -48,34 +47,10 @@ describe("Neon's SQL-over-HTTP driver (DATABASE_DRIVER=http)", () => {
     expect((await getLineage(http.db, job.id)).map((l) => l.job.id)).toEqual([original.id, job.id]);
   });
 
-  it("keeps exactly-once under concurrency: 10 executes of one intent make one job", async () => {
-    const original = await failedJob(t.db);
-    const intent = await createRetryIntent(http.db, admin, {
-      sourceJobId: original.id,
-      reasonCode: "OTHER",
-      reasonText: "race",
-    });
-    const results = await Promise.allSettled(
-      Array.from({ length: 10 }, () => createRetryJobFromIntent(http.db, admin, intent.id)),
-    );
-    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
-    const { rows } = await t.raw.query(
-      "SELECT count(*)::int AS n FROM regeneration_jobs WHERE retry_intent_id = $1",
-      [intent.id],
-    );
-    expect(rows[0].n).toBe(1);
-  });
-
-  it("surfaces the database's refusals with their SQLSTATE, as node-postgres does", async () => {
-    const original = await failedJob(t.db);
-    const error = await http.db
-      .execute(sql`UPDATE regeneration_jobs SET input = '{}' WHERE id = ${original.id}`)
-      .catch((e: unknown) => e);
-    expect(pgErrorOf(error)).toMatchObject({
-      code: "RG001",
-      message: expect.stringMatching(/finished job never changes/),
-    });
-  });
+  itKeepsTheDatabaseContract(
+    () => http,
+    () => t,
+  );
 
   it("has no interactive transactions: the API must never need one", async () => {
     await expect(http.db.transaction(async () => {})).rejects.toThrow(/transaction/i);
