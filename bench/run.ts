@@ -38,6 +38,7 @@ import { migrate } from "../db/migrate";
 import { type StartedRegent, startRegent } from "../tests/helpers/start-server";
 import { startEmbeddedPostgres } from "../tests/setup/global-postgres";
 import { type DrainSettings, PGBOSS_QUEUE } from "./drain-settings";
+import { queueDemoJobs } from "./scratch-database";
 
 const run = promisify(execFile);
 
@@ -336,21 +337,7 @@ async function regentDrain(processes: number, jobs: number): Promise<DrainRun> {
     await database.close();
     const raw = new pg.Client({ connectionString: db.url });
     await raw.connect();
-    // Ids made in SQL, one JOB_CREATED each, as submissions would leave them.
-    await raw.query("BEGIN");
-    await raw.query(
-      `INSERT INTO regeneration_jobs (id, generator, input, created_by, created_at)
-       SELECT 'bench' || lpad(g::text, 7, '0'), 'demo', jsonb_build_object('text', 'job ' || g),
-              'bench', now() + g * interval '1 microsecond'
-       FROM generate_series(1, $1) g`,
-      [jobs],
-    );
-    await raw.query(
-      `INSERT INTO audit_events (type, actor, subject_type, subject_id, data)
-       SELECT 'JOB_CREATED', 'bench', 'job', id, '{"generator":"demo"}' FROM regeneration_jobs`,
-    );
-    await raw.query("COMMIT");
-    await raw.query("VACUUM ANALYZE");
+    await queueDemoJobs(raw, jobs);
     const drained = await drainProcesses("regent", db.url, { jobs, ...REGENT }, processes);
     const { rows } = await raw.query(
       `SELECT (SELECT count(*) FROM regeneration_jobs WHERE status = 'COMPLETED')::int AS completed,

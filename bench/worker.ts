@@ -12,7 +12,7 @@ import pg from "pg";
 import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
 import { runWorkerInvocation } from "../functions/execution/invocation";
-import { benchServer } from "./scratch-database";
+import { benchServer, queueDemoJobs } from "./scratch-database";
 
 const { values } = parseArgs({
   options: {
@@ -36,21 +36,7 @@ try {
   await migrate(database);
   const raw = new pg.Client({ connectionString: at(name) });
   await raw.connect();
-  // Bulk insert: ids made in SQL (cuid2 would take seconds for 20,000); one JOB_CREATED each.
-  await raw.query("BEGIN");
-  await raw.query(
-    `INSERT INTO regeneration_jobs (id, generator, input, created_by, created_at)
-     SELECT 'bench' || lpad(g::text, 7, '0'), 'demo', jsonb_build_object('text', 'job ' || g),
-            'bench', now() + g * interval '1 microsecond'
-     FROM generate_series(1, $1) g`,
-    [jobs],
-  );
-  await raw.query(
-    `INSERT INTO audit_events (type, actor, subject_type, subject_id, data)
-     SELECT 'JOB_CREATED', 'bench', 'job', id, '{"generator":"demo"}' FROM regeneration_jobs`,
-  );
-  await raw.query("COMMIT");
-  await raw.query("VACUUM ANALYZE");
+  await queueDemoJobs(raw, jobs);
   if (values.profile) await raw.query("SELECT pg_stat_reset()");
 
   const result = await runWorkerInvocation(database.db, {
