@@ -2,8 +2,8 @@
 
 /**
  * Regent on Cloudflare (docs/deployment.md): the `Api` Worker with a URL and the `Claimer`
- * Cron Worker, which the Api wakes through a service binding, over one PostgreSQL database. Deploy with `npm run deploy -- --stage <stage>`,
- * which applies the migrations first.
+ * Cron Worker, which the Api also wakes through a Cloudflare Queue, over one PostgreSQL database.
+ * Deploy with `npm run deploy -- --stage <stage>`, which applies the migrations first.
  */
 export default $config({
   app(input) {
@@ -17,8 +17,9 @@ export default $config({
     };
   },
   async run() {
-    // The claimer first: the Api Worker is bound to its Worker to wake it.
+    // The claimer and its wake-up queue first: the Api Worker is linked to the queue.
     await import("./infra/claimer");
+    await import("./infra/wake");
     const { api } = await import("./infra/api");
     return { api: api.url };
   },

@@ -9,7 +9,7 @@
  *
  * --target workerd (default): the real bundles in Miniflare, as Cloudflare runs them: the API
  * Worker (functions/api.ts) and the claimer Worker (functions/worker.ts), the API bound to the
- * claimer by a service binding as deployed, both reaching PostgreSQL through a WebSocket proxy
+ * claimer by the wake-up queue as deployed, both reaching PostgreSQL through a WebSocket proxy
  * that holds every message `--delay` ms each way (a database that far away). The Cron is
  * simulated: `scheduled` at each whole `--cron-seconds`. With DATABASE_DRIVER=http in the
  * environment the API Worker queries over SQL-over-HTTP instead, through a stand-in for Neon's
@@ -29,11 +29,12 @@ import { Miniflare } from "miniflare";
 import pg from "pg";
 import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
+import { CLAIMER_WAKE, CLAIMER_WAKE_BATCH } from "../functions/config/wake";
 import { createApiToken } from "../functions/domain/api-tokens";
 import { compatibilityDate, compatibilityFlags } from "../infra/worker-settings";
 import { startNeonHttp } from "../tests/helpers/neon-http";
 import { startRegent } from "../tests/helpers/start-server";
-import { bundleWorker, withPassword } from "../tests/helpers/workerd";
+import { bundleWorker, WAKE_QUEUE, withPassword } from "../tests/helpers/workerd";
 import { startWsProxy } from "../tests/helpers/ws-proxy";
 import { benchServer } from "./scratch-database";
 
@@ -120,31 +121,68 @@ try {
     };
     // Two workerd processes, as the two Workers run apart on Cloudflare: in one process a
     // wake-up's invocation would hold up the API's requests on the same event loop. The API's
-    // CLAIMER binding forwards to the claimer's process.
+    // producer binding sends to a queue in its own process, consumed with the deployed batch
+    // settings by a Worker that hands each batch to the claimer's process as a queue event.
     const claimerMf = new Miniflare({
       ...common,
       script: worker.text,
       bindings: { ...databaseBindings, WORKER_CONCURRENCY: "4" },
     });
     stops.push(() => claimerMf.dispose());
+    const claimer = await claimerMf.getWorker();
     const mf = new Miniflare({
-      ...common,
-      script: api.text,
-      bindings: {
-        ...databaseBindings,
-        ...(neonHttp ? { DATABASE_DRIVER: "http", NEON_HTTP_ENDPOINT: neonHttp.endpoint } : {}),
-        SESSION_SECRET: "a-session-secret-of-at-least-32-characters",
-      },
-      serviceBindings: {
-        CLAIMER: async (request: Request) => {
-          const response = await claimerMf.dispatchFetch(request.url, { method: request.method });
-          await response.arrayBuffer();
-          return new Response(null, { status: response.status }) as never;
+      workers: [
+        {
+          ...common,
+          name: "api",
+          script: api.text,
+          bindings: {
+            ...databaseBindings,
+            ...(neonHttp ? { DATABASE_DRIVER: "http", NEON_HTTP_ENDPOINT: neonHttp.endpoint } : {}),
+            SESSION_SECRET: "a-session-secret-of-at-least-32-characters",
+          },
+          queueProducers: { [CLAIMER_WAKE.binding]: { queueName: WAKE_QUEUE } },
         },
-      },
+        {
+          ...common,
+          name: "wake-forwarder",
+          script: `export default {
+            async queue(batch, env) {
+              const messages = batch.messages.map((m) => ({
+                id: m.id, timestamp: m.timestamp.getTime(), attempts: m.attempts, body: m.body,
+              }));
+              await env.CLAIMER.fetch("https://claimer/", {
+                method: "POST",
+                body: JSON.stringify(messages),
+              });
+              batch.ackAll();
+            },
+          };`,
+          queueConsumers: {
+            [WAKE_QUEUE]: {
+              maxBatchSize: CLAIMER_WAKE_BATCH.batchSize,
+              maxBatchTimeout: CLAIMER_WAKE_BATCH.windowMs / 1000,
+            },
+          },
+          serviceBindings: {
+            CLAIMER: async (request: Request) => {
+              const messages = (await request.json()) as {
+                id: string;
+                timestamp: number;
+                attempts: number;
+                body: unknown;
+              }[];
+              await claimer.queue(
+                WAKE_QUEUE,
+                messages.map((m) => ({ ...m, timestamp: new Date(m.timestamp) })),
+              );
+              return new Response(null, { status: 204 }) as never;
+            },
+          },
+        },
+      ],
     });
     stops.push(() => mf.dispose());
-    const claimer = await claimerMf.getWorker();
     // The Cron: `scheduled` at each whole period, as Cloudflare fires `* * * * *`.
     let cronTimer: ReturnType<typeof setTimeout> | undefined;
     let ticking: Promise<unknown> = Promise.resolve();

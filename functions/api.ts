@@ -25,23 +25,20 @@ import { createServer } from "./server";
  */
 type Env = ApiEnv & {
   [CLOUDFLARE_SIGN_IN_LIMIT.binding]?: RateLimit;
-  /** The claimer Worker (infra/api.ts), woken after jobs are created; unbound: the Cron alone. */
-  [CLAIMER_WAKE.binding]?: Fetcher;
+  /** The claimer's wake-up queue (infra/wake.ts), a producer; unbound: the Cron alone. */
+  [CLAIMER_WAKE.binding]?: Queue;
 };
 
 /**
- * Wakes the claimer through its service binding. The claimer answers once its invocation has
- * ended, and the caller keeps the call alive in `waitUntil`, beside the response already sent.
+ * Wakes the claimer by sending one message to its queue. The send is all the request waits
+ * for (in `waitUntil`, beside the response already sent): the claimer runs in its own
+ * invocation, with a queue consumer's wall time.
  */
 function claimerWake(env: Env): (() => Promise<void>) | undefined {
-  const claimer = env[CLAIMER_WAKE.binding];
-  if (!claimer) return undefined;
+  const queue = env[CLAIMER_WAKE.binding];
+  if (!queue) return undefined;
   return async () => {
-    const response = await claimer.fetch(`https://claimer${CLAIMER_WAKE.path}`, {
-      method: "POST",
-    });
-    await response.body?.cancel();
-    if (!response.ok) throw new Error(`the claimer answered ${response.status}`);
+    await queue.send(CLAIMER_WAKE.message, { contentType: "json" });
   };
 }
 

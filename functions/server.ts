@@ -33,7 +33,7 @@ export interface ServerDeps {
    */
   signInLimiter?: SignInLimiter | undefined;
   /**
-   * Tells the claimer that jobs were created (the Worker's service binding, the loop of
+   * Tells the claimer that jobs were created (the Worker's queue producer, the loop of
    * `npm start`); without it, jobs wait for the claimer's next tick.
    */
   wakeClaimer?: WakeClaimer | undefined;

@@ -1,11 +1,10 @@
 /**
- * The API and the /admin page: one Worker with a workers.dev URL, bound to the claimer's Worker
- * (a service binding) to wake it when it creates jobs.
+ * The API and the /admin page: one Worker with a workers.dev URL, linked to the claimer's
+ * wake-up queue (a producer binding) to wake the claimer when it creates jobs.
  */
-import { CLAIMER_WAKE } from "../functions/config/wake";
-import { claimer } from "./claimer";
 import { SIGN_IN_RATE_LIMIT } from "./config";
 import { stage } from "./stage";
+import { claimerWake } from "./wake";
 import { workerScript } from "./worker-script";
 import { placement } from "./worker-settings";
 
@@ -19,12 +18,10 @@ export const signInLimit = new sst.cloudflare.RateLimit(SIGN_IN_RATE_LIMIT.name,
 export const api = new sst.cloudflare.Worker("Api", {
   handler: "functions/api.ts",
   url: true,
-  link: [signInLimit],
+  link: [signInLimit, claimerWake],
   placement,
   environment: stage.api,
   transform: {
-    worker: workerScript(["DATABASE_URL", "SESSION_SECRET", "REGENT_BOOTSTRAP_ADMIN_TOKEN"], {
-      [CLAIMER_WAKE.binding]: claimer.nodes.worker.scriptName,
-    }),
+    worker: workerScript(["DATABASE_URL", "SESSION_SECRET", "REGENT_BOOTSTRAP_ADMIN_TOKEN"]),
   },
 });

@@ -1,7 +1,7 @@
 /**
  * The claimer: a Worker with no URL, woken by a Cron Trigger, and by the Api Worker through a
- * service binding (infra/api.ts) when jobs are created. It shares nothing with the Api Worker
- * but the database and that binding; the generator's credentials are bound to it alone.
+ * queue (infra/wake.ts) when jobs are created. It shares nothing with the Api Worker but the
+ * database and that queue; the generator's credentials are bound to it alone.
  */
 import { CLAIMER_SCHEDULE } from "./config";
 import { stage } from "./stage";

@@ -18,21 +18,14 @@ type WorkerTransform = Extract<
   (...args: never[]) => unknown
 >;
 
-/**
- * A `transform.worker` for a Worker that reads the given secrets from `env`, and reaches the
- * Workers in `services` (binding name → script name) through service bindings. A Cron's
- * Worker cannot be linked as a Worker component can, so its binding is declared here.
- */
-export function workerScript(
-  names: readonly SecretName[],
-  services: Record<string, $util.Input<string>> = {},
-): WorkerTransform {
+/** A `transform.worker` for a Worker that reads the given secrets from `env`. */
+export function workerScript(names: readonly SecretName[]): WorkerTransform {
   const values = Object.fromEntries(names.map((name) => [name, secrets[name].value]));
   return (args) => {
     args.compatibilityDate = compatibilityDate;
     args.compatibilityFlags = [...compatibilityFlags];
-    args.bindings = $resolve({ declared: args.bindings ?? [], values, services }).apply(
-      ({ declared, values, services }) => {
+    args.bindings = $resolve({ declared: args.bindings ?? [], values }).apply(
+      ({ declared, values }) => {
         const problems = secretProblems(values);
         const clashing = declared.filter((binding) => binding.name in values);
         for (const binding of clashing) {
@@ -44,15 +37,7 @@ export function workerScript(
           );
         }
         const bound = Object.entries(values).filter(([, value]) => value !== NOT_SET);
-        return [
-          ...declared,
-          ...bound.map(([name, text]) => ({ type: "secret_text", name, text })),
-          ...Object.entries(services).map(([name, service]) => ({
-            type: "service",
-            name,
-            service,
-          })),
-        ];
+        return [...declared, ...bound.map(([name, text]) => ({ type: "secret_text", name, text }))];
       },
     );
     return undefined;

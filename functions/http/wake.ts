@@ -3,9 +3,9 @@ import type { AppEnv } from "./env";
 
 /**
  * Tells the claimer that jobs were created, so that it starts them now rather than at its next
- * tick: a service binding on Cloudflare, the worker loop's `wake()` under `npm start`. A signal
- * only: the HTTP side never runs a generator, and the Cron (or the loop's interval) remains the
- * safety net for a signal that is lost.
+ * tick: a message on the claimer's queue on Cloudflare, the worker loop's `wake()` under
+ * `npm start`. A signal only: the HTTP side never runs a generator, and the Cron (or the loop's
+ * interval) remains the safety net for a signal that is lost.
  */
 export type WakeClaimer = () => unknown;
 

@@ -10,8 +10,11 @@
  *   once the script exists;
  * - a Cron builds its Worker from `worker` (or the deprecated `job`) as `<Name>Handler`, and
  *   gives that Worker's script as `nodes.worker`;
- * - a RateLimit linked to a Worker becomes a `ratelimit` binding named after the component,
- *   among SST's own bindings, before the `environment` (the one kind of `link` modelled here);
+ * - a RateLimit or a Queue linked to a Worker becomes a binding named after the component
+ *   (`ratelimit`, `queue` with the queue's name), among SST's own bindings, before the
+ *   `environment` (the kinds of `link` modelled here);
+ * - a Queue's queue name is generated, as Cloudflare's is; a Pulumi `cloudflare.QueueConsumer`
+ *   is recorded with its arguments resolved;
  * - a Secret's value is the one set for the stage, else its placeholder, else an error
  *   naming it, raised when something needs the value;
  * - Outputs are lazy: a failure inside `apply` surfaces when the value is resolved.
@@ -52,8 +55,8 @@ export interface Binding {
   type: string;
   name: string;
   text?: string;
-  /** The script a `service` binding reaches. */
-  service?: string;
+  /** The queue a `queue` binding sends to. */
+  queueName?: string;
 }
 
 export interface RecordedWorker {
@@ -77,6 +80,24 @@ export interface RecordedRateLimit {
   args: { namespaceId: number; limit: number; period: "10 seconds" | "1 minute" };
 }
 
+export interface RecordedQueue {
+  name: string;
+  queueName: string;
+  id: string;
+}
+
+export interface RecordedQueueConsumer {
+  name: string;
+  /** The arguments of the Cloudflare QueueConsumer, resolved. */
+  args: {
+    accountId?: string;
+    queueId: string;
+    scriptName: string;
+    type?: string;
+    settings?: { batchSize?: number; maxWaitTimeMs?: number; [field: string]: unknown };
+  };
+}
+
 export interface RecordedCron {
   name: string;
   args: Record<string, unknown> & { schedules: string[]; job?: unknown; worker?: unknown };
@@ -88,6 +109,8 @@ export interface Recording {
   workers: RecordedWorker[];
   crons: RecordedCron[];
   rateLimits: RecordedRateLimit[];
+  queues: RecordedQueue[];
+  queueConsumers: RecordedQueueConsumer[];
   worker(name: string): RecordedWorker;
   cron(name: string): RecordedCron;
   /** The bindings Cloudflare would get for a Worker, resolved. */
@@ -106,7 +129,7 @@ interface App {
   protect: boolean;
 }
 
-const GLOBALS = ["$config", "$app", "$resolve", "sst"] as const;
+const GLOBALS = ["$config", "$app", "$resolve", "sst", "cloudflare"] as const;
 
 function currentApp(): App {
   const app = (globalThis as { $app?: App }).$app;
@@ -121,6 +144,8 @@ export function installSst(options: FakeSstOptions): Recording {
     workers: [],
     crons: [],
     rateLimits: [],
+    queues: [],
+    queueConsumers: [],
     worker(name) {
       const found = this.workers.find((w) => w.name === name);
       if (!found) throw new Error(`no Worker named ${name} was declared`);
@@ -186,13 +211,49 @@ export function installSst(options: FakeSstOptions): Recording {
     }
   }
 
+  class Queue {
+    readonly name: string;
+    readonly #queue: RecordedQueue;
+    constructor(name: string, args?: unknown) {
+      if (args !== undefined) throw new Error("this stand-in models a Queue without arguments");
+      const app = currentApp();
+      this.name = name;
+      this.#queue = {
+        name,
+        queueName: `${app.name}-${app.stage}-${name}Queue`.toLowerCase(),
+        id: `queue-id-${name}`,
+      };
+      recording.queues.push(this.#queue);
+    }
+    get id() {
+      return new FakeOutput(() => this.#queue.id);
+    }
+    subscribe(): never {
+      throw new Error("this stand-in does not model subscribe(): it builds a Worker of its own");
+    }
+    /** The binding SST's Worker makes of a linked Queue: a producer. */
+    binding() {
+      return { type: "queue", name: this.name, queueName: this.#queue.queueName };
+    }
+  }
+
+  class QueueConsumer {
+    constructor(name: string, args: Record<string, unknown>) {
+      const resolved = resolve(args) as RecordedQueueConsumer["args"];
+      if (!resolved.queueId || !resolved.scriptName) {
+        throw new Error(`"${name}" needs a queueId and a scriptName`);
+      }
+      recording.queueConsumers.push({ name, args: resolved });
+    }
+  }
+
   class Worker {
     readonly #args: RecordedWorker["args"];
     readonly #scriptName: string;
     constructor(name: string, args: RecordedWorker["args"]) {
       const links = args.link ?? [];
-      if (!links.every((link) => link instanceof RateLimit)) {
-        throw new Error("this stand-in models `link` for RateLimit components only");
+      if (!links.every((link) => link instanceof RateLimit || link instanceof Queue)) {
+        throw new Error("this stand-in models `link` for RateLimit and Queue components only");
       }
       const app = currentApp();
       this.#args = args;
@@ -208,7 +269,7 @@ export function installSst(options: FakeSstOptions): Recording {
             name: "SST_RESOURCE_App",
             text: JSON.stringify({ name: app.name, stage: app.stage }),
           },
-          ...links.map((link) => (link as RateLimit).binding()),
+          ...links.map((link) => (link as RateLimit | Queue).binding()),
           ...Object.entries((resolve(args.environment) ?? {}) as Record<string, string>).map(
             ([key, text]) => ({ type: "plain_text", name: key, text }),
           ),
@@ -241,14 +302,21 @@ export function installSst(options: FakeSstOptions): Recording {
     }
     get nodes() {
       const scriptName = this.#worker.script.scriptName;
-      return { worker: { scriptName: new FakeOutput(() => scriptName) } };
+      const accountId = this.#worker.script.accountId;
+      return {
+        worker: {
+          scriptName: new FakeOutput(() => scriptName),
+          accountId: new FakeOutput(() => accountId),
+        },
+      };
     }
   }
 
   Object.assign(globalThis, {
     $config: (config: unknown) => config,
     $resolve: (values: Record<string, unknown>) => new FakeOutput(() => resolve(values)),
-    sst: { Secret, cloudflare: { Worker, Cron, RateLimit } },
+    sst: { Secret, cloudflare: { Worker, Cron, RateLimit, Queue } },
+    cloudflare: { QueueConsumer },
   });
   return recording;
 }

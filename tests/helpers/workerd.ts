@@ -1,6 +1,6 @@
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { CLAIMER_WAKE } from "../../functions/config/wake";
+import { CLAIMER_WAKE, CLAIMER_WAKE_BATCH } from "../../functions/config/wake";
 import { compatibilityDate, compatibilityFlags } from "../../infra/worker-settings";
 
 export interface WorkerBundle {
@@ -60,16 +60,22 @@ export function withPassword(url: string): string {
   return u.toString();
 }
 
+/** The queue the API's wake-up binding sends to in workerd, as infra/wake.ts declares one. */
+export const WAKE_QUEUE = "claimer-wake";
+
 /**
- * The API Worker and the claimer Worker in one workerd, as deployed: the API's `CLAIMER`
- * service binding reaches the claimer (infra/api.ts). `claimer` replaces the claimer's script,
- * to stand for one that fails. Requests dispatched to the Miniflare go to the API.
+ * The API Worker and the claimer Worker in one workerd, as deployed: the API's producer binding
+ * sends to the wake-up queue, which the claimer's Worker consumes with the batch settings of
+ * infra/wake.ts. `claimer` replaces the claimer's script, to stand for one that fails;
+ * `failingSend` binds the API to a producer whose every send fails instead of the queue.
+ * Requests dispatched to the Miniflare go to the API.
  */
 export function runApiAndClaimerInWorkerd(options: {
   api: WorkerBundle;
   claimer: WorkerBundle | { script: string };
   apiBindings: Record<string, string>;
   claimerBindings: Record<string, string>;
+  failingSend?: boolean;
 }): Miniflare {
   const common = {
     modules: true,
@@ -77,6 +83,9 @@ export function runApiAndClaimerInWorkerd(options: {
     compatibilityFlags: [...compatibilityFlags],
   };
   const claimerScript = "text" in options.claimer ? options.claimer.text : options.claimer.script;
+  const producer = options.failingSend
+    ? { wrappedBindings: { [CLAIMER_WAKE.binding]: "failing-producer" } }
+    : { queueProducers: { [CLAIMER_WAKE.binding]: { queueName: WAKE_QUEUE } } };
   return new Miniflare({
     workers: [
       {
@@ -84,9 +93,27 @@ export function runApiAndClaimerInWorkerd(options: {
         name: "api",
         script: options.api.text,
         bindings: options.apiBindings,
-        serviceBindings: { [CLAIMER_WAKE.binding]: "claimer" },
+        ...producer,
       },
-      { ...common, name: "claimer", script: claimerScript, bindings: options.claimerBindings },
+      {
+        ...common,
+        name: "claimer",
+        script: claimerScript,
+        bindings: options.claimerBindings,
+        queueConsumers: {
+          [WAKE_QUEUE]: {
+            maxBatchSize: CLAIMER_WAKE_BATCH.batchSize,
+            maxBatchTimeout: CLAIMER_WAKE_BATCH.windowMs / 1000,
+          },
+        },
+      },
+      {
+        // A wrapped binding's module runs with the settings of the Worker that holds it.
+        modules: true,
+        name: "failing-producer",
+        script:
+          "export default function () { return { async send() { throw new Error('the queue refused the message'); } }; }",
+      },
     ],
   });
 }

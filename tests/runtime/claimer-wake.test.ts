@@ -8,15 +8,16 @@ import { eventually } from "../helpers/start-server";
 import {
   bundleWorker,
   runApiAndClaimerInWorkerd,
+  WAKE_QUEUE,
   type WorkerBundle,
   withPassword,
 } from "../helpers/workerd";
 import { startWsProxy } from "../helpers/ws-proxy";
 
 /**
- * The API Worker wakes the claimer Worker through their service binding, both bundles in
- * workerd as Cloudflare runs them. No `scheduled` event is ever sent here: a job that runs was
- * started by a wake-up.
+ * The API Worker wakes the claimer Worker through the wake-up queue (the API a producer, the
+ * claimer the consumer), both bundles in workerd as Cloudflare runs them. No `scheduled` event
+ * is ever sent here: a job that runs was started by a wake-up.
  */
 let t: TestDatabase;
 let proxy: Awaited<ReturnType<typeof startWsProxy>>;
@@ -68,7 +69,7 @@ async function statuses(ids: string[]): Promise<string[]> {
   return rows.map((r) => r.status);
 }
 
-describe("the API Worker wakes the claimer Worker (service binding)", () => {
+describe("the API Worker wakes the claimer Worker (queue)", () => {
   it("bundles the claimer without the API, and the API without the claimer's execution", () => {
     expect(api.inputs.filter((f) => f.includes("functions/execution/"))).toEqual([]);
     expect(claimer.inputs.filter((f) => f.includes("functions/http/"))).toEqual([]);
@@ -97,29 +98,47 @@ describe("the API Worker wakes the claimer Worker (service binding)", () => {
     expect(rows[0].n).toBe(ids.length);
   });
 
-  it("serves nothing but the wake-up on the claimer", async () => {
+  it("claims once for a batch of wake-ups, and a wake-up too many claims nothing", async () => {
+    const [job] = await t.raw
+      .query("SELECT count(*)::int AS n FROM audit_events WHERE type = 'JOB_CLAIMED'")
+      .then((r) => r.rows);
     const worker = await mf.getWorker("claimer");
-    for (const [method, path] of [
-      ["GET", CLAIMER_WAKE.path],
-      ["POST", "/"],
-      ["GET", "/api/jobs"],
-    ] as const) {
-      const response = await worker.fetch(`https://claimer${path}`, { method });
-      expect(response.status, `${method} ${path}`).toBe(404);
-      await response.arrayBuffer();
-    }
+    const result = await worker.queue(
+      WAKE_QUEUE,
+      Array.from({ length: 3 }, (_, i) => ({
+        id: `duplicate-${i}`,
+        timestamp: new Date(),
+        attempts: 1,
+        body: CLAIMER_WAKE.message,
+      })),
+    );
+    expect(result.outcome).toBe("ok");
+    expect(result.ackAll).toBe(true);
+    expect(result.retryMessages).toEqual([]);
+    const { rows } = await t.raw.query(
+      "SELECT count(*)::int AS n FROM audit_events WHERE type = 'JOB_CLAIMED'",
+    );
+    expect(rows[0].n).toBe(job.n);
+  });
+
+  it("answers the submit when the send fails, and leaves the job to the Cron", async () => {
+    const failing = runApiAndClaimerInWorkerd({ api, claimer, failingSend: true, ...bindings() });
+    others.push(failing);
+    const submitted = await submit(failing, "signal lost");
+    expect(submitted.status).toBe(201);
+    expect(await statuses([submitted.body.job.id])).toEqual(["PENDING"]);
   });
 
   it("answers the submit when the claimer fails, and leaves the job to the Cron", async () => {
     const failing = runApiAndClaimerInWorkerd({
       api,
       claimer: {
-        script: "export default { fetch() { throw new Error('the claimer is down'); } };",
+        script: "export default { queue() { throw new Error('the claimer is down'); } };",
       },
       ...bindings(),
     });
     others.push(failing);
-    const submitted = await submit(failing, "signal lost");
+    const submitted = await submit(failing, "claimer down");
     expect(submitted.status).toBe(201);
     expect(await statuses([submitted.body.job.id])).toEqual(["PENDING"]);
   });

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { CLAIMER_WAKE } from "../../functions/config/wake";
+import { CLAIMER_WAKE, CLAIMER_WAKE_BATCH } from "../../functions/config/wake";
 import { CLOUDFLARE_SIGN_IN_LIMIT } from "../../functions/domain/sign-in-limiter";
 import { CLAIMER_SCHEDULE, readStageConfig, SECRETS, SIGN_IN_RATE_LIMIT } from "../../infra/config";
 import { sstCommand } from "../../infra/deploy";
@@ -202,20 +202,40 @@ describe("sst.config.ts run()", () => {
     expect(claimer.map((b) => b.type)).not.toContain("ratelimit");
   });
 
-  it("binds the Api Worker, alone, to the claimer's Worker under the name its entry wakes", async () => {
+  it("declares the claimer's wake-up queue and links the Api Worker, alone, to it as a producer", async () => {
     const { recording } = await production();
+    expect(recording.queues.map((q) => q.name)).toEqual([CLAIMER_WAKE.binding]);
+    const [queue] = recording.queues;
     const api = recording.bindings(recording.worker("Api"));
-    expect(api.filter((b) => b.type === "service")).toEqual([
-      {
-        type: "service",
-        name: CLAIMER_WAKE.binding,
-        service: recording.cron("Claimer").worker.script.scriptName,
-      },
+    expect(api.filter((b) => b.type === "queue")).toEqual([
+      { type: "queue", name: CLAIMER_WAKE.binding, queueName: queue?.queueName },
     ]);
     const claimer = recording.bindings(recording.cron("Claimer").worker);
-    expect(claimer.map((b) => b.type)).not.toContain("service");
-    // The claimer's Worker keeps no URL: the binding is the only way in besides the Cron.
+    expect(claimer.map((b) => b.type)).not.toContain("queue");
+    // No service binding is left: the queue is the one wake-up on Cloudflare.
+    expect([...api, ...claimer].map((b) => b.type)).not.toContain("service");
+    // The claimer's Worker keeps no URL: the queue is the only way in besides the Cron.
     expect(recording.cron("Claimer").worker.args.url).toBeFalsy();
+  });
+
+  it("subscribes the claimer's own Worker to the queue, delivering each wake-up at once", async () => {
+    const { recording } = await production();
+    const [queue] = recording.queues;
+    const script = recording.cron("Claimer").worker.script;
+    expect(recording.queueConsumers).toHaveLength(1);
+    expect(recording.queueConsumers[0]?.args).toEqual({
+      accountId: script.accountId,
+      queueId: queue?.id,
+      scriptName: script.scriptName,
+      type: "worker",
+      settings: {
+        batchSize: CLAIMER_WAKE_BATCH.batchSize,
+        maxWaitTimeMs: CLAIMER_WAKE_BATCH.windowMs,
+      },
+    });
+    expect(CLAIMER_WAKE_BATCH).toEqual({ batchSize: 10, windowMs: 0 });
+    // No Worker of its own for the consumer: the claimer Worker and the Api Worker only.
+    expect(recording.workers.map((w) => w.name).sort()).toEqual(["Api", "ClaimerHandler"]);
   });
 
   it("keeps SST's own bindings and adds the secrets after them", async () => {
