@@ -679,41 +679,25 @@ END $$;
 --> statement-breakpoint
 
 -- The application role calls the units of work and the helpers they call (a function runs
--- with its caller's rights, helpers included); nobody else needs any of them.
-REVOKE ALL ON FUNCTION
-  regent_iso(timestamptz), regent_job_json(regeneration_jobs), regent_intent_json(retry_intents),
-  regent_batch_json(retry_batches), regent_new_id(), regent_refuse_with(text, jsonb),
-  regent_audit(jsonb, jsonb), regent_idempotency_replay(jsonb, boolean),
-  regent_idempotency_store(jsonb, jsonb), regent_refuse_not_pending(text),
-  regent_submit_job_work(text, text, jsonb, jsonb),
-  regent_create_retry_intent_work(text, text, text, text, text, boolean, integer, integer, jsonb),
-  regent_execute_retry_intent_work(text, text, boolean, jsonb),
-  regent_reject_retry_intent(text, text, jsonb),
-  regent_create_retry_batch_work(text, jsonb, text, text, text, integer, integer, integer, jsonb),
-  regent_lock_retry_batch(text), regent_batch_counts(text),
-  regent_execute_retry_batch(text, boolean, jsonb), regent_reject_retry_batch(text, text, jsonb),
-  regent_submit_job(text, text, jsonb, jsonb, jsonb),
-  regent_create_retry_intent(text, text, text, text, text, boolean, integer, integer, jsonb, jsonb),
-  regent_execute_retry_intent(text, text, boolean, jsonb, jsonb),
-  regent_create_retry_batch(text, jsonb, text, text, text, integer, integer, integer, jsonb, jsonb),
-  regent_start_admin_session(text, text, integer, jsonb), regent_end_admin_session(text, jsonb)
-FROM PUBLIC;
---> statement-breakpoint
-GRANT EXECUTE ON FUNCTION
-  regent_iso(timestamptz), regent_job_json(regeneration_jobs), regent_intent_json(retry_intents),
-  regent_batch_json(retry_batches), regent_new_id(), regent_refuse_with(text, jsonb),
-  regent_audit(jsonb, jsonb), regent_idempotency_replay(jsonb, boolean),
-  regent_idempotency_store(jsonb, jsonb), regent_refuse_not_pending(text),
-  regent_submit_job_work(text, text, jsonb, jsonb),
-  regent_create_retry_intent_work(text, text, text, text, text, boolean, integer, integer, jsonb),
-  regent_execute_retry_intent_work(text, text, boolean, jsonb),
-  regent_reject_retry_intent(text, text, jsonb),
-  regent_create_retry_batch_work(text, jsonb, text, text, text, integer, integer, integer, jsonb),
-  regent_lock_retry_batch(text), regent_batch_counts(text),
-  regent_execute_retry_batch(text, boolean, jsonb), regent_reject_retry_batch(text, text, jsonb),
-  regent_submit_job(text, text, jsonb, jsonb, jsonb),
-  regent_create_retry_intent(text, text, text, text, text, boolean, integer, integer, jsonb, jsonb),
-  regent_execute_retry_intent(text, text, boolean, jsonb, jsonb),
-  regent_create_retry_batch(text, jsonb, text, text, text, integer, integer, integer, jsonb, jsonb),
-  regent_start_admin_session(text, text, integer, jsonb), regent_end_admin_session(text, jsonb)
-TO regent_app;
+-- with its caller's rights, helpers included); nobody else needs any of them. One list of
+-- names, each function revoked from PUBLIC and granted to regent_app.
+DO $$
+DECLARE
+  f regprocedure;
+BEGIN
+  FOR f IN
+    SELECT p.oid::regprocedure FROM pg_proc p
+    WHERE pg_function_is_visible(p.oid) AND p.proname = ANY (ARRAY[
+      'regent_iso', 'regent_job_json', 'regent_intent_json', 'regent_batch_json',
+      'regent_new_id', 'regent_refuse_with', 'regent_audit', 'regent_idempotency_replay',
+      'regent_idempotency_store', 'regent_refuse_not_pending', 'regent_submit_job_work',
+      'regent_create_retry_intent_work', 'regent_execute_retry_intent_work',
+      'regent_reject_retry_intent', 'regent_create_retry_batch_work', 'regent_lock_retry_batch',
+      'regent_batch_counts', 'regent_execute_retry_batch', 'regent_reject_retry_batch',
+      'regent_submit_job', 'regent_create_retry_intent', 'regent_execute_retry_intent',
+      'regent_create_retry_batch', 'regent_start_admin_session', 'regent_end_admin_session'])
+  LOOP
+    EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+    EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO regent_app', f);
+  END LOOP;
+END $$;
