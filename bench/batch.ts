@@ -18,7 +18,6 @@ import {
   executeRetryBatch,
   previewRetryBatch,
 } from "../functions/domain/retry-batches";
-import type { RetryPolicy } from "../functions/domain/retry-policy";
 import { benchServer } from "./scratch-database";
 
 const { values } = parseArgs({
@@ -99,9 +98,9 @@ await admin(`CREATE DATABASE "${name}"`);
 const database = await connect({ url: at(name), max: 10 });
 const raw = new pg.Client({ connectionString: at(name) });
 try {
-  await migrate(database);
+  // The batch's size is the database's policy to allow.
+  await migrate(database, { policy: { retryBatchMax: Math.max(jobs, 1000) } });
   await raw.connect();
-  const policy: RetryPolicy = { batchMax: Math.max(jobs, 1000) };
   const approver = { actor: "bench:approver", requestId: "bench", ip: null, userAgent: "bench" };
   const executor = { actor: "bench:executor", requestId: "bench", ip: null, userAgent: "bench" };
   const approvals: number[] = [];
@@ -114,23 +113,18 @@ try {
 
     const started = performance.now();
     const cpuAtStart = process.cpuUsage();
-    const preview = await previewRetryBatch(database.db, filter, policy);
+    const preview = await previewRetryBatch(database.db, filter);
     const previewed = performance.now();
-    const batch = await createRetryBatch(
-      database.db,
-      approver,
-      {
-        filter,
-        previewToken: preview.previewToken,
-        reasonCode: "TRANSIENT_FAILURE",
-        reasonText: "the upstream was down",
-      },
-      policy,
-    );
+    const batch = await createRetryBatch(database.db, approver, {
+      filter,
+      previewToken: preview.previewToken,
+      reasonCode: "TRANSIENT_FAILURE",
+      reasonText: "the upstream was down",
+    });
     const approved = performance.now();
     const approveCpu = cpuMs(process.cpuUsage(cpuAtStart));
     const cpuAtApproval = process.cpuUsage();
-    const execution = await executeRetryBatch(database.db, executor, batch.id, policy);
+    const execution = await executeRetryBatch(database.db, executor, batch.id);
     const executed = performance.now();
     const executeCpu = cpuMs(process.cpuUsage(cpuAtApproval));
 

@@ -28,7 +28,8 @@ try {
 }
 
 const database = await connect({ url: config.databaseUrl });
-await migrate(database);
+// The policy is the database's; npm start writes this process's configuration into it.
+await migrate(database, { policy: config.policy });
 if (config.bootstrapAdminToken) {
   await ensureBootstrapAdminToken(database.db, config.bootstrapAdminToken);
 }

@@ -15,6 +15,14 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
+import {
+  DEFAULT_INTENT_TTL_HOURS,
+  DEFAULT_RETRY_BATCH_MAX,
+  DEFAULT_RETRY_BUDGET,
+  MAX_INTENT_TTL_HOURS,
+  MAX_RETRY_BATCH_MAX,
+  MAX_RETRY_BUDGET,
+} from "./policy";
 
 export const jobStatus = pgEnum("job_status", ["PENDING", "RUNNING", "COMPLETED", "FAILED"]);
 export const retryIntentStatus = pgEnum("retry_intent_status", ["PENDING", "CONSUMED", "REJECTED"]);
@@ -270,7 +278,7 @@ export const idempotencyKeys = pgTable(
  * The audit log's seals, insert-only: each covers the audit events with ids in
  * (from_event_id, to_event_id], a range no transaction can still add to, and chains a SHA-256
  * digest of them to the previous seal's. Written and checked by regent_seal_audit() and
- * regent_verify_audit() (db/migrations/0005_hardening.sql).
+ * regent_verify_audit() (db/functions/).
  */
 export const auditSeals = pgTable("audit_seals", {
   id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
@@ -355,3 +363,44 @@ export const commitChecks = pgTable("commit_checks", {
 });
 
 export type CommitCheck = typeof commitChecks.$inferSelect;
+
+/**
+ * The policy the database applies, one row: written by the owner at migrate and deploy time
+ * from the configuration (regent_set_policy), read by every unit of work and guard through
+ * regent_policy(). The application role may read it, never write it.
+ */
+export const regentPolicy = pgTable(
+  "regent_policy",
+  {
+    singleton: boolean("singleton").primaryKey().default(true),
+    /** RETRY_BUDGET: governed retries a chain gets without an override. */
+    retryBudget: integer("retry_budget").notNull().default(DEFAULT_RETRY_BUDGET),
+    /** INTENT_TTL_HOURS: how long an approval stays executable unless the request says. */
+    intentTtlHours: integer("intent_ttl_hours").notNull().default(DEFAULT_INTENT_TTL_HOURS),
+    /** The longest an approval may be made executable for. */
+    intentTtlMaxHours: integer("intent_ttl_max_hours").notNull().default(MAX_INTENT_TTL_HOURS),
+    /** REQUIRE_DISTINCT_EXECUTOR: the approver of an intent or batch may not execute it. */
+    requireDistinctExecutor: boolean("require_distinct_executor").notNull().default(false),
+    /** RETRY_BATCH_MAX: the most jobs one retry batch holds. */
+    retryBatchMax: integer("retry_batch_max").notNull().default(DEFAULT_RETRY_BATCH_MAX),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    check("regent_policy_singleton", sql`${t.singleton}`),
+    check(
+      "regent_policy_retry_budget",
+      sql`${t.retryBudget} BETWEEN 0 AND ${sql.raw(String(MAX_RETRY_BUDGET))}`,
+    ),
+    check(
+      "regent_policy_ttl_max",
+      sql`${t.intentTtlMaxHours} BETWEEN 1 AND ${sql.raw(String(MAX_INTENT_TTL_HOURS))}`,
+    ),
+    check("regent_policy_ttl", sql`${t.intentTtlHours} BETWEEN 1 AND ${t.intentTtlMaxHours}`),
+    check(
+      "regent_policy_batch_max",
+      sql`${t.retryBatchMax} BETWEEN 1 AND ${sql.raw(String(MAX_RETRY_BATCH_MAX))}`,
+    ),
+  ],
+);
+
+export type RegentPolicy = typeof regentPolicy.$inferSelect;

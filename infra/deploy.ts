@@ -18,6 +18,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
+import { loadConfig } from "../functions/config/api";
 import { postgresUrl } from "../functions/config/fields";
 import { readStageConfig, StageConfigError } from "./config";
 import { LOCAL_SST, linkBun, sstEnvironment } from "./sst-cli";
@@ -95,7 +96,7 @@ export async function deploy(args: readonly string[], env: NodeJS.ProcessEnv): P
   try {
     const database = await connect({ url, max: 1 });
     try {
-      await migrate(database);
+      await migrate(database, { policy: loadConfig(env).policy });
     } finally {
       await database.close();
     }

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { Db } from "../db/types";
+import type { PolicyView } from "../functions/domain/read-models";
 import type { SignInLimiter } from "../functions/domain/sign-in-limiter";
 import type { Surge } from "../functions/domain/signals";
 import type { AppVariables } from "../functions/http/env";
@@ -37,6 +38,8 @@ export type AdminEnv = {
     tokenNames: Map<string, string>;
     /** Whether retries surge, for the banner; read with the session. */
     surge?: Surge | undefined;
+    /** The database's policy (budget, lifetimes, four-eyes, largest batch), read with the session. */
+    policy: PolicyView;
     /** The server-side session a token sign-in holds; unset for an Access identity. */
     adminSessionId?: string;
   };
@@ -56,6 +59,13 @@ export function roleLabel(principal: Principal): "admin" | "viewer" | "submitter
   if (hasRole(principal, "admin")) return "admin";
   return hasRole(principal, "viewer") ? "viewer" : "submitter";
 }
+
+/**
+ * Whether the database's four-eyes rule would refuse this admin executing what `approvedBy`
+ * approved: the page greys the button out; the unit of work refuses it either way.
+ */
+export const fourEyesBlocks = (c: AdminContext, approvedBy: string): boolean =>
+  c.var.policy.requireDistinctExecutor && approvedBy === c.var.principal.actor;
 
 /** Admins change things; viewers read. */
 export const canMutate = (c: AdminContext): boolean => hasRole(c.var.principal, "admin");

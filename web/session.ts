@@ -1,12 +1,9 @@
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
-import { ADMIN_SESSION_ID, ADMIN_SESSION_TTL_HOURS } from "../functions/domain/admin-sessions";
+import { ADMIN_SESSION_ID } from "../functions/domain/admin-sessions";
 import { ADMIN_BASE } from "./context";
 
 export const SESSION_COOKIE = "regent_admin";
-
-/** The cookie lives as long as its session row; the row's expiry is what counts. */
-export const SESSION_TTL_SECONDS = ADMIN_SESSION_TTL_HOURS * 60 * 60;
 
 export const MIN_SECRET_LENGTH = 32;
 
@@ -29,13 +26,19 @@ export function isHttps(c: Context): boolean {
  * cookie scoped to the admin page. The id alone is not enough to forge one: the signature
  * needs the session secret.
  */
-export async function setSessionCookie(c: Context, secret: string, sessionId: string) {
-  await setSignedCookie(c, SESSION_COOKIE, sessionId, secret, {
+export async function setSessionCookie(
+  c: Context,
+  secret: string,
+  session: { id: string; expiresAt: Date },
+) {
+  // The cookie lives as long as its session row, whose length the database sets.
+  const maxAge = Math.max(0, Math.round((session.expiresAt.getTime() - Date.now()) / 1000));
+  await setSignedCookie(c, SESSION_COOKIE, session.id, secret, {
     httpOnly: true,
     sameSite: "Strict",
     secure: isHttps(c),
     path: ADMIN_BASE,
-    maxAge: SESSION_TTL_SECONDS,
+    maxAge,
   });
 }
 

@@ -110,6 +110,7 @@ export function requireSignIn(deps: AdminDeps): MiddlewareHandler<AdminEnv> {
     c.set("csrfToken", await csrfTokenFor(deps.sessionSecret, who.csrfKey));
     c.set("tokenNames", who.context.tokenNames);
     c.set("surge", who.context.surge);
+    c.set("policy", who.context.policy);
     await next();
   };
 }
@@ -237,7 +238,7 @@ export function registerSignIn(app: Hono<AdminEnv>, deps: AdminDeps): void {
       auditContext(c, `token:${check.token.id}`),
       check.token,
     );
-    await setSessionCookie(c, deps.sessionSecret, session.id);
+    await setSessionCookie(c, deps.sessionSecret, session);
     return c.redirect(next, 303);
   });
 }

@@ -9,8 +9,10 @@ import {
   DEFAULT_RETRY_BATCH_MAX,
   DEFAULT_RETRY_BUDGET,
   MAX_INTENT_TTL_HOURS,
-  type RetryPolicy,
-} from "../domain/retry-policy";
+  MAX_RETRY_BATCH_MAX,
+  MAX_RETRY_BUDGET,
+  type PolicySettings,
+} from "../../db/policy";
 import {
   accessTeamDomain,
   bootstrapToken,
@@ -55,7 +57,7 @@ export const apiEnvSchema = z
     REQUIRE_DISTINCT_EXECUTOR: flag,
     PORT: wholeNumber({ min: 1, max: 65_535, fallback: DEFAULT_PORT }),
     /** Governed retries per chain before an explicit override is needed. */
-    RETRY_BUDGET: wholeNumber({ min: 0, max: 100, fallback: DEFAULT_RETRY_BUDGET }),
+    RETRY_BUDGET: wholeNumber({ min: 0, max: MAX_RETRY_BUDGET, fallback: DEFAULT_RETRY_BUDGET }),
     /** Default lifetime of a retry intent, in hours. */
     INTENT_TTL_HOURS: wholeNumber({
       min: 1,
@@ -63,7 +65,11 @@ export const apiEnvSchema = z
       fallback: DEFAULT_INTENT_TTL_HOURS,
     }),
     /** The most jobs one retry batch holds. */
-    RETRY_BATCH_MAX: wholeNumber({ min: 1, max: 10_000, fallback: DEFAULT_RETRY_BATCH_MAX }),
+    RETRY_BATCH_MAX: wholeNumber({
+      min: 1,
+      max: MAX_RETRY_BATCH_MAX,
+      fallback: DEFAULT_RETRY_BATCH_MAX,
+    }),
     /** A bearer that may read `/metrics` without being a viewer (a Prometheus scraper). */
     METRICS_TOKEN: credential,
     ...surgeVariables,
@@ -108,8 +114,12 @@ export interface Config {
   /** Four-eyes rule for executing retry intents. */
   requireDistinctExecutor: boolean;
   port: number;
-  /** RETRY_BUDGET, INTENT_TTL_HOURS, RETRY_BATCH_MAX and the four-eyes rule, as the domain takes them. */
-  retryPolicy: Required<RetryPolicy>;
+  /**
+   * RETRY_BUDGET, INTENT_TTL_HOURS, RETRY_BATCH_MAX and the four-eyes rule: what `migrate`
+   * writes into the database's policy (npm run db:migrate, npm start, the deploy). Nothing
+   * running reads them from here: the units of work and the pages read the database's.
+   */
+  policy: Required<PolicySettings>;
   metricsToken: string | undefined;
   surge: SurgeConfig;
 }
@@ -155,11 +165,11 @@ export function loadConfig(env: object): Config {
     sessionSecret: e.SESSION_SECRET,
     requireDistinctExecutor: e.REQUIRE_DISTINCT_EXECUTOR,
     port: e.PORT,
-    retryPolicy: {
+    policy: {
       requireDistinctExecutor: e.REQUIRE_DISTINCT_EXECUTOR,
       retryBudget: e.RETRY_BUDGET,
       intentTtlHours: e.INTENT_TTL_HOURS,
-      batchMax: e.RETRY_BATCH_MAX,
+      retryBatchMax: e.RETRY_BATCH_MAX,
     },
     metricsToken: e.METRICS_TOKEN,
     surge: surgeConfigOf(e),

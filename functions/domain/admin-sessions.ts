@@ -8,10 +8,7 @@ import { sql } from "drizzle-orm";
 import type { ApiTokenRole } from "../../db/schema";
 import { type Executor, rowsOf } from "../../db/types";
 import type { AuditContext } from "./audit";
-import { contextJson, runUnit } from "./units";
-
-/** A working day at most: signing in again is cheap, and a stolen cookie ages out. */
-export const ADMIN_SESSION_TTL_HOURS = 8;
+import { runUnit } from "./units";
 
 /** A session that is live now, with the token it stands for. */
 export interface ActiveAdminSession {
@@ -35,8 +32,8 @@ export const ADMIN_SESSION_ID = /^[A-Za-z0-9_-]{32}$/;
 
 /**
  * Starts a session for a token that was just verified, and audits ADMIN_SIGNED_IN (never the
- * token's secret), in one statement (the database's `regent_start_admin_session`). Returns the
- * new session's id.
+ * token's secret), in one statement (the database's `regent_start_admin_session`, which sets
+ * its length: a working day). Returns the new session's id and when it expires.
  */
 export async function startAdminSession(
   db: Executor,
@@ -45,7 +42,9 @@ export async function startAdminSession(
 ): Promise<{ id: string; expiresAt: Date }> {
   const row = await runUnit<{ id: string; expiresAt: string }>(
     db,
-    sql`regent_start_admin_session(${newSessionId()}, ${token.id}, ${ADMIN_SESSION_TTL_HOURS}::integer, ${contextJson(ctx)})`,
+    "regent_start_admin_session",
+    ctx,
+    { sessionId: newSessionId(), tokenId: token.id },
   );
   return { id: row.id, expiresAt: new Date(row.expiresAt) };
 }
@@ -79,5 +78,5 @@ export async function endAdminSession(
   ctx: AuditContext,
   id: string,
 ): Promise<boolean> {
-  return runUnit<boolean>(db, sql`regent_end_admin_session(${id}, ${contextJson(ctx)})`);
+  return runUnit<boolean>(db, "regent_end_admin_session", ctx, { sessionId: id });
 }

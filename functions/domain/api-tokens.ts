@@ -1,10 +1,15 @@
-import { eq, isNull, sql } from "drizzle-orm";
+/**
+ * API tokens: hashed bearer secrets with a role. The database writes them only through
+ * `regent_create_api_token` and `regent_revoke_api_token`, each with its audit event in the
+ * same statement; the plain secret exists only here, once, and never reaches the database.
+ */
+import { eq, isNull } from "drizzle-orm";
 import { type ApiToken, type ApiTokenRole, apiTokenRole, apiTokens } from "../../db/schema";
-import type { Db, Executor } from "../../db/types";
-import { type AuditContext, recordAudit } from "./audit";
+import type { Executor } from "../../db/types";
+import type { AuditContext } from "./audit";
 import { sha256Hex } from "./canonical-json";
 import { DomainError } from "./errors";
-import { newId } from "./ids";
+import { runUnit } from "./units";
 
 export const TOKEN_ROLES = apiTokenRole.enumValues;
 const TOKEN_PREFIX = "rgt_";
@@ -22,9 +27,31 @@ function toPublic({ tokenSha256: _hash, ...rest }: ApiToken): PublicApiToken {
   return rest;
 }
 
-/** Creates a token for `role`; the returned `token` is the only time the secret exists in clear. */
+/** A token's public row as the database's functions answer it (snake_case, no hash). */
+type TokenJson = {
+  id: string;
+  name: string;
+  role: ApiTokenRole;
+  created_at: string;
+  revoked_at: string | null;
+};
+
+function fromJson(row: TokenJson): PublicApiToken {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    createdAt: new Date(row.created_at),
+    revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
+  };
+}
+
+/**
+ * Creates a token for `role`, with API_TOKEN_CREATED, in one statement; the returned `token` is
+ * the only time the secret exists in clear.
+ */
 export async function createApiToken(
-  db: Db,
+  db: Executor,
   ctx: AuditContext,
   request: { name: string; role: ApiTokenRole },
 ): Promise<{ token: string; record: PublicApiToken }> {
@@ -40,51 +67,28 @@ export async function createApiToken(
     });
   }
   const token = randomToken();
-  const record = await db.transaction(async (tx) => {
-    const [row] = await tx
-      .insert(apiTokens)
-      .values({ id: newId(), name, role: request.role, tokenSha256: await sha256Hex(token) })
-      .returning();
-    if (!row) throw new Error("insert returned no token");
-    await recordAudit(tx, ctx, [
-      {
-        type: "API_TOKEN_CREATED",
-        subjectType: "api_token",
-        subjectId: row.id,
-        data: { name, role: row.role },
-      },
-    ]);
-    return row;
+  const row = await runUnit<TokenJson>(db, "regent_create_api_token", ctx, {
+    name,
+    role: request.role,
+    tokenSha256: await sha256Hex(token),
   });
-  return { token, record: toPublic(record) };
+  return { token, record: fromJson(row) };
 }
 
 /**
  * Ensures a token with exactly this secret exists with the admin role (REGENT_BOOTSTRAP_ADMIN_TOKEN).
  * Does nothing if it exists already, revoked or not: a revoked bootstrap token stays revoked.
  */
-export async function ensureBootstrapAdminToken(db: Db, token: string): Promise<void> {
+export async function ensureBootstrapAdminToken(db: Executor, token: string): Promise<void> {
   if (token.trim().length < 16) {
     throw new Error("REGENT_BOOTSTRAP_ADMIN_TOKEN must be at least 16 characters");
   }
-  const hash = await sha256Hex(token);
-  await db.transaction(async (tx) => {
-    const [row] = await tx
-      .insert(apiTokens)
-      .values({ id: newId(), name: "bootstrap-admin", role: "admin", tokenSha256: hash })
-      .onConflictDoNothing({ target: apiTokens.tokenSha256 })
-      .returning();
-    if (row) {
-      await recordAudit(tx, { actor: "system:bootstrap" }, [
-        {
-          type: "API_TOKEN_CREATED",
-          subjectType: "api_token",
-          subjectId: row.id,
-          data: { name: row.name, role: row.role },
-        },
-      ]);
-    }
-  });
+  await runUnit(
+    db,
+    "regent_create_api_token",
+    { actor: "system:bootstrap" },
+    { name: "bootstrap-admin", role: "admin", tokenSha256: await sha256Hex(token), ifAbsent: true },
+  );
 }
 
 export type TokenCheck =
@@ -103,40 +107,16 @@ export async function verifyApiToken(db: Executor, presented: string): Promise<T
   return { ok: true, token: toPublic(row) };
 }
 
-/** A token by its id (never its secret), revoked or not: sessions re-check it on every request. */
-export async function findApiToken(db: Executor, id: string): Promise<PublicApiToken | undefined> {
-  const [row] = await db.select().from(apiTokens).where(eq(apiTokens.id, id));
-  return row ? toPublic(row) : undefined;
-}
-
-/** Revokes a token for good. */
+/**
+ * Revokes a token for good, with API_TOKEN_REVOKED, in one statement; one revoked already is
+ * answered as it is. NOT_FOUND when there is none.
+ */
 export async function revokeApiToken(
-  db: Db,
+  db: Executor,
   ctx: AuditContext,
   id: string,
 ): Promise<PublicApiToken> {
-  return db.transaction(async (tx) => {
-    const [row] = await tx
-      .update(apiTokens)
-      .set({ revokedAt: sql`now()` })
-      .where(sql`${apiTokens.id} = ${id} AND ${apiTokens.revokedAt} IS NULL`)
-      .returning();
-    if (!row) {
-      const [existing] = await tx.select().from(apiTokens).where(eq(apiTokens.id, id));
-      if (!existing)
-        throw new DomainError("NOT_FOUND", `no api token with id ${id}`, { tokenId: id });
-      return toPublic(existing);
-    }
-    await recordAudit(tx, ctx, [
-      {
-        type: "API_TOKEN_REVOKED",
-        subjectType: "api_token",
-        subjectId: row.id,
-        data: { name: row.name },
-      },
-    ]);
-    return toPublic(row);
-  });
+  return fromJson(await runUnit<TokenJson>(db, "regent_revoke_api_token", ctx, { tokenId: id }));
 }
 
 export async function listApiTokens(db: Executor, options: { includeRevoked?: boolean } = {}) {

@@ -24,6 +24,7 @@ export const AUDIT_TYPES = [
   "ADMIN_SIGNED_IN",
   "ADMIN_SIGNED_OUT",
   "SIGN_IN_FAILED",
+  "POLICY_CHANGED",
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 
@@ -34,7 +35,8 @@ export type SubjectType =
   | "api_token"
   | "request"
   | "alert"
-  | "admin_session";
+  | "admin_session"
+  | "policy";
 
 /** Who did something and from where. System actors (the worker) have no request fields. */
 export interface AuditContext {
@@ -61,18 +63,20 @@ export async function recordAudit(
   entries: readonly AuditEntry[],
 ): Promise<void> {
   if (entries.length === 0) return;
-  await tx.insert(auditEvents).values(
-    entries.map((entry) => ({
-      type: entry.type,
-      actor: ctx.actor,
-      subjectType: entry.subjectType,
-      subjectId: entry.subjectId,
-      data: entry.data ?? {},
-      requestId: ctx.requestId ?? null,
-      ip: ctx.ip ?? null,
-      userAgent: ctx.userAgent ?? null,
-    })),
+  // Through the database's own writer: the event's id, time and transaction are its own.
+  await tx.execute(
+    sql`SELECT regent_audit(${JSON.stringify(auditCtx(ctx))}::jsonb, ${JSON.stringify(entries)}::jsonb)`,
   );
+}
+
+/** The caller as the database's functions take it (`ctx` of a unit of work's argument). */
+export function auditCtx(ctx: AuditContext) {
+  return {
+    actor: ctx.actor,
+    requestId: ctx.requestId ?? null,
+    ip: ctx.ip ?? null,
+    userAgent: ctx.userAgent ?? null,
+  };
 }
 
 export interface AuditQuery {

@@ -1,15 +1,13 @@
 /**
  * Refused requests that proved no identity. Anyone can send those, as many as they like, so
  * they are counted rather than audited: one row per hour, address and reason, however many
- * requests, and rows older than 30 days are pruned. Refusals of a known principal stay in the
+ * requests, and rows older than 30 days are pruned (by the database's
+ * regent_prune_auth_refusals). Refusals of a known principal stay in the
  * audit log (AUTH_DENIED, SIGN_IN_FAILED), where they say who.
  */
 import { sql } from "drizzle-orm";
 import type { Executor } from "../../db/types";
 import { rowsOf } from "../../db/types";
-
-/** How long the counts are kept: long enough to look back over a month's incidents. */
-export const AUTH_REFUSAL_RETENTION_DAYS = 30;
 
 const PATH_MAX = 300;
 
@@ -45,22 +43,12 @@ export async function recordAuthRefusal(db: Executor, refusal: AuthRefusal): Pro
 }
 
 /**
- * Deletes up to `limit` hours' counts older than the retention, oldest first, by the primary
- * key's leading column; returns how many. What is left goes at the next call.
+ * Deletes up to `limit` hours' counts older than the retention, oldest first; returns how many.
+ * Through the database's `regent_prune_auth_refusals`, which owns the retention: the
+ * application role may not delete a count itself.
  */
 export async function pruneAuthRefusals(db: Executor, limit: number): Promise<number> {
-  const result = await db.execute(sql`
-    WITH old AS (
-      DELETE FROM auth_refusals
-      WHERE (hour, ip, reason) IN (
-        SELECT hour, ip, reason FROM auth_refusals
-        WHERE hour < now() - make_interval(days => ${AUTH_REFUSAL_RETENTION_DAYS})
-        ORDER BY hour
-        LIMIT ${limit}
-      )
-      RETURNING 1
-    )
-    SELECT count(*)::int AS n FROM old`);
+  const result = await db.execute(sql`SELECT regent_prune_auth_refusals(${limit}::integer) AS n`);
   const [row] = rowsOf<{ n: number | string }>(result);
   return Number(row?.n ?? 0);
 }

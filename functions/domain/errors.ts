@@ -66,12 +66,6 @@ export function pgErrorOf(error: unknown): PgErrorInfo | undefined {
   return undefined;
 }
 
-/** True when PostgreSQL refused the statement for violating the named unique constraint or index. */
-export function isUniqueViolation(error: unknown, constraint: string): boolean {
-  const pg = pgErrorOf(error);
-  return pg?.code === "23505" && (pg.constraint === constraint || pg.message.includes(constraint));
-}
-
 /**
  * PostgreSQL refuses text it cannot hold (a NUL character, an invalid UTF-8 sequence): such a
  * value came from the caller, so the refusal is the caller's bad input, never a server error.

@@ -1,8 +1,7 @@
-import { createId, isCuid } from "@paralleldrive/cuid2";
+import { createId } from "@paralleldrive/cuid2";
 
-/** Ids of jobs, outputs and intents: collision-resistant, unguessable, URL-safe. */
+/**
+ * Ids the application makes for what is not a row of its own: a worker invocation, an alert
+ * digest. Every row's id is drawn by the database (regent_new_id).
+ */
 export const newId = (): string => createId();
-
-/** A cheap shape check before an id reaches a query; ids are cuid2 strings. */
-export const looksLikeId = (value: string): boolean =>
-  value.length <= 64 && /^[a-z0-9]+$/.test(value) && isCuid(value);

@@ -4,17 +4,8 @@ import type { Executor } from "../../db/types";
 import { rowsOf } from "../../db/types";
 import type { AuditContext } from "./audit";
 import { DomainError } from "./errors";
-import { newId } from "./ids";
 import { newestFirstPage, type Page } from "./pagination";
-import {
-  contextJson,
-  createdOf,
-  type IdempotencyKeyUse,
-  jobFromJson,
-  keyJson,
-  type Once,
-  runOnce,
-} from "./units";
+import { createdOf, type IdempotencyKeyUse, jobFromJson, type Once, runOnce } from "./units";
 
 export const GENERATOR_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
 
@@ -49,7 +40,10 @@ export async function submitJobOnce(
   }
   return runOnce(
     db,
-    sql`regent_submit_job(${newId()}, ${request.generator}, ${JSON.stringify(request.input)}::jsonb, ${contextJson(ctx)}, ${keyJson(key)})`,
+    "submit_job",
+    ctx,
+    { generator: request.generator, input: request.input },
+    key,
     (body) => jobFromJson(body.job as Record<string, unknown>),
   );
 }
@@ -79,60 +73,6 @@ export interface LineageEntry {
   job: Job;
   /** 0 for the original job, 1 for its first retry, and so on. */
   depth: number;
-}
-
-/**
- * The whole retry chain a job belongs to, oldest first: its ancestors through
- * `retry_of_job_id` and its descendants (each job is retried at most once, so it is a chain).
- */
-export async function getLineage(db: Executor, jobId: string): Promise<LineageEntry[]> {
-  const result = await db.execute(sql`
-    WITH RECURSIVE up(id, retry_of, step) AS (
-      SELECT id, retry_of_job_id, 0 FROM regeneration_jobs WHERE id = ${jobId}
-      UNION ALL
-      SELECT j.id, j.retry_of_job_id, up.step - 1
-      FROM regeneration_jobs j JOIN up ON j.id = up.retry_of
-    ), down(id, step) AS (
-      SELECT id, 0 FROM regeneration_jobs WHERE id = ${jobId}
-      UNION ALL
-      SELECT j.id, down.step + 1
-      FROM regeneration_jobs j JOIN down ON j.retry_of_job_id = down.id
-    )
-    SELECT id, step FROM up UNION SELECT id, step FROM down ORDER BY step`);
-  const steps = rowsOf<{ id: string; step: number | string }>(result).map((r) => ({
-    id: r.id,
-    step: Number(r.step),
-  }));
-  if (steps.length === 0) return [];
-  const jobs = await db
-    .select()
-    .from(regenerationJobs)
-    .where(
-      inArray(
-        regenerationJobs.id,
-        steps.map((s) => s.id),
-      ),
-    );
-  const byId = new Map(jobs.map((j) => [j.id, j]));
-  const base = steps[0]?.step ?? 0;
-  return steps.flatMap((s) => {
-    const job = byId.get(s.id);
-    return job ? [{ job, depth: s.step - base }] : [];
-  });
-}
-
-/** How many retries stand between this job and its original: 0 for an original. */
-export async function retryDepth(db: Executor, jobId: string): Promise<number> {
-  const result = await db.execute(sql`
-    WITH RECURSIVE up(id, retry_of, depth) AS (
-      SELECT id, retry_of_job_id, 0 FROM regeneration_jobs WHERE id = ${jobId}
-      UNION ALL
-      SELECT j.id, j.retry_of_job_id, up.depth + 1
-      FROM regeneration_jobs j JOIN up ON j.id = up.retry_of
-    )
-    SELECT max(depth) AS depth FROM up`);
-  const [row] = rowsOf<{ depth: number | string | null }>(result);
-  return Number(row?.depth ?? 0);
 }
 
 export interface JobQuery {

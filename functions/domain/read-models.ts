@@ -33,8 +33,8 @@ import {
   type BatchFilter,
   batchCountsFrom,
   batchCountsJson,
-  type CandidateRow,
-  candidatesQuery,
+  type PreviewAnswer,
+  previewJson,
 } from "./retry-batches";
 import { intentConditions, type RetryIntentQuery } from "./retry-intents";
 import { type Surge, type SurgeRow, surgeFrom, surgeQuery } from "./signals";
@@ -101,6 +101,8 @@ export interface JobDetail {
   /** The whole retry chain, oldest first. */
   lineage: LineageEntry[];
   intents: RetryIntent[];
+  /** The database's policy: governed retries a chain gets without an override. */
+  retryBudget: number;
 }
 
 /**
@@ -123,7 +125,8 @@ export async function jobDetail(
            (SELECT to_jsonb(o) FROM regeneration_outputs o WHERE o.job_id = j.id) AS output,
            ${lineageJson(jobId)} AS lineage,
            ${intentsOfJobJson(jobId)} AS intents,
-           ${options.audit ? auditTrailJson(jobId) : sql`NULL::jsonb`} AS audit
+           ${options.audit ? auditTrailJson(jobId) : sql`NULL::jsonb`} AS audit,
+           (SELECT retry_budget FROM regent_policy WHERE singleton) AS retry_budget
     FROM regeneration_jobs j WHERE j.id = ${jobId}`);
   const [row] = rowsOf<{
     job: JsonObject;
@@ -131,6 +134,7 @@ export async function jobDetail(
     lineage: unknown;
     intents: unknown;
     audit: unknown;
+    retry_budget: number;
   }>(result);
   if (!row) throw jobNotFound(jobId);
   return {
@@ -138,6 +142,7 @@ export async function jobDetail(
     output: row.output ? rowFromJson(regenerationOutputs, row.output) : undefined,
     lineage: lineageFrom(row.lineage),
     intents: rowsFromJson(retryIntents, row.intents),
+    retryBudget: Number(row.retry_budget),
     ...(options.audit ? { audit: rowsFromJson(auditEvents, row.audit) } : {}),
   };
 }
@@ -240,27 +245,29 @@ export interface JobsPageData {
   /** For each listed job: the job that retried it, or the intent awaiting a decision. */
   retryStates: Map<string, RetryState>;
   /**
-   * The candidates a retry batch of `offer.filter` would read, when asked and the FAILED jobs
-   * on record are at most `offer.max`; null when there were more.
+   * The preview of a retry batch of `offer`, when asked and the FAILED jobs on record are at
+   * most the policy's largest batch; null when there were more.
    */
-  offer: CandidateRow[] | null;
+  offer: PreviewAnswer | null;
 }
 
 /**
  * The jobs list of the admin page in one statement: a page of jobs with each one's retry
  * state, the jobs per status, the generators for the filter and, when `offer` is given, the
- * candidates of a retry batch over the failed jobs listed (read only while the FAILED jobs on
- * record are at most `offer.max`: past that the page leaves the counting to the preview).
+ * preview of a retry batch over the failed jobs listed (read only while the FAILED jobs on
+ * record are at most the policy's largest batch: past that the page leaves the counting to the
+ * preview page).
  */
 export async function jobsPage(
   db: Executor,
   query: JobQuery,
-  offer?: { filter: BatchFilter; max: number },
+  offer?: BatchFilter,
 ): Promise<JobsPageData> {
   const beside: Record<string, SQL> = { counts: JOB_COUNTS, generators: GENERATORS };
   if (offer) {
-    beside.offer = sql`CASE WHEN (SELECT count(*) FROM regeneration_jobs WHERE status = 'FAILED') <= ${offer.max}
-      THEN (SELECT coalesce(jsonb_agg(c ORDER BY c.id), '[]'::jsonb) FROM (${candidatesQuery(offer.filter)}) c) END`;
+    beside.offer = sql`CASE WHEN (SELECT count(*) FROM regeneration_jobs WHERE status = 'FAILED')
+        <= (SELECT retry_batch_max FROM regent_policy WHERE singleton)
+      THEN ${previewJson(offer)} END`;
   }
   const page = await newestFirstPage<Job>(db, regenerationJobs, {
     where: jobConditions(query),
@@ -284,7 +291,7 @@ export async function jobsPage(
     counts,
     generators: (page.beside.generators ?? []) as string[],
     retryStates,
-    offer: (page.beside.offer ?? null) as CandidateRow[] | null,
+    offer: (page.beside.offer ?? null) as PreviewAnswer | null,
   };
 }
 
@@ -327,23 +334,19 @@ export async function batchesPage(
 
 /**
  * What the new-batch page shows, in one statement: the generators for the filter and, for a
- * filter that is valid, the candidates of a batch (`candidates` undefined when `filter` is not:
- * the caller has its refusal from normaliseFilter).
+ * filter that is valid, the database's preview of a batch (`preview` undefined when `filter`
+ * is not: the caller has its refusal from normaliseFilter).
  */
 export async function batchPreviewPage(
   db: Executor,
   filter: BatchFilter | undefined,
-): Promise<{ generators: string[]; candidates: CandidateRow[] | undefined }> {
-  const candidates = filter
-    ? sql`(SELECT coalesce(jsonb_agg(c ORDER BY c.id), '[]'::jsonb) FROM (${candidatesQuery(filter)}) c)`
-    : sql`NULL::jsonb`;
-  const result = await db.execute(
-    sql`SELECT ${GENERATORS} AS generators, ${candidates} AS candidates`,
-  );
-  const [row] = rowsOf<{ generators: string[]; candidates: CandidateRow[] | null }>(result);
+): Promise<{ generators: string[]; preview: PreviewAnswer | undefined }> {
+  const preview = filter ? previewJson(filter) : sql`NULL::jsonb`;
+  const result = await db.execute(sql`SELECT ${GENERATORS} AS generators, ${preview} AS preview`);
+  const [row] = rowsOf<{ generators: string[]; preview: PreviewAnswer | null }>(result);
   return {
     generators: row?.generators ?? [],
-    candidates: filter ? (row?.candidates ?? []) : undefined,
+    preview: filter && row?.preview ? row.preview : undefined,
   };
 }
 
@@ -355,6 +358,17 @@ export interface AdminPageContext {
   tokenNames: Map<string, string>;
   /** Whether retries surge; undefined when nobody is signed in. */
   surge: Surge | undefined;
+  /** The database's policy, as the pages show it and pre-check forms against it. */
+  policy: PolicyView;
+}
+
+/** The database's policy (the `regent_policy` row), as the pages read it. */
+export interface PolicyView {
+  retryBudget: number;
+  intentTtlHours: number;
+  intentTtlMaxHours: number;
+  requireDistinctExecutor: boolean;
+  retryBatchMax: number;
 }
 
 /**
@@ -387,17 +401,24 @@ export async function readAdminPageContext(
            ) END AS names,
            CASE WHEN (SELECT yes FROM signed_in) THEN (
              SELECT to_jsonb(surge) FROM (${surgeQuery(options.surge)}) surge
-           ) END AS surge`);
+           ) END AS surge,
+           (SELECT jsonb_build_object('retryBudget', p.retry_budget, 'intentTtlHours', p.intent_ttl_hours,
+                     'intentTtlMaxHours', p.intent_ttl_max_hours,
+                     'requireDistinctExecutor', p.require_distinct_executor, 'retryBatchMax', p.retry_batch_max)
+            FROM regent_policy p WHERE p.singleton) AS policy`);
   const [row] = rowsOf<{
     session: (Omit<ActiveAdminSession, "expiresAt"> & { expiresAt: string }) | null;
     names: Record<string, string> | null;
     surge: SurgeRow | null;
+    policy: PolicyView;
   }>(result);
+  if (!row) throw new Error("the page context returned no row");
   return {
-    session: row?.session
+    session: row.session
       ? { ...row.session, expiresAt: new Date(row.session.expiresAt) }
       : undefined,
-    tokenNames: new Map(Object.entries(row?.names ?? {})),
-    surge: row?.surge ? surgeFrom(row.surge, options.surge) : undefined,
+    tokenNames: new Map(Object.entries(row.names ?? {})),
+    surge: row.surge ? surgeFrom(row.surge, options.surge) : undefined,
+    policy: row.policy,
   };
 }

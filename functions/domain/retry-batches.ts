@@ -16,21 +16,16 @@ import {
 } from "../../db/schema";
 import { type Executor, rowsOf } from "../../db/types";
 import { type AuditContext, auditTrailJson } from "./audit";
-import { sha256Hex } from "./canonical-json";
-import { DomainError } from "./errors";
-import { newId } from "./ids";
+import { DomainError, type ErrorCode } from "./errors";
 import { GENERATOR_NAME } from "./jobs";
 import { rowFromJson, rowsFromJson } from "./json-rows";
 import { newestFirstPage, type Page } from "./pagination";
 import { refusal } from "./refusals";
-import { intentTtlHours, normaliseReasonText, REASON_CODES } from "./retry-intents";
-import { budgetOf, DEFAULT_RETRY_BATCH_MAX, type RetryPolicy } from "./retry-policy";
+import { normaliseReasonText, REASON_CODES } from "./retry-intents";
 import {
   batchFromJson,
-  contextJson,
   createdOf,
   type IdempotencyKeyUse,
-  keyJson,
   type Once,
   runOnce,
   runUnit,
@@ -95,82 +90,40 @@ export function normaliseFilter(filter: BatchFilter): BatchFilter {
   return out;
 }
 
-/** A FAILED, not yet retried job a filter matches, as the candidates statement reads it. */
-export interface CandidateRow {
-  id: string;
-  depth: number | string;
-  pending: boolean;
+/** A preview as the database answers it (`regent_preview_retry_batch`). */
+export interface PreviewAnswer extends BatchPreview {
+  /** The policy's largest batch. */
+  max: number;
+  /** BATCH_TOO_LARGE when the set is over it, else null. */
+  refusal: { code: ErrorCode; details: Record<string, unknown> } | null;
 }
 
 /**
- * FAILED, not yet retried jobs the filter matches, with each one's retry depth and whether an
- * intent is already pending for it. (Approval reads the same set, locked, inside
- * `regent_create_retry_batch`.)
+ * The statement part that previews a normalised filter (a jsonb value), for a read that shows
+ * a preview beside its other reads; `previewFrom` turns its answer into the preview.
  */
-export function candidatesQuery(filter: BatchFilter): SQL {
-  const conditions: SQL[] = [sql`j.status = 'FAILED'`];
-  if (filter.generator) conditions.push(sql`j.generator = ${filter.generator}`);
-  if (filter.errorCode) conditions.push(sql`j.error->>'code' = ${filter.errorCode}`);
-  if (filter.failedAfter) conditions.push(sql`j.finished_at >= ${filter.failedAfter}::timestamptz`);
-  if (filter.failedBefore)
-    conditions.push(sql`j.finished_at < ${filter.failedBefore}::timestamptz`);
-  conditions.push(
-    sql`NOT EXISTS (SELECT 1 FROM regeneration_jobs r WHERE r.retry_of_job_id = j.id)`,
-  );
-  return sql`
-    SELECT j.id,
-           -- Most failed jobs are originals; only a retry needs its chain walked (50,000
-           -- candidates: 1.3 s with the walk for every one, 0.3 s like this).
-           CASE WHEN j.retry_of_job_id IS NULL THEN 0 ELSE regent_retry_depth(j.id) END AS depth,
-           EXISTS (SELECT 1 FROM retry_intents i WHERE i.source_job_id = j.id AND i.status = 'PENDING') AS pending
-    FROM regeneration_jobs j
-    WHERE ${sql.join(conditions, sql` AND `)}
-    ORDER BY j.id`;
+export function previewJson(filter: BatchFilter): SQL {
+  return sql`regent_preview_retry_batch(${JSON.stringify(filter)}::jsonb)`;
 }
 
-function split(rows: CandidateRow[], budget: number) {
-  const jobIds: string[] = [];
-  let overBudget = 0;
-  let pendingIntent = 0;
-  for (const row of rows) {
-    if (row.pending === true || (row.pending as unknown) === "t") pendingIntent += 1;
-    else if (Number(row.depth) >= budget) overBudget += 1;
-    else jobIds.push(row.id);
-  }
-  return { jobIds, excluded: { overBudget, pendingIntent } };
-}
-
-const previewTokenOf = (jobIds: readonly string[]) => sha256Hex(jobIds.join("\n"));
-
-function tooLarge(count: number, max: number): DomainError {
-  return refusal("BATCH_TOO_LARGE", { count, max });
+/** The preview the database answered, or its refusal (BATCH_TOO_LARGE) thrown. */
+export function previewFrom(answer: PreviewAnswer): BatchPreview {
+  if (answer.refusal) throw refusal(answer.refusal.code, answer.refusal.details);
+  const { count, jobIds, previewToken, excluded } = answer;
+  return { count, jobIds, previewToken, excluded };
 }
 
 /**
- * What a batch approved now would hold. Reads only. Refused with BATCH_TOO_LARGE when the
- * set is over RETRY_BATCH_MAX, so that a preview never promises what approval would refuse.
+ * What a batch approved now would hold, as the database reads it (the candidates, the policy's
+ * budget and maximum, the token: `regent_preview_retry_batch`, the same reading approval makes
+ * under lock). Reads only. Refused with BATCH_TOO_LARGE when the set is over RETRY_BATCH_MAX,
+ * so that a preview never promises what approval would refuse.
  */
-export async function previewRetryBatch(
-  db: Executor,
-  filter: BatchFilter,
-  policy: RetryPolicy = {},
-): Promise<BatchPreview> {
-  const rows = await db.execute(candidatesQuery(normaliseFilter(filter)));
-  return previewOf(rowsOf<CandidateRow>(rows), policy);
-}
-
-/**
- * The preview the candidates of a normalised filter make (read by `candidatesQuery`, alone or
- * beside other reads of a page); BATCH_TOO_LARGE over RETRY_BATCH_MAX.
- */
-export async function previewOf(
-  rows: CandidateRow[],
-  policy: RetryPolicy = {},
-): Promise<BatchPreview> {
-  const { jobIds, excluded } = split(rows, budgetOf(policy));
-  const max = policy.batchMax ?? DEFAULT_RETRY_BATCH_MAX;
-  if (jobIds.length > max) throw tooLarge(jobIds.length, max);
-  return { count: jobIds.length, jobIds, previewToken: await previewTokenOf(jobIds), excluded };
+export async function previewRetryBatch(db: Executor, filter: BatchFilter): Promise<BatchPreview> {
+  const result = await db.execute(sql`SELECT ${previewJson(normaliseFilter(filter))} AS preview`);
+  const [row] = rowsOf<{ preview: PreviewAnswer }>(result);
+  if (!row) throw new Error("the preview returned no row");
+  return previewFrom(row.preview);
 }
 
 export interface CreateRetryBatchInput {
@@ -183,7 +136,7 @@ export interface CreateRetryBatchInput {
 
 /**
  * Approves the previewed set as one batch, in one statement (the database's
- * `regent_create_retry_batch`): it locks the jobs the filter matches (NO KEY UPDATE, in id
+ * `regent_create_retry_batch`, under the database's policy): it locks the jobs the filter matches (NO KEY UPDATE, in id
  * order, as single intents lock their job), reads the set again once they are held, and, if it
  * is still the one the preview's token names, writes the batch and one PENDING intent per job,
  * all with the batch's reason and approver, each with its event: set-based, two statements
@@ -194,7 +147,6 @@ export async function createRetryBatchOnce(
   db: Executor,
   ctx: AuditContext,
   request: CreateRetryBatchInput,
-  policy: RetryPolicy = {},
   key?: IdempotencyKeyUse,
 ): Promise<Once<RetryBatch>> {
   const filter = normaliseFilter(request.filter);
@@ -206,14 +158,18 @@ export async function createRetryBatchOnce(
       { field: "reasonCode" },
     );
   }
-  const ttlHours = intentTtlHours(request.expiresInHours, policy);
-  const budget = budgetOf(policy);
-  const max = policy.batchMax ?? DEFAULT_RETRY_BATCH_MAX;
   return runOnce(
     db,
-    sql`regent_create_retry_batch(${newId()}, ${JSON.stringify(filter)}::jsonb, ${request.previewToken},
-      ${request.reasonCode}, ${reasonText}, ${ttlHours}::integer, ${budget}::integer, ${max}::integer,
-      ${contextJson(ctx)}, ${keyJson(key)})`,
+    "create_retry_batch",
+    ctx,
+    {
+      filter,
+      previewToken: request.previewToken,
+      reasonCode: request.reasonCode,
+      reasonText,
+      expiresInHours: request.expiresInHours ?? null,
+    },
+    key,
     (body) => batchFromJson(body.batch as Record<string, unknown>),
   );
 }
@@ -223,9 +179,8 @@ export async function createRetryBatch(
   db: Executor,
   ctx: AuditContext,
   request: CreateRetryBatchInput,
-  policy: RetryPolicy = {},
 ): Promise<RetryBatch> {
-  return createdOf(await createRetryBatchOnce(db, ctx, request, policy));
+  return createdOf(await createRetryBatchOnce(db, ctx, request));
 }
 
 export interface BatchCounts {
@@ -326,17 +281,13 @@ export async function executeRetryBatch(
   db: Executor,
   ctx: AuditContext,
   id: string,
-  policy: RetryPolicy = {},
 ): Promise<BatchExecution> {
   const result = await runUnit<{
     batch: Record<string, unknown>;
     created: number;
     skipped: BatchExecution["skipped"];
     counts: BatchCounts;
-  }>(
-    db,
-    sql`regent_execute_retry_batch(${id}, ${policy.requireDistinctExecutor === true}, ${contextJson(ctx)})`,
-  );
+  }>(db, "regent_execute_retry_batch", ctx, { batchId: id });
   return { ...result, batch: batchFromJson(result.batch) };
 }
 
@@ -357,6 +308,6 @@ export async function rejectRetryBatch(
     batch: Record<string, unknown>;
     rejected: number;
     counts: BatchCounts;
-  }>(db, sql`regent_reject_retry_batch(${id}, ${text}, ${contextJson(ctx)})`);
+  }>(db, "regent_reject_retry_batch", ctx, { batchId: id, reasonText: text });
   return { ...result, batch: batchFromJson(result.batch) };
 }

@@ -9,21 +9,12 @@ import {
 import { type Executor, rowsOf } from "../../db/types";
 import type { AuditContext } from "./audit";
 import { DomainError } from "./errors";
-import { newId } from "./ids";
 import { newestFirstPage, type Page } from "./pagination";
 import { refusal } from "./refusals";
 import {
-  budgetOf,
-  DEFAULT_INTENT_TTL_HOURS,
-  MAX_INTENT_TTL_HOURS,
-  type RetryPolicy,
-} from "./retry-policy";
-import {
-  contextJson,
   createdOf,
   type IdempotencyKeyUse,
   intentFromJson,
-  keyJson,
   type Once,
   runOnce,
   runUnit,
@@ -40,25 +31,11 @@ export interface CreateRetryIntentInput {
   sourceOutputRef?: string | null | undefined;
   /** Approve past the chain's retry budget; needs reason code OTHER. */
   overrideBudget?: boolean | undefined;
-  /** Lifetime of this approval, 1..720 hours; default INTENT_TTL_HOURS. */
+  /**
+   * Lifetime of this approval in whole hours; the database's policy gives the default
+   * (INTENT_TTL_HOURS) and the bounds, and refuses a lifetime outside them.
+   */
   expiresInHours?: number | undefined;
-}
-
-/** The lifetime asked for, or the policy's; refused outside 1..720 whole hours. */
-export function intentTtlHours(requested: number | undefined, policy: RetryPolicy): number {
-  const hours = requested ?? policy.intentTtlHours ?? DEFAULT_INTENT_TTL_HOURS;
-  if (!Number.isInteger(hours) || hours < 1 || hours > MAX_INTENT_TTL_HOURS) {
-    throw new DomainError(
-      "VALIDATION_FAILED",
-      `expiresInHours must be a whole number from 1 to ${MAX_INTENT_TTL_HOURS}`,
-      { field: "expiresInHours" },
-    );
-  }
-  return hours;
-}
-
-export function budgetExhausted(jobId: string, depth: number, budget: number): DomainError {
-  return refusal("RETRY_BUDGET_EXHAUSTED", { jobId, depth, budget });
 }
 
 /** Trims a human reason and checks it is 1..2000 characters. */
@@ -78,8 +55,10 @@ export function normaliseReasonText(text: string, field = "reasonText"): string 
  * Records an admin's approval to retry a FAILED job. Refused when the job is missing
  * (JOB_NOT_FOUND), not FAILED (JOB_NOT_FAILED), has a PENDING intent already
  * (INTENT_ALREADY_PENDING), was already retried (JOB_ALREADY_RETRIED) or its chain used its
- * retry budget (RETRY_BUDGET_EXHAUSTED, unless overridden). One statement, the database's
- * `regent_create_retry_intent`: it locks the failed job's row first (NO KEY UPDATE), as
+ * retry budget (RETRY_BUDGET_EXHAUSTED, unless overridden), or the lifetime asked for is outside
+ * the policy's (VALIDATION_FAILED). One statement, the database's
+ * `regent_create_retry_intent`, which applies the database's policy: it locks the failed job's
+ * row first (NO KEY UPDATE), as
  * executing an intent does, so that for one job the two run one after the other; the intent
  * and its RETRY_INTENT_CREATED event commit together, with the Idempotency-Key if one is given.
  */
@@ -87,11 +66,9 @@ export async function createRetryIntentOnce(
   db: Executor,
   ctx: AuditContext,
   request: CreateRetryIntentInput,
-  policy: RetryPolicy = {},
   key?: IdempotencyKeyUse,
 ): Promise<Once<RetryIntent>> {
   const reasonText = normaliseReasonText(request.reasonText);
-  const ttlHours = intentTtlHours(request.expiresInHours, policy);
   if (request.overrideBudget && request.reasonCode !== "OTHER") {
     throw new DomainError(
       "VALIDATION_FAILED",
@@ -116,9 +93,17 @@ export async function createRetryIntentOnce(
   }
   return runOnce(
     db,
-    sql`regent_create_retry_intent(${newId()}, ${request.sourceJobId}, ${sourceOutputRef},
-      ${request.reasonCode}, ${reasonText}, ${request.overrideBudget === true}, ${ttlHours}::integer,
-      ${budgetOf(policy)}::integer, ${contextJson(ctx)}, ${keyJson(key)})`,
+    "create_retry_intent",
+    ctx,
+    {
+      sourceJobId: request.sourceJobId,
+      sourceOutputRef,
+      reasonCode: request.reasonCode,
+      reasonText,
+      overrideBudget: request.overrideBudget === true,
+      expiresInHours: request.expiresInHours ?? null,
+    },
+    key,
     (body) => intentFromJson(body.intent as Record<string, unknown>),
   );
 }
@@ -128,13 +113,8 @@ export async function createRetryIntent(
   db: Executor,
   ctx: AuditContext,
   request: CreateRetryIntentInput,
-  policy: RetryPolicy = {},
 ): Promise<RetryIntent> {
-  return createdOf(await createRetryIntentOnce(db, ctx, request, policy));
-}
-
-export function jobAlreadyRetried(jobId: string, retryJobId: string | undefined) {
-  return refusal("JOB_ALREADY_RETRIED", { jobId, retryJobId });
+  return createdOf(await createRetryIntentOnce(db, ctx, request));
 }
 
 export async function findRetryIntent(db: Executor, id: string): Promise<RetryIntent | undefined> {
@@ -171,7 +151,9 @@ export async function rejectRetryIntent(
   const text = normaliseReasonText(rejectionText);
   const body = await runUnit<{ intent: Record<string, unknown> }>(
     db,
-    sql`regent_reject_retry_intent(${id}, ${text}, ${contextJson(ctx)})`,
+    "regent_reject_retry_intent",
+    ctx,
+    { intentId: id, reasonText: text },
   );
   return intentFromJson(body.intent);
 }

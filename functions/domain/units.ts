@@ -1,6 +1,6 @@
 /**
  * The writes of the API and the admin page run as units of work inside PostgreSQL: each is one
- * `regent_…` function (db/migrations, "units of work") called by one autocommit statement, so a
+ * `regent_…` function (db/functions/) called by one autocommit statement, so a
  * write costs one round trip, whatever locks, checks, rows and audit events it takes. The
  * functions answer with the rows as the API shows them (camelCase, ISO timestamps); this module
  * calls them, turns their refusals into DomainErrors, and their answers back into rows.
@@ -8,7 +8,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Job, RetryBatch, RetryIntent } from "../../db/schema";
 import { type Executor, rowsOf } from "../../db/types";
-import type { AuditContext } from "./audit";
+import { type AuditContext, auditCtx } from "./audit";
 import { refusalFrom } from "./refusals";
 
 /** An Idempotency-Key as a creation stores it with its response. */
@@ -27,20 +27,25 @@ export interface IdempotencyKeyUse {
 /** What a creation that accepts an Idempotency-Key did: created `T`, or replayed a response. */
 export type Once<T> = { replayed: false; created: T } | { replayed: true; body: unknown };
 
-/** The caller, as the functions write it into audit events. */
-export const contextJson = (ctx: AuditContext) =>
-  sql`${JSON.stringify({
-    actor: ctx.actor,
-    requestId: ctx.requestId ?? null,
-    ip: ctx.ip ?? null,
-    userAgent: ctx.userAgent ?? null,
-  })}::jsonb`;
+/** The database's units of work (db/functions/), each taking one jsonb argument. */
+export type Unit =
+  | "regent_reject_retry_intent"
+  | "regent_execute_retry_batch"
+  | "regent_reject_retry_batch"
+  | "regent_start_admin_session"
+  | "regent_end_admin_session"
+  | "regent_create_api_token"
+  | "regent_revoke_api_token";
 
-export const keyJson = (key: IdempotencyKeyUse | undefined) =>
-  key ? sql`${JSON.stringify(key)}::jsonb` : sql`NULL::jsonb`;
+/** The creations that accept an Idempotency-Key, run through `regent_idempotent`. */
+export type IdempotentUnit =
+  | "submit_job"
+  | "create_retry_intent"
+  | "execute_retry_intent"
+  | "create_retry_batch";
 
 /** Runs `call` (a function call expression) as one statement; a refusal becomes a DomainError. */
-export async function runUnit<T>(db: Executor, call: SQL): Promise<T> {
+async function runCall<T>(db: Executor, call: SQL): Promise<T> {
   let result: unknown;
   try {
     result = await db.execute(sql`SELECT ${call} AS result`);
@@ -53,13 +58,37 @@ export async function runUnit<T>(db: Executor, call: SQL): Promise<T> {
   return (typeof row.result === "string" ? JSON.parse(row.result) : row.result) as T;
 }
 
-/** Runs a creation that accepts an Idempotency-Key, mapping its fresh answer with `map`. */
+/**
+ * Runs a unit of work as one statement: `unit(p)`, where `p` carries the caller (`ctx`, as
+ * audit events record it) and the request's fields. A refusal becomes a DomainError.
+ */
+export function runUnit<T>(
+  db: Executor,
+  unit: Unit,
+  ctx: AuditContext,
+  fields: Record<string, unknown>,
+): Promise<T> {
+  const p = JSON.stringify({ ...fields, ctx: auditCtx(ctx) });
+  return runCall<T>(db, sql`${sql.identifier(unit)}(${p}::jsonb)`);
+}
+
+/**
+ * Runs a creation that accepts an Idempotency-Key (`regent_idempotent`), mapping its fresh
+ * answer with `map`; a replay answers the stored body as it is.
+ */
 export async function runOnce<T>(
   db: Executor,
-  call: SQL,
+  unit: IdempotentUnit,
+  ctx: AuditContext,
+  fields: Record<string, unknown>,
+  key: IdempotencyKeyUse | undefined,
   map: (body: Record<string, unknown>) => T,
 ): Promise<Once<T>> {
-  const answer = await runUnit<{ replayed?: boolean; body: Record<string, unknown> }>(db, call);
+  const p = JSON.stringify({ ...fields, ctx: auditCtx(ctx), key: key ?? null });
+  const answer = await runCall<{ replayed?: boolean; body: Record<string, unknown> }>(
+    db,
+    sql`regent_idempotent(${unit}, ${p}::jsonb)`,
+  );
   return answer.replayed
     ? { replayed: true, body: answer.body }
     : { replayed: false, created: map(answer.body) };

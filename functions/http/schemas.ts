@@ -1,11 +1,11 @@
 import { z } from "@hono/zod-openapi";
+import { MAX_INTENT_TTL_HOURS } from "../../db/policy";
 import { jobStatus, retryIntentStatus, retryReasonCode } from "../../db/schema";
 import { AUDIT_TYPES } from "../domain/audit";
 import { ERROR_CODES } from "../domain/errors";
 import { GENERATOR_NAME } from "../domain/jobs";
 import { MAX_PAGE_SIZE } from "../domain/pagination";
 import { OUTPUT_REF_MAX, REASON_TEXT_MAX } from "../domain/retry-intents";
-import { MAX_INTENT_TTL_HOURS } from "../domain/retry-policy";
 
 /**
  * Request and response shapes of the API. Requests are strict (unknown fields are refused, so

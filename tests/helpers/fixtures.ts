@@ -152,12 +152,12 @@ export async function failedChain(
   const code = options.code ?? "DEMO_FAILURE";
   let job = await failedJobOf(db, generator, code);
   for (let i = 0; i < depth; i++) {
-    const intent = await createRetryIntent(
-      db,
-      admin,
-      { sourceJobId: job.id, reasonCode: "OTHER", reasonText: `retry ${i + 1}` },
-      { retryBudget: 100 },
-    );
+    const intent = await createRetryIntent(db, admin, {
+      sourceJobId: job.id,
+      reasonCode: "OTHER",
+      reasonText: `retry ${i + 1}`,
+      overrideBudget: true,
+    });
     const { job: retry } = await createRetryJobFromIntent(db, secondAdmin, intent.id);
     job = await failJob(db, retry.id, code);
   }

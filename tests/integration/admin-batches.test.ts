@@ -16,7 +16,7 @@ import {
   listRetryIntentsForJob,
 } from "../../functions/domain/retry-intents";
 import { AdminClient, adminApp, token } from "../helpers/admin";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { freshDatabase, type TestDatabase, usePolicy } from "../helpers/db";
 import { admin, expiredIntent, failedChain, failedJobOf } from "../helpers/fixtures";
 
 let t: TestDatabase;
@@ -275,6 +275,7 @@ describe("a retry batch from the failed jobs list to execution", () => {
     expect(await snapshot()).toBe(before);
 
     for (let i = 0; i < 3; i++) await failedJobOf(t.db, "many", "DEMO_FAILURE");
+    await usePolicy(t, { RETRY_BATCH_MAX: "2" });
     const small = new AdminClient(adminApp({ db: t.db, env: { RETRY_BATCH_MAX: "2" } }));
     await small.signIn(alice.secret);
     const tooLarge = await small.page("/admin/retry-batches/new?generator=many");
@@ -343,6 +344,7 @@ describe("a retry batch from the failed jobs list to execution", () => {
     );
     const path = `/admin/retry-batches/${batch.id}`;
 
+    await usePolicy(t, { REQUIRE_DISTINCT_EXECUTOR: "true" });
     const strict = new AdminClient(
       adminApp({ db: t.db, env: { REQUIRE_DISTINCT_EXECUTOR: "true" } }),
     );
@@ -575,6 +577,7 @@ describe("the retry budget, the suggested reason and intent expiry on the existi
 
 describe("the existing handlers pass the configured retry policy", () => {
   it("holds single intents to RETRY_BUDGET from the configuration", async () => {
+    await usePolicy(t, { RETRY_BUDGET: "1" });
     const tight = new AdminClient(adminApp({ db: t.db, env: { RETRY_BUDGET: "1" } }));
     await tight.signIn(alice.secret);
     const job = await failedChain(t.db, 1);

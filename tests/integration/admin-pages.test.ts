@@ -12,7 +12,7 @@ import {
 } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
 import { AdminClient, adminApp, csrfOf, token } from "../helpers/admin";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { freshDatabase, type TestDatabase, usePolicy } from "../helpers/db";
 import {
   admin,
   completeJob,
@@ -364,6 +364,7 @@ describe("executing a retry intent", () => {
   });
 
   it("keeps to the four-eyes rule when it is on: the approver cannot execute, another admin can", async () => {
+    await usePolicy(t, { REQUIRE_DISTINCT_EXECUTOR: "true" });
     const strict = new AdminClient(
       adminApp({ db: t.db, env: { REQUIRE_DISTINCT_EXECUTOR: "true" } }),
     );

@@ -8,7 +8,7 @@ import {
   type Tokens,
   testApp,
 } from "../helpers/api";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { freshDatabase, setPolicy, type TestDatabase, usePolicy } from "../helpers/db";
 import { failedJobs, failJob } from "../helpers/fixtures";
 
 /**
@@ -257,6 +257,7 @@ describe("an incident: 320 jobs failed, then 20 more", () => {
 
 describe("what a preview leaves out", () => {
   it("counts jobs with a pending intent and jobs whose chain spent its budget, and never approves them", async () => {
+    await usePolicy(t, { RETRY_BUDGET: "1" });
     const small = testApp(t.db, { RETRY_BUDGET: "1" });
     const [plain, waiting, spent] = await failedJobs(t.db, 3, { code: "EXCLUSIONS" });
     if (!plain || !waiting || !spent) throw new Error("three jobs");
@@ -286,12 +287,14 @@ describe("what a preview leaves out", () => {
       jobIds: [plain.id],
       excluded: { overBudget: 1, pendingIntent: 1 },
     });
-    // With the default budget of 3 the failed retry may be retried again.
+    // Under the default budget of 3 the failed retry may be retried again.
+    await setPolicy(t, { retryBudget: 3 });
     expect((await preview(filter)).body).toMatchObject({
       count: 2,
       jobIds: [plain.id, retry.id].sort(),
       excluded: { overBudget: 0, pendingIntent: 1 },
     });
+    await setPolicy(t, { retryBudget: 1 });
     const created = await approve({ filter, previewToken: shown.body.previewToken }, small);
     expect(created.status).toBe(201);
     expect(created.body.batch.jobCount).toBe(1);
@@ -335,6 +338,7 @@ describe("refusals of an approval, each writing nothing", () => {
   });
 
   it("409 BATCH_TOO_LARGE past RETRY_BATCH_MAX, at preview and at approval", async () => {
+    await usePolicy(t, { RETRY_BATCH_MAX: "5" });
     const capped = testApp(t.db, { RETRY_BATCH_MAX: "5" });
     await failedJobs(t.db, 6, { code: "TOO_MANY" });
     const filter = { errorCode: "TOO_MANY" };
@@ -344,7 +348,10 @@ describe("refusals of an approval, each writing nothing", () => {
       code: "BATCH_TOO_LARGE",
       details: { count: 6, max: 5 },
     });
+    // A token previewed under a larger maximum, approved after the policy shrank.
+    await setPolicy(t, { retryBatchMax: 1000 });
     const token = (await preview(filter)).body.previewToken;
+    await setPolicy(t, { retryBatchMax: 5 });
     const before = await written();
     const response = await approve({ filter, previewToken: token }, capped);
     expect(response.status).toBe(409);
@@ -504,6 +511,7 @@ describe("executing and rejecting", () => {
   });
 
   it("with REQUIRE_DISTINCT_EXECUTOR, refuses the approver (403 FOUR_EYES_REQUIRED) and lets another admin execute", async () => {
+    await usePolicy(t, { REQUIRE_DISTINCT_EXECUTOR: "true" });
     const strict = testApp(t.db, { REQUIRE_DISTINCT_EXECUTOR: "true" });
     await failedJobs(t.db, 2, { code: "FOUR_EYES" });
     const batch = await batchOf({ errorCode: "FOUR_EYES" }, strict);

@@ -8,7 +8,7 @@ import {
   type Tokens,
   testApp,
 } from "../helpers/api";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { freshDatabase, setPolicy, type TestDatabase, usePolicy } from "../helpers/db";
 import { failedJob, failJob, submitter } from "../helpers/fixtures";
 
 /**
@@ -51,6 +51,8 @@ const jobDetail = async (id: string) =>
 
 beforeAll(async () => {
   t = await freshDatabase();
+  // The budget is the database's: written as a server's start writes its configuration.
+  await setPolicy(t, { retryBudget: BUDGET });
   app = testApp(t.db, { RETRY_BUDGET: String(BUDGET) });
   tokens = await createTokens(t.db);
 });
@@ -77,8 +79,10 @@ describe("the retry budget of a chain", () => {
     });
     expect(await count("SELECT count(*) FROM retry_intents")).toBe(intents);
     expect(await count("SELECT count(*) FROM audit_events")).toBe(events);
-    // The default budget (3) still has room for this chain.
-    expect((await approve(last, {}, testApp(t.db))).status).toBe(201);
+    // Under the default budget (3), written by a server started without RETRY_BUDGET, this
+    // chain still has room: the budget is the database's, the same for every server.
+    await usePolicy(t, {});
+    expect((await approve(last)).status).toBe(201);
   });
 
   it("400 VALIDATION_FAILED for overrideBudget with a reason code other than OTHER", async () => {
@@ -166,11 +170,8 @@ describe("the expiry of an approval", () => {
     expect(hoursOf(asked.body.intent)).toBeCloseTo(5, 2);
     const byDefault = await approve((await failedJob(t.db)).id);
     expect(hoursOf(byDefault.body.intent)).toBeCloseTo(72, 2);
-    const configured = await approve(
-      (await failedJob(t.db)).id,
-      {},
-      testApp(t.db, { INTENT_TTL_HOURS: "10" }),
-    );
+    await usePolicy(t, { RETRY_BUDGET: String(BUDGET), INTENT_TTL_HOURS: "10" });
+    const configured = await approve((await failedJob(t.db)).id, {});
     expect(hoursOf(configured.body.intent)).toBeCloseTo(10, 2);
     expect(new Date(asked.body.intent.expiresAt).toISOString()).toBe(asked.body.intent.expiresAt);
     const jobId = (await failedJob(t.db)).id;
@@ -268,7 +269,9 @@ describe("what the job detail tells the admin deciding", () => {
     ] as const) {
       expect((await jobDetail(id)).retryDepth).toBe(depth);
     }
-    const defaults = await call(testApp(t.db), "GET", `/api/admin/jobs/${retry}`, {
+    // What the detail reports is the database's budget, whatever the server was started with.
+    await usePolicy(t, {});
+    const defaults = await call(app, "GET", `/api/admin/jobs/${retry}`, {
       token: tokens.viewer,
     });
     expect(defaults.body).toMatchObject({ retryDepth: 1, retryBudget: 3 });

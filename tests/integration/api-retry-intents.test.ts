@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type ApiApp, call, createTokens, type Tokens, testApp } from "../helpers/api";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { freshDatabase, type TestDatabase, usePolicy } from "../helpers/db";
 import { failJob } from "../helpers/fixtures";
 
 /**
@@ -303,6 +303,7 @@ describe("the four-eyes rule (REQUIRE_DISTINCT_EXECUTOR)", () => {
   });
 
   it("when on, refuses the approver with 403 FOUR_EYES_REQUIRED and lets another admin execute", async () => {
+    await usePolicy(t, { REQUIRE_DISTINCT_EXECUTOR: "true" });
     const strict = testApp(t.db, { REQUIRE_DISTINCT_EXECUTOR: "true" });
     const intent = (await createIntent(await failed())).body.intent;
     const self = await call(strict, "POST", `/api/admin/retry-intents/${intent.id}/execute`, {

@@ -100,11 +100,11 @@ describe("the API's database connections end while a request is in flight", () =
         generator: "demo",
         input: { text: "lost with its connection" },
       });
-      // The submit's statement (its unit of work, regent_submit_job) waits for the lock: its
+      // The submit's statement (its unit of work, through regent_idempotent) waits for the lock: its
       // INSERT is in flight.
       await eventually(async () => {
         const waiting = await regentSessionsWaitingForLocks(t.raw, t.name);
-        return waiting.some((s) => /regent_submit_job\(/i.test(s.query)) ? true : undefined;
+        return waiting.some((s) => /regent_idempotent\(/i.test(s.query)) ? true : undefined;
       }, "the submit to wait for the lock");
       expect(await terminateRegentBackends(t.raw, t.name)).toBeGreaterThanOrEqual(1);
       const answer = await pending;

@@ -50,8 +50,8 @@ describe("migrations", () => {
     const error = await run("npm", ["run", "--silent", "db:migrate"], {
       env: { ...process.env, DATABASE_URL: "mysql://localhost/x" },
     }).catch((e: { code: number; stderr: string }) => e);
-    expect(error).toMatchObject({ code: 1 });
-    expect((error as { stderr: string }).stderr).toMatch(/DATABASE_URL must be a postgres:\/\//);
+    expect(error).toMatchObject({ code: 2 });
+    expect((error as { stderr: string }).stderr).toMatch(/DATABASE_URL: must be a postgres:\/\//);
   });
 
   it("the embedded PGlite database gets the same schema and enforces the same invariants", async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../db/client";
 import type { Database } from "../../db/types";
-import { getLineage } from "../../functions/domain/jobs";
+import { jobDetail } from "../../functions/domain/read-models";
 import { createRetryIntent } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
@@ -34,7 +34,10 @@ describe("the Neon serverless driver through NEON_WS_PROXY", () => {
       reasonText: "via neon",
     });
     const { job } = await createRetryJobFromIntent(neon.db, admin, intent.id);
-    expect((await getLineage(t.db, job.id)).map((l) => l.job.id)).toEqual([original.id, job.id]);
+    expect((await jobDetail(t.db, job.id)).lineage.map((l) => l.job.id)).toEqual([
+      original.id,
+      job.id,
+    ]);
   });
 
   itKeepsTheDatabaseContract(

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectNeonHttp } from "../../db/neon";
 import type { Database } from "../../db/types";
-import { getLineage, submitJob } from "../../functions/domain/jobs";
+import { submitJob } from "../../functions/domain/jobs";
+import { jobDetail } from "../../functions/domain/read-models";
 import { createRetryIntent } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
@@ -44,7 +45,10 @@ describe("Neon's SQL-over-HTTP driver (DATABASE_DRIVER=http)", () => {
       reasonText: "via http",
     });
     const { job } = await createRetryJobFromIntent(http.db, admin, intent.id);
-    expect((await getLineage(http.db, job.id)).map((l) => l.job.id)).toEqual([original.id, job.id]);
+    expect((await jobDetail(http.db, job.id)).lineage.map((l) => l.job.id)).toEqual([
+      original.id,
+      job.id,
+    ]);
   });
 
   itKeepsTheDatabaseContract(

@@ -14,7 +14,7 @@ import {
   getRetryIntent,
 } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { DEFAULT_POLICY, freshDatabase, setPolicy, type TestDatabase } from "../helpers/db";
 import { admin, failedJob, failJob, secondAdmin } from "../helpers/fixtures";
 
 /**
@@ -48,12 +48,12 @@ const audit = (type: string, subjectId: string, subjectType = "retry_intent") =>
 async function chainOfDepth(depth: number) {
   let job = await failedJob(t.db);
   for (let i = 0; i < depth; i++) {
-    const intent = await createRetryIntent(
-      t.db,
-      admin,
-      { sourceJobId: job.id, reasonCode: "OTHER", reasonText: `retry ${i + 1}` },
-      { retryBudget: 100 },
-    );
+    const intent = await createRetryIntent(t.db, admin, {
+      sourceJobId: job.id,
+      reasonCode: "OTHER",
+      reasonText: `retry ${i + 1}`,
+      overrideBudget: true,
+    });
     const { job: retry } = await createRetryJobFromIntent(t.db, admin, intent.id);
     job = await failJob(t.db, retry.id);
   }
@@ -80,12 +80,11 @@ describe("the retry budget of a chain", () => {
   it("refuses the intent past RETRY_BUDGET through the domain, writing nothing", async () => {
     const job = await chainOfDepth(3);
     const before = await count("SELECT count(*) AS n FROM retry_intents");
-    const refused = await createRetryIntent(
-      t.db,
-      admin,
-      { sourceJobId: job.id, reasonCode: "TRANSIENT_FAILURE", reasonText: "once more" },
-      { retryBudget: 3 },
-    ).catch((e) => e);
+    const refused = await createRetryIntent(t.db, admin, {
+      sourceJobId: job.id,
+      reasonCode: "TRANSIENT_FAILURE",
+      reasonText: "once more",
+    }).catch((e) => e);
     expect(refused).toMatchObject({
       code: "RETRY_BUDGET_EXHAUSTED",
       details: { jobId: job.id, depth: 3, budget: 3 },
@@ -113,30 +112,29 @@ describe("the retry budget of a chain", () => {
     ).toBeUndefined();
   });
 
-  it("holds the database to the configured budget, set by the statement that locks the job", async () => {
+  it("holds the units and the guards to the database's policy, written by the owner", async () => {
     const job = await chainOfDepth(3);
-    const intent = await createRetryIntent(
-      t.db,
-      admin,
-      { sourceJobId: job.id, reasonCode: "TRANSIENT_FAILURE", reasonText: "budget is 5 here" },
-      { retryBudget: 5 },
-    );
-    expect(intent.budgetOverride).toBe(false);
+    await setPolicy(t, { retryBudget: 5 });
+    try {
+      const intent = await createRetryIntent(t.db, admin, {
+        sourceJobId: job.id,
+        reasonCode: "TRANSIENT_FAILURE",
+        reasonText: "budget is 5 here",
+      });
+      expect(intent.budgetOverride).toBe(false);
+    } finally {
+      await setPolicy(t, DEFAULT_POLICY);
+    }
   });
 
   it("lets an explicit override with reason code OTHER through, stored and audited", async () => {
     const job = await chainOfDepth(3);
-    const intent = await createRetryIntent(
-      t.db,
-      admin,
-      {
-        sourceJobId: job.id,
-        reasonCode: "OTHER",
-        reasonText: "the vendor fixed it; one more",
-        overrideBudget: true,
-      },
-      { retryBudget: 3 },
-    );
+    const intent = await createRetryIntent(t.db, admin, {
+      sourceJobId: job.id,
+      reasonCode: "OTHER",
+      reasonText: "the vendor fixed it; one more",
+      overrideBudget: true,
+    });
     expect(intent.budgetOverride).toBe(true);
     const [event] = (await listAudit(t.db, { subjectId: intent.id, limit: 5 })).items;
     expect(event?.data).toMatchObject({ budgetOverride: true, retryDepth: 3, budget: 3 });
@@ -165,12 +163,12 @@ describe("the retry budget of a chain", () => {
 
 describe("intent expiry", () => {
   it("stamps expiresAt from INTENT_TTL_HOURS or the request, 1 to 720 hours", async () => {
-    const a = await createRetryIntent(
-      t.db,
-      admin,
-      { sourceJobId: (await failedJob(t.db)).id, reasonCode: "OTHER", reasonText: "ttl" },
-      { intentTtlHours: 10 },
-    );
+    await setPolicy(t, { intentTtlHours: 10 });
+    const a = await createRetryIntent(t.db, admin, {
+      sourceJobId: (await failedJob(t.db)).id,
+      reasonCode: "OTHER",
+      reasonText: "ttl",
+    }).finally(() => setPolicy(t, DEFAULT_POLICY));
     const hours = (a.expiresAt.getTime() - a.approvedAt.getTime()) / 3_600_000;
     expect(hours).toBeCloseTo(10, 1);
     const b = await createRetryIntent(t.db, admin, {
@@ -330,30 +328,31 @@ describe("retry batches", () => {
       reasonCode: "OTHER",
       reasonText: "already decided",
     });
-    const preview = await previewRetryBatch(t.db, { errorCode }, { retryBudget: 3 });
+    const preview = await previewRetryBatch(t.db, { errorCode });
     expect(preview).toMatchObject({
       count: 1,
       jobIds: [plain.id],
       excluded: { pendingIntent: 1, overBudget: 0 },
     });
-    const none = await previewRetryBatch(t.db, { errorCode }, { retryBudget: 0 });
-    expect(none).toMatchObject({ count: 0, excluded: { pendingIntent: 1, overBudget: 1 } });
-    await expect(
-      createRetryBatch(
-        t.db,
-        admin,
-        {
+    await setPolicy(t, { retryBudget: 0, retryBatchMax: 1 });
+    try {
+      const none = await previewRetryBatch(t.db, { errorCode });
+      expect(none).toMatchObject({ count: 0, excluded: { pendingIntent: 1, overBudget: 1 } });
+      await expect(
+        createRetryBatch(t.db, admin, {
           filter: { errorCode },
           previewToken: none.previewToken,
           reasonCode: "OTHER",
           reasonText: "x",
-        },
-        { retryBudget: 0 },
-      ),
-    ).rejects.toMatchObject({ code: "BATCH_EMPTY" });
-    await expect(
-      previewRetryBatch(t.db, { errorCode: "DEMO_FAILURE" }, { batchMax: 1 }),
-    ).rejects.toMatchObject({ code: "BATCH_TOO_LARGE" });
+        }),
+      ).rejects.toMatchObject({ code: "BATCH_EMPTY" });
+      await setPolicy(t, { retryBudget: 3 });
+      await expect(previewRetryBatch(t.db, { errorCode: "DEMO_FAILURE" })).rejects.toMatchObject({
+        code: "BATCH_TOO_LARGE",
+      });
+    } finally {
+      await setPolicy(t, DEFAULT_POLICY);
+    }
     for (const filter of [
       { failedAfter: "yesterday" },
       { generator: "Not A Name" },

@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { auditTrail } from "../../functions/domain/audit";
 import { DomainError } from "../../functions/domain/errors";
-import { getJob, getLineage, submitJob } from "../../functions/domain/jobs";
+import { getJob, submitJob } from "../../functions/domain/jobs";
+import { jobDetail } from "../../functions/domain/read-models";
 import { createRetryIntent, getRetryIntent } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { DEFAULT_POLICY, freshDatabase, setPolicy, type TestDatabase } from "../helpers/db";
 import {
   admin,
   completeJob,
@@ -59,12 +60,12 @@ describe("createRetryJobFromIntent", () => {
       createdBy: secondAdmin.actor,
     });
     expect(job.id).not.toBe(original.id);
-    const lineage = await getLineage(t.db, job.id);
+    const lineage = (await jobDetail(t.db, job.id)).lineage;
     expect(lineage.map((l) => [l.job.id, l.depth])).toEqual([
       [original.id, 0],
       [job.id, 1],
     ]);
-    expect((await getLineage(t.db, original.id)).map((l) => l.job.id)).toEqual([
+    expect((await jobDetail(t.db, original.id)).lineage.map((l) => l.job.id)).toEqual([
       original.id,
       job.id,
     ]);
@@ -189,7 +190,7 @@ describe("createRetryJobFromIntent", () => {
       [1, 2, 3, 4, 5].map(() => createRetryJobFromIntent(t.db, admin, second.id)),
     );
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
-    const chain = await getLineage(t.db, original.id);
+    const chain = (await jobDetail(t.db, original.id)).lineage;
     expect(chain.map((l) => l.depth)).toEqual([0, 1, 2]);
   });
 });
@@ -323,16 +324,17 @@ describe("four-eyes policy", () => {
       reasonCode: "OTHER",
       reasonText: "4 eyes",
     });
-    await expect(
-      createRetryJobFromIntent(t.db, admin, intent.id, { requireDistinctExecutor: true }),
-    ).rejects.toMatchObject({
-      code: "FOUR_EYES_REQUIRED",
-    });
-    expect((await getRetryIntent(t.db, intent.id)).status).toBe("PENDING");
-    const { job } = await createRetryJobFromIntent(t.db, secondAdmin, intent.id, {
-      requireDistinctExecutor: true,
-    });
-    expect(job.retryOfJobId).toBe(original.id);
+    await setPolicy(t, { requireDistinctExecutor: true });
+    try {
+      await expect(createRetryJobFromIntent(t.db, admin, intent.id)).rejects.toMatchObject({
+        code: "FOUR_EYES_REQUIRED",
+      });
+      expect((await getRetryIntent(t.db, intent.id)).status).toBe("PENDING");
+      const { job } = await createRetryJobFromIntent(t.db, secondAdmin, intent.id);
+      expect(job.retryOfJobId).toBe(original.id);
+    } finally {
+      await setPolicy(t, DEFAULT_POLICY);
+    }
   });
 
   it("is off by default", async () => {

@@ -18,11 +18,11 @@ describe("loadConfig", () => {
       bootstrapAdminToken: undefined,
       requireDistinctExecutor: false,
       port: DEFAULT_PORT,
-      retryPolicy: {
+      policy: {
         requireDistinctExecutor: false,
         retryBudget: 3,
         intentTtlHours: 72,
-        batchMax: 1000,
+        retryBatchMax: 1000,
       },
       metricsToken: undefined,
       surge: { factor: 3, min: 10 },
@@ -38,11 +38,11 @@ describe("loadConfig", () => {
       RETRY_SURGE_MIN: "4",
       REQUIRE_DISTINCT_EXECUTOR: "yes",
     });
-    expect(config.retryPolicy).toEqual({
+    expect(config.policy).toEqual({
       requireDistinctExecutor: true,
       retryBudget: 0,
       intentTtlHours: 720,
-      batchMax: 250,
+      retryBatchMax: 250,
     });
     expect(config.surge).toEqual({ factor: 2.5, min: 4 });
     expect(() => loadConfig({ INTENT_TTL_HOURS: "721" })).toThrow(

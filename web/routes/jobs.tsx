@@ -4,12 +4,8 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { JobStatus, RetryReasonCode } from "../../db/schema";
 import { type DomainError, isDomainError } from "../../functions/domain/errors";
 import { jobDetail, jobIntents, jobsPage } from "../../functions/domain/read-models";
-import {
-  type BatchFilter,
-  type CandidateRow,
-  normaliseFilter,
-  previewOf,
-} from "../../functions/domain/retry-batches";
+import type { PreviewAnswer } from "../../functions/domain/retry-batches";
+import { type BatchFilter, normaliseFilter } from "../../functions/domain/retry-batches";
 import { createRetryIntent } from "../../functions/domain/retry-intents";
 import { auditContext } from "../../functions/http/caller";
 import { type AdminContext, type AdminEnv, canMutate } from "../context";
@@ -30,7 +26,7 @@ async function loadJob(c: AdminContext, jobId: string): Promise<JobPageData> {
       e.job.retryIntentId ? [[e.job.retryIntentId, e.job.id] as const] : [],
     ),
   );
-  return { ...detail, createdJobs, retryBudget: c.var.config.retryPolicy.retryBudget };
+  return { ...detail, createdJobs };
 }
 
 async function renderJob(
@@ -70,16 +66,11 @@ function offerFilter(
  * N jobs" action: the preview's own count, so the button never names a number the preview page
  * then contradicts. The preview reads every candidate; on a page everyone opens first it is
  * read (in the page's one statement) only while the failed jobs on record are at most a batch's
- * worth, and past that (`candidates` null) the button leaves the counting to the preview page.
+ * worth, and past that (`preview` null), or when a batch would be too large, the button leaves
+ * the counting to the preview page.
  */
-async function batchOffer(c: AdminContext, candidates: CandidateRow[] | null): Promise<BatchOffer> {
-  if (candidates === null) return {};
-  try {
-    return { count: (await previewOf(candidates, c.var.config.retryPolicy)).count };
-  } catch (error) {
-    if (isDomainError(error) && error.code === "BATCH_TOO_LARGE") return {};
-    throw error;
-  }
+function batchOffer(preview: PreviewAnswer | null): BatchOffer {
+  return preview === null || preview.refusal ? {} : { count: preview.count };
 }
 
 export const jobPages = new Hono<AdminEnv>();
@@ -98,10 +89,10 @@ jobPages.get("/", async (c) => {
       limit: PAGE_SIZE,
       cursor,
     },
-    offered ? { filter: offered, max: c.var.config.retryPolicy.batchMax } : undefined,
+    offered,
   );
   const { page, counts, generators, retryStates } = data;
-  const offer = offered ? await batchOffer(c, data.offer) : undefined;
+  const offer = offered ? batchOffer(data.offer) : undefined;
   return c.render(
     <JobsPage
       status={status}
@@ -137,17 +128,12 @@ jobPages.post("/jobs/:jobId/retry-intents", requireAdmin(), async (c) => {
     overrideBudget: field(body, "overrideBudget") !== "",
   };
   try {
-    const intent = await createRetryIntent(
-      c.var.db,
-      auditContext(c),
-      {
-        sourceJobId: jobId,
-        reasonCode: values.reasonCode as RetryReasonCode,
-        reasonText: values.reasonText,
-        overrideBudget: values.overrideBudget,
-      },
-      c.var.config.retryPolicy,
-    );
+    const intent = await createRetryIntent(c.var.db, auditContext(c), {
+      sourceJobId: jobId,
+      reasonCode: values.reasonCode as RetryReasonCode,
+      reasonText: values.reasonText,
+      overrideBudget: values.overrideBudget,
+    });
     return c.redirect(`${intentHref(intent.id)}?notice=intent-created`, 303);
   } catch (error) {
     if (!isDomainError(error) || error.code === "JOB_NOT_FOUND") throw error;

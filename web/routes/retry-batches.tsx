@@ -5,21 +5,22 @@
 import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { RetryReasonCode } from "../../db/schema";
-import { DomainError, isDomainError } from "../../functions/domain/errors";
+import { type DomainError, isDomainError } from "../../functions/domain/errors";
 import { batchesPage, batchPreviewPage } from "../../functions/domain/read-models";
+import { refusal } from "../../functions/domain/refusals";
 import {
   type BatchFilter,
   type BatchPreview,
   createRetryBatch,
   executeRetryBatch,
   normaliseFilter,
-  previewOf,
+  previewFrom,
   rejectRetryBatch,
   retryBatchDetail,
 } from "../../functions/domain/retry-batches";
 import { auditContext } from "../../functions/http/caller";
 import { filterFrom } from "../batch-filter";
-import { type AdminContext, type AdminEnv, canMutate } from "../context";
+import { type AdminContext, type AdminEnv, canMutate, fourEyesBlocks } from "../context";
 import { batchHref, field, noticeOf, queryValue, statusOf } from "../forms";
 import { requireAdmin } from "../middleware";
 import { BatchExecutePage } from "../pages/batch-execute-page";
@@ -28,8 +29,6 @@ import { BatchPreviewPage } from "../pages/batch-preview-page";
 import { BatchesPage } from "../pages/batches-page";
 
 const PAGE_SIZE = 50;
-
-const policyOf = (c: AdminContext) => c.var.config.retryPolicy;
 
 /** The facts executeRetryBatch records in its RETRY_BATCH_EXECUTED event. */
 interface ExecutedFacts {
@@ -64,10 +63,10 @@ async function renderPreview(
     if (!isDomainError(error)) throw error;
     refusal = error;
   }
-  const { generators, candidates } = await batchPreviewPage(c.var.db, valid);
-  if (candidates) {
+  const page = await batchPreviewPage(c.var.db, valid);
+  if (page.preview) {
     try {
-      preview = await previewOf(candidates, policyOf(c));
+      preview = previewFrom(page.preview);
     } catch (error) {
       if (!isDomainError(error)) throw error;
       refusal = error;
@@ -78,29 +77,23 @@ async function renderPreview(
   return c.render(
     <BatchPreviewPage
       filter={filter}
-      generators={generators}
+      generators={page.generators}
       preview={preview}
       error={error}
       followUp={extra.error && refusal ? refusal : undefined}
       canMutate={canMutate(c)}
       values={extra.values}
-      retryBudget={policyOf(c).retryBudget}
-      intentTtlHours={policyOf(c).intentTtlHours}
+      retryBudget={c.var.policy.retryBudget}
+      intentTtlHours={c.var.policy.intentTtlHours}
     />,
     { title: "New retry batch", section: "batches" },
   );
 }
 
-/** The four-eyes refusal this admin would meet executing the batch, as the domain words it. */
+/** The four-eyes refusal this admin would meet executing the batch, worded as the API's. */
 function fourEyesRefusal(c: AdminContext, batch: { id: string; approvedBy: string }) {
-  if (!policyOf(c).requireDistinctExecutor || batch.approvedBy !== c.var.principal.actor) {
-    return null;
-  }
-  return new DomainError(
-    "FOUR_EYES_REQUIRED",
-    "the admin who approved this batch cannot also execute it",
-    { batchId: batch.id, approvedBy: batch.approvedBy },
-  );
+  if (!fourEyesBlocks(c, batch.approvedBy)) return null;
+  return refusal("FOUR_EYES_REQUIRED", { batchId: batch.id, approvedBy: batch.approvedBy });
 }
 
 /**
@@ -185,17 +178,12 @@ batchPages.post("/", requireAdmin(), async (c) => {
   const filter = filterFrom((name) => field(body, name));
   const values = { reasonCode: field(body, "reasonCode"), reasonText: field(body, "reasonText") };
   try {
-    const batch = await createRetryBatch(
-      c.var.db,
-      auditContext(c),
-      {
-        filter,
-        previewToken: field(body, "previewToken"),
-        reasonCode: values.reasonCode as RetryReasonCode,
-        reasonText: values.reasonText,
-      },
-      policyOf(c),
-    );
+    const batch = await createRetryBatch(c.var.db, auditContext(c), {
+      filter,
+      previewToken: field(body, "previewToken"),
+      reasonCode: values.reasonCode as RetryReasonCode,
+      reasonText: values.reasonText,
+    });
     return c.redirect(`${batchHref(batch.id)}?notice=batch-created`, 303);
   } catch (error) {
     if (!isDomainError(error)) throw error;
@@ -227,7 +215,7 @@ batchPages.get("/:id/execute", requireAdmin(), async (c) => {
 batchPages.post("/:id/execute", requireAdmin(), async (c) => {
   const id = c.req.param("id");
   try {
-    await executeRetryBatch(c.var.db, auditContext(c), id, policyOf(c));
+    await executeRetryBatch(c.var.db, auditContext(c), id);
     return c.redirect(`${batchHref(id)}?notice=batch-executed`, 303);
   } catch (error) {
     if (!isDomainError(error) || error.code === "BATCH_NOT_FOUND") throw error;

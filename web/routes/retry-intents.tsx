@@ -1,14 +1,15 @@
 /** Retry intents: the list, one intent, its execution (with a confirmation step) and rejection. */
 import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { RetryIntentStatus } from "../../db/schema";
+import type { RetryIntent, RetryIntentStatus } from "../../db/schema";
 import { DomainError, isDomainError } from "../../functions/domain/errors";
 import { intentDetail, intentsPage } from "../../functions/domain/read-models";
+import { refusal } from "../../functions/domain/refusals";
 import { intentExpired, rejectRetryIntent } from "../../functions/domain/retry-intents";
-import { createRetryJobFromIntent, fourEyesRefusal } from "../../functions/domain/retry-service";
+import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
 import { auditContext } from "../../functions/http/caller";
 import { hasExpired } from "../components/time";
-import { type AdminContext, type AdminEnv, canMutate } from "../context";
+import { type AdminContext, type AdminEnv, canMutate, fourEyesBlocks } from "../context";
 import { field, intentHref, jobHref, noticeOf, queryValue, statusOf } from "../forms";
 import { requireAdmin } from "../middleware";
 import { ExecutePage } from "../pages/execute-page";
@@ -17,7 +18,11 @@ import { INTENT_TABS, type IntentFilter, IntentsPage } from "../pages/intents-pa
 
 const PAGE_SIZE = 50;
 
-const policyOf = (c: AdminContext) => c.var.config.retryPolicy;
+/** The four-eyes refusal this admin would meet executing a PENDING intent, worded as the API's. */
+function fourEyesRefusal(c: AdminContext, intent: RetryIntent): DomainError | null {
+  if (intent.status !== "PENDING" || !fourEyesBlocks(c, intent.approvedBy)) return null;
+  return refusal("FOUR_EYES_REQUIRED", { intentId: intent.id, approvedBy: intent.approvedBy });
+}
 
 async function renderIntent(
   c: AdminContext,
@@ -32,7 +37,7 @@ async function renderIntent(
       data={data}
       view={{
         canMutate: canMutate(c),
-        fourEyesBlocked: fourEyesRefusal(data.intent, c.var.principal.actor, policyOf(c)) !== null,
+        fourEyesBlocked: fourEyesRefusal(c, data.intent) !== null,
         ...view,
       }}
     />,
@@ -80,7 +85,7 @@ intentPages.get("/:id/execute", requireAdmin(), async (c) => {
     const error = intentExpired(intent);
     return renderIntent(c, intent.id, { error }, statusOf(error));
   }
-  const fourEyes = fourEyesRefusal(intent, c.var.principal.actor, policyOf(c));
+  const fourEyes = fourEyesRefusal(c, intent);
   if (fourEyes) return renderIntent(c, intent.id, { error: fourEyes }, statusOf(fourEyes));
   return c.render(<ExecutePage intent={intent} sourceJob={data.sourceJob} />, {
     title: "Execute retry intent",
@@ -91,7 +96,7 @@ intentPages.get("/:id/execute", requireAdmin(), async (c) => {
 intentPages.post("/:id/execute", requireAdmin(), async (c) => {
   const id = c.req.param("id");
   try {
-    const { job } = await createRetryJobFromIntent(c.var.db, auditContext(c), id, policyOf(c));
+    const { job } = await createRetryJobFromIntent(c.var.db, auditContext(c), id);
     return c.redirect(`${jobHref(job.id)}?notice=retry-created`, 303);
   } catch (error) {
     if (!isDomainError(error) || error.code === "INTENT_NOT_FOUND") throw error;

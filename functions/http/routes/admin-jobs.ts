@@ -82,7 +82,7 @@ export function registerAdminJobRoutes(app: App): void {
   });
 
   app.openapi(getJobRoute, async (c) => {
-    const { job, output, lineage, intents } = await jobDetail(
+    const { job, output, lineage, intents, retryBudget } = await jobDetail(
       c.var.db,
       jobId(c.req.valid("param").id),
     );
@@ -95,7 +95,7 @@ export function registerAdminJobRoutes(app: App): void {
         suggestedReasonCode:
           job.status === "FAILED" ? (suggestReasonCode(job.error) ?? null) : null,
         retryDepth: lineage.find((entry) => entry.job.id === job.id)?.depth ?? 0,
-        retryBudget: c.var.config.retryPolicy.retryBudget,
+        retryBudget,
       },
       200,
     );

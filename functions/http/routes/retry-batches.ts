@@ -195,7 +195,7 @@ const rejectBatchRoute = securedRoute("admin", {
 export function registerRetryBatchRoutes(app: App): void {
   app.openapi(previewRoute, async (c) => {
     const { filter } = c.req.valid("json");
-    const preview = await previewRetryBatch(c.var.db, filter, c.var.config.retryPolicy);
+    const preview = await previewRetryBatch(c.var.db, filter);
     return c.json(preview, 200);
   });
 
@@ -204,7 +204,7 @@ export function registerRetryBatchRoutes(app: App): void {
     const result = await idempotent(
       c,
       { key: c.req.valid("header")["idempotency-key"], body, status: 201 },
-      (key) => createRetryBatchOnce(c.var.db, auditContext(c), body, c.var.config.retryPolicy, key),
+      (key) => createRetryBatchOnce(c.var.db, auditContext(c), body, key),
       (batch) => ({ batch: batchJson(batch) }),
     );
     return c.json(result, 201);
@@ -233,7 +233,6 @@ export function registerRetryBatchRoutes(app: App): void {
       c.var.db,
       auditContext(c),
       id,
-      c.var.config.retryPolicy,
     );
     return c.json({ batch: batchJson(batch), created, skipped, counts }, 200);
   });

@@ -163,8 +163,7 @@ export function registerRetryIntentRoutes(app: App): void {
     const result = await idempotent(
       c,
       { key: c.req.valid("header")["idempotency-key"], body, status: 201 },
-      (key) =>
-        createRetryIntentOnce(c.var.db, auditContext(c), body, c.var.config.retryPolicy, key),
+      (key) => createRetryIntentOnce(c.var.db, auditContext(c), body, key),
       (intent) => ({ intent: intentJson(intent) }),
     );
     return c.json(result, 201);
@@ -200,8 +199,7 @@ export function registerRetryIntentRoutes(app: App): void {
     const result = await idempotent(
       c,
       { key: c.req.valid("header")["idempotency-key"], body: null, status: 201 },
-      (key) =>
-        createRetryJobFromIntentOnce(c.var.db, auditContext(c), id, c.var.config.retryPolicy, key),
+      (key) => createRetryJobFromIntentOnce(c.var.db, auditContext(c), id, key),
       ({ intent, job }) => ({ intent: intentJson(intent), job: jobJson(job) }),
     );
     return c.json(result, 201);

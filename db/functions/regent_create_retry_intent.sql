@@ -1,0 +1,66 @@
+-- Records an admin's approval to retry a FAILED job ({ctx, sourceJobId, sourceOutputRef?,
+-- reasonCode, reasonText, overrideBudget?, expiresInHours?}), with its RETRY_INTENT_CREATED
+-- event. The budget and the lifetime's bounds are the policy's. The job's row is locked first
+-- (NO KEY UPDATE), as executing an intent locks it, so that for one job the two run one after
+-- the other. Refused: VALIDATION_FAILED (a lifetime outside the policy), JOB_NOT_FOUND,
+-- JOB_NOT_FAILED, JOB_ALREADY_RETRIED, RETRY_BUDGET_EXHAUSTED, INTENT_ALREADY_PENDING.
+-- Returns {intent}.
+CREATE FUNCTION regent_create_retry_intent(p jsonb) RETURNS jsonb LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+  policy constant regent_policy := regent_policy();
+  v_job_id constant text := p->>'sourceJobId';
+  v_asked constant numeric := coalesce((p->>'expiresInHours')::numeric, policy.intent_ttl_hours);
+  v_hours integer;
+  v_status job_status;
+  v_depth integer;
+  v_retry_id text;
+  v_over boolean;
+  i retry_intents%ROWTYPE;
+BEGIN
+  IF v_asked <> trunc(v_asked) OR v_asked NOT BETWEEN 1 AND policy.intent_ttl_max_hours THEN
+    PERFORM regent_refuse_with('VALIDATION_FAILED', jsonb_build_object(
+      'field', 'expiresInHours', 'min', 1, 'max', policy.intent_ttl_max_hours));
+  END IF;
+  v_hours := v_asked::integer;
+  SELECT j.status, regent_retry_depth(j.id) INTO v_status, v_depth
+  FROM regeneration_jobs j WHERE j.id = v_job_id
+  FOR NO KEY UPDATE;
+  IF NOT FOUND THEN
+    PERFORM regent_refuse_with('JOB_NOT_FOUND', jsonb_build_object('jobId', v_job_id));
+  END IF;
+  IF v_status <> 'FAILED' THEN
+    PERFORM regent_refuse_with('JOB_NOT_FAILED', jsonb_build_object('jobId', v_job_id, 'status', v_status));
+  END IF;
+  SELECT id INTO v_retry_id FROM regeneration_jobs WHERE retry_of_job_id = v_job_id;
+  IF v_retry_id IS NOT NULL THEN
+    PERFORM regent_refuse_with('JOB_ALREADY_RETRIED',
+      jsonb_build_object('jobId', v_job_id, 'retryJobId', v_retry_id));
+  END IF;
+  v_over := v_depth >= policy.retry_budget;
+  IF v_over AND NOT coalesce((p->>'overrideBudget')::boolean, false) THEN
+    PERFORM regent_refuse_with('RETRY_BUDGET_EXHAUSTED',
+      jsonb_build_object('jobId', v_job_id, 'depth', v_depth, 'budget', policy.retry_budget));
+  END IF;
+  -- The partial unique index decides between two PENDING intents for one job.
+  INSERT INTO retry_intents (id, source_job_id, source_output_ref, reason_code, reason_text,
+                             approved_by, budget_override, expires_at)
+  VALUES (regent_new_id(), v_job_id, p->>'sourceOutputRef', (p->>'reasonCode')::retry_reason_code,
+          p->>'reasonText', p->'ctx'->>'actor', v_over, now() + make_interval(hours => v_hours))
+  ON CONFLICT (source_job_id) WHERE status = 'PENDING' DO NOTHING
+  RETURNING * INTO i;
+  IF NOT FOUND THEN
+    PERFORM regent_refuse_with('INTENT_ALREADY_PENDING', jsonb_build_object(
+      'jobId', v_job_id,
+      'intentId', (SELECT id FROM retry_intents WHERE source_job_id = v_job_id AND status = 'PENDING')));
+  END IF;
+  PERFORM regent_audit(p->'ctx', jsonb_build_array(jsonb_build_object(
+    'type', 'RETRY_INTENT_CREATED', 'subjectType', 'retry_intent', 'subjectId', i.id,
+    'data', jsonb_build_object(
+      'sourceJobId', v_job_id, 'reasonCode', i.reason_code, 'reasonText', i.reason_text,
+      'retryDepth', v_depth, 'budget', policy.retry_budget, 'expiresAt', regent_iso(i.expires_at))
+      || CASE WHEN v_over THEN jsonb_build_object('budgetOverride', true) ELSE '{}'::jsonb END)));
+  RETURN jsonb_build_object('intent', regent_intent_json(i));
+END $$;
+
+GRANT EXECUTE ON FUNCTION regent_create_retry_intent(jsonb) TO regent_app;
