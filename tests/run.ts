@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 
 interface Outcome {
   name: string;
@@ -145,19 +145,44 @@ if (existsSync(report)) {
     numPassedTests: number;
     numFailedTests: number;
     numTotalTests: number;
-    testResults: { status: string; message?: string; name: string }[];
+    testResults: {
+      status: string;
+      message?: string;
+      name: string;
+      startTime?: number;
+      endTime?: number;
+    }[];
   };
   passed += json.numPassedTests;
   failed += json.numFailedTests;
   // A file that failed to load has no tests to count; count it as a failure.
   failed += json.testResults.filter((r) => r.status === "failed" && r.message).length;
   if (json.numTotalTests === 0) failed += 1;
+  printSlowest(json.testResults);
 } else {
   failed += 1;
   console.log("vitest wrote no report");
 }
 rmSync(reportDir, { recursive: true, force: true });
 if (!vitest.ok && failed === 0) failed = 1;
+
+/**
+ * The test files that took longest, from vitest's own report: where the suite's minutes go,
+ * and the first place to look when it grows slower.
+ */
+function printSlowest(files: { name: string; startTime?: number; endTime?: number }[]) {
+  const timed = files
+    .filter((f) => f.startTime !== undefined && f.endTime !== undefined)
+    .map((f) => ({
+      name: relative(process.cwd(), f.name),
+      ms: (f.endTime ?? 0) - (f.startTime ?? 0),
+    }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 10);
+  if (timed.length === 0) return;
+  console.log("slowest test files:");
+  for (const f of timed) console.log(`  ${(f.ms / 1000).toFixed(1).padStart(6)}s  ${f.name}`);
+}
 
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

@@ -40,6 +40,8 @@ export type AdminEnv = {
     surge?: Surge | undefined;
     /** The database's policy (budget, lifetimes, four-eyes, largest batch), read with the session. */
     policy: PolicyView;
+    /** The database's clock (ms since the epoch) when it read the session. */
+    databaseNow: number;
     /** The server-side session a token sign-in holds; unset for an Access identity. */
     adminSessionId?: string;
   };

@@ -111,6 +111,7 @@ export function requireSignIn(deps: AdminDeps): MiddlewareHandler<AdminEnv> {
     c.set("tokenNames", who.context.tokenNames);
     c.set("surge", who.context.surge);
     c.set("policy", who.context.policy);
+    c.set("databaseNow", who.context.now.getTime());
     await next();
   };
 }

@@ -2,8 +2,9 @@
 -- reasonCode, reasonText, overrideBudget?, expiresInHours?}), with its RETRY_INTENT_CREATED
 -- event. The budget and the lifetime's bounds are the policy's. The job's row is locked first
 -- (NO KEY UPDATE), as executing an intent locks it, so that for one job the two run one after
--- the other. Refused: VALIDATION_FAILED (a lifetime outside the policy), JOB_NOT_FOUND,
--- JOB_NOT_FAILED, JOB_ALREADY_RETRIED, RETRY_BUDGET_EXHAUSTED, INTENT_ALREADY_PENDING.
+-- the other; then regent_retry_refusal says whether it may be retried. Refused:
+-- VALIDATION_FAILED (a lifetime outside the policy), JOB_NOT_FOUND, JOB_NOT_FAILED,
+-- JOB_ALREADY_RETRIED, INTENT_ALREADY_PENDING, RETRY_BUDGET_EXHAUSTED (unless overridden).
 -- Returns {intent}.
 CREATE FUNCTION regent_create_retry_intent(p jsonb) RETURNS jsonb LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp AS $$
@@ -12,9 +13,8 @@ DECLARE
   v_job_id constant text := p->>'sourceJobId';
   v_asked constant numeric := coalesce((p->>'expiresInHours')::numeric, policy.intent_ttl_hours);
   v_hours integer;
-  v_status job_status;
+  v_refusal jsonb;
   v_depth integer;
-  v_retry_id text;
   v_over boolean;
   i retry_intents%ROWTYPE;
 BEGIN
@@ -23,25 +23,14 @@ BEGIN
       'field', 'expiresInHours', 'min', 1, 'max', policy.intent_ttl_max_hours));
   END IF;
   v_hours := v_asked::integer;
-  SELECT j.status, regent_retry_depth(j.id) INTO v_status, v_depth
-  FROM regeneration_jobs j WHERE j.id = v_job_id
-  FOR NO KEY UPDATE;
-  IF NOT FOUND THEN
-    PERFORM regent_refuse_with('JOB_NOT_FOUND', jsonb_build_object('jobId', v_job_id));
+  PERFORM 1 FROM regeneration_jobs j WHERE j.id = v_job_id FOR NO KEY UPDATE;
+  v_refusal := regent_retry_refusal(v_job_id);
+  v_over := v_refusal->>'code' = 'RETRY_BUDGET_EXHAUSTED';
+  IF v_refusal IS NOT NULL AND NOT (v_over AND coalesce((p->>'overrideBudget')::boolean, false)) THEN
+    PERFORM regent_refuse_with(v_refusal->>'code', v_refusal->'details');
   END IF;
-  IF v_status <> 'FAILED' THEN
-    PERFORM regent_refuse_with('JOB_NOT_FAILED', jsonb_build_object('jobId', v_job_id, 'status', v_status));
-  END IF;
-  SELECT id INTO v_retry_id FROM regeneration_jobs WHERE retry_of_job_id = v_job_id;
-  IF v_retry_id IS NOT NULL THEN
-    PERFORM regent_refuse_with('JOB_ALREADY_RETRIED',
-      jsonb_build_object('jobId', v_job_id, 'retryJobId', v_retry_id));
-  END IF;
-  v_over := v_depth >= policy.retry_budget;
-  IF v_over AND NOT coalesce((p->>'overrideBudget')::boolean, false) THEN
-    PERFORM regent_refuse_with('RETRY_BUDGET_EXHAUSTED',
-      jsonb_build_object('jobId', v_job_id, 'depth', v_depth, 'budget', policy.retry_budget));
-  END IF;
+  v_over := coalesce(v_over, false);
+  v_depth := regent_retry_depth(v_job_id);
   -- The partial unique index decides between two PENDING intents for one job.
   INSERT INTO retry_intents (id, source_job_id, source_output_ref, reason_code, reason_text,
                              approved_by, budget_override, expires_at)

@@ -24,7 +24,7 @@ import { type Executor, rowsOf } from "../../db/types";
 import type { SurgeConfig } from "../config/signals";
 import { type ActiveAdminSession, ADMIN_SESSION_ID } from "./admin-sessions";
 import { auditTrailJson } from "./audit";
-import { DomainError } from "./errors";
+import { DomainError, type ErrorCode } from "./errors";
 import { type JobQuery, jobConditions, type LineageEntry } from "./jobs";
 import { rowFromJson, rowsFromJson } from "./json-rows";
 import { newestFirstPage, type Page } from "./pagination";
@@ -103,6 +103,11 @@ export interface JobDetail {
   intents: RetryIntent[];
   /** The database's policy: governed retries a chain gets without an override. */
   retryBudget: number;
+  /**
+   * Why a retry intent cannot be recorded for the job now, as the database would refuse it
+   * (`regent_retry_refusal`); null when it can.
+   */
+  retryRefusal: { code: ErrorCode; details: Record<string, unknown> } | null;
 }
 
 /**
@@ -126,7 +131,8 @@ export async function jobDetail(
            ${lineageJson(jobId)} AS lineage,
            ${intentsOfJobJson(jobId)} AS intents,
            ${options.audit ? auditTrailJson(jobId) : sql`NULL::jsonb`} AS audit,
-           (SELECT retry_budget FROM regent_policy WHERE singleton) AS retry_budget
+           (SELECT retry_budget FROM regent_policy WHERE singleton) AS retry_budget,
+           regent_retry_refusal(j.id) AS retry_refusal
     FROM regeneration_jobs j WHERE j.id = ${jobId}`);
   const [row] = rowsOf<{
     job: JsonObject;
@@ -135,6 +141,7 @@ export async function jobDetail(
     intents: unknown;
     audit: unknown;
     retry_budget: number;
+    retry_refusal: JobDetail["retryRefusal"];
   }>(result);
   if (!row) throw jobNotFound(jobId);
   return {
@@ -143,6 +150,7 @@ export async function jobDetail(
     lineage: lineageFrom(row.lineage),
     intents: rowsFromJson(retryIntents, row.intents),
     retryBudget: Number(row.retry_budget),
+    retryRefusal: row.retry_refusal ?? null,
     ...(options.audit ? { audit: rowsFromJson(auditEvents, row.audit) } : {}),
   };
 }
@@ -360,6 +368,8 @@ export interface AdminPageContext {
   surge: Surge | undefined;
   /** The database's policy, as the pages show it and pre-check forms against it. */
   policy: PolicyView;
+  /** The database's clock when it answered: what a page judges an intent's expiry by. */
+  now: Date;
 }
 
 /** The database's policy (the `regent_policy` row), as the pages read it. */
@@ -405,12 +415,14 @@ export async function readAdminPageContext(
            (SELECT jsonb_build_object('retryBudget', p.retry_budget, 'intentTtlHours', p.intent_ttl_hours,
                      'intentTtlMaxHours', p.intent_ttl_max_hours,
                      'requireDistinctExecutor', p.require_distinct_executor, 'retryBatchMax', p.retry_batch_max)
-            FROM regent_policy p WHERE p.singleton) AS policy`);
+            FROM regent_policy p WHERE p.singleton) AS policy,
+           regent_iso(statement_timestamp()) AS now`);
   const [row] = rowsOf<{
     session: (Omit<ActiveAdminSession, "expiresAt"> & { expiresAt: string }) | null;
     names: Record<string, string> | null;
     surge: SurgeRow | null;
     policy: PolicyView;
+    now: string;
   }>(result);
   if (!row) throw new Error("the page context returned no row");
   return {
@@ -420,5 +432,6 @@ export async function readAdminPageContext(
     tokenNames: new Map(Object.entries(row.names ?? {})),
     surge: row.surge ? surgeFrom(row.surge, options.surge) : undefined,
     policy: row.policy,
+    now: new Date(row.now),
   };
 }

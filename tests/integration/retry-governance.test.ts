@@ -440,7 +440,14 @@ describe("retry batches", () => {
       audit("RETRY_INTENT_REJECTED", "x"),
     );
     expect(moved?.message).toMatch(/never change/);
-    expect(other.id).toBeTruthy();
+    // After every refused attempt the approved batch holds exactly its two intents, PENDING.
+    const { rows } = await t.raw.query(
+      "SELECT source_job_id, status FROM retry_intents WHERE batch_id = $1 ORDER BY source_job_id",
+      [batch.id],
+    );
+    expect(rows).toEqual(
+      [job.id, other.id].sort().map((id) => ({ source_job_id: id, status: "PENDING" })),
+    );
   });
 });
 

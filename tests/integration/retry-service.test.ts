@@ -344,7 +344,17 @@ describe("four-eyes policy", () => {
       reasonCode: "OTHER",
       reasonText: "self",
     });
-    await expect(createRetryJobFromIntent(t.db, admin, intent.id)).resolves.toBeDefined();
+    const { intent: consumed, job } = await createRetryJobFromIntent(t.db, admin, intent.id);
+    expect(consumed).toMatchObject({
+      status: "CONSUMED",
+      approvedBy: admin.actor,
+      consumedBy: admin.actor,
+    });
+    expect(job).toMatchObject({
+      retryOfJobId: original.id,
+      retryIntentId: intent.id,
+      status: "PENDING",
+    });
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -16,7 +16,10 @@ describe("the embedded database admits one process", () => {
     );
     await first.close();
     const second = await connect({ dataDir });
+    expect(second.kind).toBe("pglite");
+    expect(readFileSync(join(dataDir, "regent.lock"), "utf8")).toBe(String(process.pid));
     await second.close();
+    expect(existsSync(join(dataDir, "regent.lock"))).toBe(false);
   });
 
   it("takes over a lock left by a process that no longer runs", async () => {
@@ -25,6 +28,7 @@ describe("the embedded database admits one process", () => {
     // pid 2^22+1 is above Linux's pid limit: no such process can be running.
     writeFileSync(join(dataDir, "regent.lock"), String(2 ** 22 + 1));
     const database = await connect({ dataDir });
+    expect(readFileSync(join(dataDir, "regent.lock"), "utf8")).toBe(String(process.pid));
     await database.close();
   });
 });

@@ -1,4 +1,6 @@
 import type { FC } from "hono/jsx";
+import { useRequestContext } from "hono/jsx-renderer";
+import type { AdminEnv } from "../context";
 
 function pad(n: number): string {
   return String(n).padStart(2, "0");
@@ -42,10 +44,20 @@ export const Time: FC<{ value: Date | null | undefined; relative?: boolean }> = 
 };
 
 /**
- * Whether an intent's time has run out, by this server's clock at render; executing asks the
- * database's clock, which agrees closely enough for what a page shows.
+ * The database's clock, as the page's first statement read it: an intent's expiry is judged by
+ * the clock that executing it asks, not by this server's. Outside a page's rendering (a test of
+ * a component alone), this server's.
  */
-export const hasExpired = (intent: { expiresAt: Date }, now = Date.now()): boolean =>
+export function databaseNow(): number {
+  try {
+    return useRequestContext<AdminEnv>().var.databaseNow ?? Date.now();
+  } catch {
+    return Date.now();
+  }
+}
+
+/** Whether an intent's time has run out, by the database's clock. */
+export const hasExpired = (intent: { expiresAt: Date }, now = databaseNow()): boolean =>
   intent.expiresAt.getTime() <= now;
 
 const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? "" : "s"}`;
@@ -54,7 +66,7 @@ const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? "" : "s"}`;
  * How long until `until`, in the two largest units ("2 days 3 hours"), or undefined once it
  * has passed. Rounded down, so that what is shown never promises more time than is left.
  */
-export function formatTimeLeft(until: Date, now = Date.now()): string | undefined {
+export function formatTimeLeft(until: Date, now = databaseNow()): string | undefined {
   const left = until.getTime() - now;
   if (left <= 0) return undefined;
   const minutes = Math.floor(left / 60_000);

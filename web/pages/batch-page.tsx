@@ -11,7 +11,7 @@ import { IntentLink, JobLink } from "../components/links";
 import { DomainErrorNotice, Notice } from "../components/notice";
 import { RejectForm } from "../components/reject-form";
 import { IntentStatusBadge } from "../components/status-badge";
-import { ExpiresIn, hasExpired } from "../components/time";
+import { databaseNow, ExpiresIn, hasExpired } from "../components/time";
 import { adminPath } from "../context";
 import { batchHref } from "../forms";
 
@@ -31,7 +31,7 @@ export interface BatchPageView {
 }
 
 /** PENDING intents that can still be executed, and those whose time ran out. */
-export function executable(data: BatchDetail, now = Date.now()) {
+export function executable(data: BatchDetail, now = databaseNow()) {
   const pending = data.intents.filter((i) => i.status === "PENDING");
   const expired = pending.filter((i) => hasExpired(i, now)).length;
   return { ready: pending.length - expired, expired };

@@ -1,5 +1,5 @@
 import type { FC } from "hono/jsx";
-import type { AuditEvent, Job } from "../../db/schema";
+import type { AuditEvent } from "../../db/schema";
 import type { DomainError } from "../../functions/domain/errors";
 import type { JobDetail } from "../../functions/domain/read-models";
 import { suggestReasonCode } from "../../functions/domain/suggested-reason";
@@ -19,8 +19,6 @@ export interface JobPageData extends JobDetail {
   /** intent id → the job it created, for the intents of this job. */
   createdJobs: Map<string, string>;
   audit: AuditEvent[];
-  /** Governed retries a chain gets without an override (RETRY_BUDGET). */
-  retryBudget: number;
 }
 
 /** How many retries stand between this job and its chain's original: 0 for the original. */
@@ -36,23 +34,22 @@ export function retryUsage(depth: number, budget: number): string {
   return used;
 }
 
-/** The chain has used its budget: retrying this job takes an explicit override. */
-const budgetExhausted = (job: Job, depth: number, budget: number) =>
-  job.status === "FAILED" && depth >= budget;
-
-/** Why this job cannot be retried now, or undefined when it can. */
+/**
+ * Why this job cannot be retried now, or undefined when it can: the database's own answer
+ * (`retryRefusal`, read with the job), worded for the page. A spent budget is no blocker: the
+ * form stays open for an explicit override.
+ */
 export function retryBlocker(data: JobPageData): string | undefined {
-  const { job, lineage, intents } = data;
-  if (job.status !== "FAILED") {
-    return `Only a FAILED job can be retried; this job is ${job.status}.`;
+  switch (data.retryRefusal?.code) {
+    case "JOB_NOT_FAILED":
+      return `Only a FAILED job can be retried; this job is ${data.job.status}.`;
+    case "JOB_ALREADY_RETRIED":
+      return "This job was already retried. A job is retried at most once: to try again, retry the newest failed job of the chain.";
+    case "INTENT_ALREADY_PENDING":
+      return "A retry intent for this job is pending. Execute or reject it first.";
+    default:
+      return undefined;
   }
-  if (lineage.some((e) => e.job.retryOfJobId === job.id)) {
-    return "This job was already retried. A job is retried at most once: to try again, retry the newest failed job of the chain.";
-  }
-  if (intents.some((i) => i.status === "PENDING")) {
-    return "A retry intent for this job is pending. Execute or reject it first.";
-  }
-  return undefined;
 }
 
 const RetrySection: FC<{
@@ -65,7 +62,7 @@ const RetrySection: FC<{
   const retry = lineage.find((e) => e.job.retryOfJobId === job.id);
   const pending = intents.find((i) => i.status === "PENDING");
   const depth = depthOf(data);
-  const exhausted = !blocker && budgetExhausted(job, depth, retryBudget);
+  const exhausted = data.retryRefusal?.code === "RETRY_BUDGET_EXHAUSTED";
   return (
     <section class="panel" id="retry" aria-labelledby="retry-title">
       <header>

@@ -196,7 +196,7 @@ batchPages.get("/:id", (c) => renderBatch(c, c.req.param("id"), {}));
 batchPages.get("/:id/execute", requireAdmin(), async (c) => {
   const data = await retryBatchDetail(c.var.db, c.req.param("id"));
   const { batch } = data;
-  const { ready, expired } = executable(data);
+  const { ready, expired } = executable(data, c.var.databaseNow);
   if (ready === 0) {
     const message =
       data.counts.pending === 0

@@ -81,7 +81,7 @@ intentPages.get("/:id/execute", requireAdmin(), async (c) => {
     );
     return renderIntent(c, intent.id, { error }, 409);
   }
-  if (hasExpired(intent)) {
+  if (hasExpired(intent, c.var.databaseNow)) {
     const error = intentExpired(intent);
     return renderIntent(c, intent.id, { error }, statusOf(error));
   }
