@@ -19,7 +19,15 @@ import { batchPages } from "./routes/retry-batches";
 import { intentPages } from "./routes/retry-intents";
 import { signalPages } from "./routes/signals";
 import { MIN_SECRET_LENGTH } from "./session";
-import { registerSignIn, registerSignOut, requireFormToken, requireSignIn } from "./sign-in";
+import {
+  callerRefusedPage,
+  isCallerRefusal,
+  proveSignIn,
+  registerSignIn,
+  registerSignOut,
+  requireFormToken,
+  requireSignIn,
+} from "./sign-in";
 import { STYLESHEET } from "./styles";
 
 export type { AdminDeps } from "./context";
@@ -66,10 +74,11 @@ export function createAdminApp(deps: AdminDeps): Hono<AdminEnv> {
   app.route("/signals", signalPages);
 
   // Anything else, including any other method on these paths: there is nothing to edit or delete.
-  app.all("*", (c) => {
+  app.all("*", async (c) => {
     if (c.req.method === "GET" && c.req.path === `${adminPath()}/`) {
       return c.redirect(adminPath(), 308);
     }
+    await proveSignIn(c);
     c.status(404);
     return c.render(
       <MessagePage heading="Not found" requestId={c.var.requestId}>
@@ -79,8 +88,9 @@ export function createAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     );
   });
 
-  app.onError((thrown, c) => {
+  app.onError(async (thrown, c) => {
     const error = invalidTextRefusal(thrown) ?? unavailableRefusal(thrown) ?? thrown;
+    if (isCallerRefusal(error)) return callerRefusedPage(c, error);
     if (isDomainError(error)) {
       c.status(statusOf(error));
       if (error.code === "SERVICE_UNAVAILABLE")

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { Db } from "../db/types";
+import type { CallerGuard } from "../functions/domain/caller-guard";
 import type { PolicyView } from "../functions/domain/read-models";
 import type { SignInLimiter } from "../functions/domain/sign-in-limiter";
 import type { Surge } from "../functions/domain/signals";
@@ -42,6 +43,10 @@ export type AdminEnv = {
     policy: PolicyView;
     /** The database's clock (ms since the epoch) when it read the session. */
     databaseNow: number;
+    /** How this request's statements prove its caller (functions/domain/caller-guard.ts). */
+    callerGuard?: CallerGuard;
+    /** The database without the guard, for what a refused caller is answered with. */
+    unguardedDb?: Db;
     /** The server-side session a token sign-in holds; unset for an Access identity. */
     adminSessionId?: string;
   };

@@ -1,12 +1,23 @@
 import type { Hono, MiddlewareHandler } from "hono";
-import { endAdminSession, startAdminSession } from "../functions/domain/admin-sessions";
-import { verifyApiToken } from "../functions/domain/api-tokens";
+import {
+  endAdminSession,
+  findActiveAdminSession,
+  signIn,
+} from "../functions/domain/admin-sessions";
 import { recordAudit } from "../functions/domain/audit";
 import { recordAuthRefusal } from "../functions/domain/auth-refusals";
-import { type AdminPageContext, readAdminPageContext } from "../functions/domain/read-models";
+import {
+  type CallerGuard,
+  type Credential,
+  guardedDb,
+  proveCaller,
+} from "../functions/domain/caller-guard";
+import { type DomainError, isDomainError } from "../functions/domain/errors";
+import { pageContextFrom, pageContextSql } from "../functions/domain/read-models";
 import { memorySignInLimiter, signInKeys } from "../functions/domain/sign-in-limiter";
+import { DEFERRED_ACTOR, principalOf } from "../functions/http/auth";
 import { auditContext } from "../functions/http/caller";
-import { hasRole, type Principal } from "../functions/http/principal";
+import { hasRole } from "../functions/http/principal";
 import { CSRF_FIELD } from "./components/csrf-field";
 import { type AdminContext, type AdminDeps, type AdminEnv, adminPath } from "./context";
 import { LoginPage } from "./pages/login-page";
@@ -21,52 +32,37 @@ import {
   setSessionCookie,
 } from "./session";
 
-type Resolved =
-  | {
-      kind: "signed-in";
-      principal: Principal;
-      csrfKey: string;
-      sessionId?: string;
-      context: AdminPageContext;
-    }
-  | { kind: "submitter" }
-  | { kind: "anonymous"; hadSession: boolean };
-
-const signedIn = (
-  principal: Principal,
-  csrfKey: string,
-  context: AdminPageContext,
-  sessionId?: string,
-): Resolved =>
-  hasRole(principal, "viewer")
-    ? { kind: "signed-in", principal, csrfKey, context, ...(sessionId ? { sessionId } : {}) }
-    : { kind: "submitter" };
-
 /**
- * Who the request comes from: the Access identity when Access vouches for one that holds a
- * role, else the session the cookie names, read again on every request (with its token, in
- * one statement that also brings what every page shows: token names and the surge) so that
- * signing out, expiry or a revocation takes effect at once.
+ * Who the page's caller is, without a statement of its own: the Access identity when Access
+ * vouches for one that holds a role (proved here), else the session its signed cookie names
+ * (proved by the database, in the page's own statement), else nobody.
  */
-async function resolve(c: AdminContext, deps: AdminDeps): Promise<Resolved> {
+async function credentialOf(
+  c: AdminContext,
+  deps: AdminDeps,
+): Promise<
+  | { kind: "credential"; credential: Credential; csrfKey: string; sessionId?: string }
+  | { kind: "submitter" }
+  | { kind: "anonymous"; hadSession: boolean }
+> {
   const access = deps.access ? await deps.access(c.req.raw) : undefined;
-  const surge = c.var.config.surge;
   if (access?.outcome === "ok" && access.principal.roles.length > 0) {
-    const context = await readAdminPageContext(deps.db, { sessionId: null, signedIn: true, surge });
-    return signedIn(access.principal, `access\n${access.principal.actor}`, context);
+    const { principal } = access;
+    if (!hasRole(principal, "viewer")) return { kind: "submitter" };
+    return {
+      kind: "credential",
+      credential: { kind: "known", principal: { ...principal, roles: [...principal.roles] } },
+      csrfKey: `access\n${principal.actor}`,
+    };
   }
   const sessionId = await readSessionId(c, deps.sessionSecret);
   if (!sessionId) return { kind: "anonymous", hadSession: hasSessionCookie(c) };
-  const context = await readAdminPageContext(deps.db, { sessionId, signedIn: false, surge });
-  const session = context.session;
-  if (!session) return { kind: "anonymous", hadSession: true };
-  const principal: Principal = {
-    actor: `token:${session.tokenId}`,
-    roles: [session.role],
-    via: "session",
-    label: session.tokenName,
+  return {
+    kind: "credential",
+    credential: { kind: "session", id: sessionId },
+    csrfKey: `session\n${sessionId}`,
+    sessionId,
   };
-  return signedIn(principal, `session\n${session.id}`, context, session.id);
 }
 
 function submitterRefused(c: AdminContext) {
@@ -82,6 +78,19 @@ function submitterRefused(c: AdminContext) {
   );
 }
 
+function adminsOnly(c: AdminContext) {
+  c.status(403);
+  return c.render(
+    <MessagePage heading="Admins only" requestId={c.var.requestId}>
+      <p>
+        You are signed in as a viewer: you can read everything, but approving, executing or
+        rejecting retry intents and batches takes an admin.
+      </p>
+    </MessagePage>,
+    { title: "Admins only" },
+  );
+}
+
 function loginRedirect(c: AdminContext, reason?: "expired") {
   const params = new URLSearchParams();
   const here = new URL(c.req.url);
@@ -93,26 +102,101 @@ function loginRedirect(c: AdminContext, reason?: "expired") {
 
 const PUBLIC_PATHS = new Set([adminPath("/login")]);
 
-/** Lets signed-in admins and viewers through; everyone else goes to sign in (or gets a 403). */
+/** Whether `error` is the database's refusal of the page's caller (regent_caller). */
+export function isCallerRefusal(
+  error: unknown,
+): error is DomainError & { code: "UNAUTHENTICATED" | "FORBIDDEN" } {
+  return isDomainError(error) && (error.code === "UNAUTHENTICATED" || error.code === "FORBIDDEN");
+}
+
+/**
+ * The page for a caller the database refused: a session that ended (or was never there, or
+ * whose token was revoked) signs in again; a caller without the role asked for is told why.
+ */
+export function callerRefusedPage(c: AdminContext, refusal: DomainError) {
+  c.set("principal", undefined as unknown as AdminEnv["Variables"]["principal"]);
+  if (refusal.code === "UNAUTHENTICATED") {
+    clearSessionCookie(c);
+    return loginRedirect(c, "expired");
+  }
+  return (refusal.details as { requiredRole?: string }).requiredRole === "admin"
+    ? adminsOnly(c)
+    : submitterRefused(c);
+}
+
+/**
+ * Proves the page's caller now, when no statement of the page has (a page that renders before,
+ * or without, a read of its own); the context every page shows comes with it. A refusal is
+ * thrown as the database words it.
+ */
+export async function proveSignIn(c: AdminContext): Promise<void> {
+  const guard = c.get("callerGuard");
+  const inner = c.get("unguardedDb");
+  if (guard && inner && !guard.proven) await proveCaller(inner, guard);
+}
+
+/**
+ * Lets signed-in admins and viewers through; everyone else goes to sign in (or gets a 403).
+ *
+ * The caller is proved in the page's own statement: `c.var.db` becomes a guarded handle
+ * (functions/domain/caller-guard.ts) whose every statement proves the session (or checks the
+ * Access identity's role) and reads beside it what every page shows (token names, the surge,
+ * the policy, the database's clock), so a page is one round trip. What needs the caller before
+ * that statement (the form token) is derived from the cookie alone. A page that sent no
+ * statement has its caller proved afterwards, and a refusal replaces whatever it answered.
+ */
 export function requireSignIn(deps: AdminDeps): MiddlewareHandler<AdminEnv> {
   return async function requireSignIn(c, next) {
     if (PUBLIC_PATHS.has(c.req.path) || c.req.path.startsWith(adminPath("/assets/"))) {
       return next();
     }
-    const who = await resolve(c, deps);
+    const who = await credentialOf(c, deps);
     if (who.kind === "submitter") return submitterRefused(c);
     if (who.kind === "anonymous") {
       if (who.hadSession) clearSessionCookie(c);
       return loginRedirect(c, who.hadSession ? "expired" : undefined);
     }
-    c.set("principal", who.principal);
+    const surge = c.var.config.surge;
+    const guard: CallerGuard = {
+      credential: who.credential,
+      role: "viewer",
+      beside: pageContextSql(surge),
+      proven: false,
+      resolved: (caller, beside) => {
+        const context = pageContextFrom(beside, surge);
+        c.set("principal", principalOf(caller));
+        c.set("tokenNames", context.tokenNames);
+        c.set("surge", context.surge);
+        c.set("policy", context.policy);
+        c.set("databaseNow", context.now.getTime());
+      },
+    };
+    c.set("callerGuard", guard);
+    c.set("unguardedDb", deps.db);
+    c.set("db", guardedDb(deps.db, guard));
     if (who.sessionId) c.set("adminSessionId", who.sessionId);
     c.set("csrfToken", await csrfTokenFor(deps.sessionSecret, who.csrfKey));
-    c.set("tokenNames", who.context.tokenNames);
-    c.set("surge", who.context.surge);
-    c.set("policy", who.context.policy);
-    c.set("databaseNow", who.context.now.getTime());
+    // Until the database has proved the caller, nobody is written as the actor: the units of
+    // work take the actor the database proved.
+    c.set("principal", {
+      actor: DEFERRED_ACTOR,
+      roles: [],
+      via: who.credential.kind === "session" ? "session" : "access",
+      label: "",
+    });
     await next();
+    if (isCallerRefusal(c.error)) {
+      c.res = await callerRefusedPage(c, c.error);
+      return;
+    }
+    if (!guard.proven) {
+      try {
+        await proveCaller(deps.db, guard);
+      } catch (error) {
+        if (!isCallerRefusal(error)) throw error;
+        c.res = await callerRefusedPage(c, error);
+      }
+    }
   };
 }
 
@@ -126,6 +210,13 @@ export function requireFormToken(): MiddlewareHandler<AdminEnv> {
     const body = await c.req.parseBody();
     const sent = body[CSRF_FIELD];
     if (typeof sent !== "string" || !sameToken(sent, c.get("csrfToken"))) {
+      // The refusal is a page: its frame shows who is signed in, proved first.
+      try {
+        await proveSignIn(c);
+      } catch (error) {
+        if (isCallerRefusal(error)) return callerRefusedPage(c, error);
+        throw error;
+      }
       c.status(403);
       return c.render(
         <MessagePage heading="This form has expired" requestId={c.var.requestId}>
@@ -165,8 +256,13 @@ export function registerSignIn(app: Hono<AdminEnv>, deps: AdminDeps): void {
 
   app.get("/login", async (c) => {
     const next = safeReturnPath(c.req.query("next"));
-    const who = await resolve(c, deps);
-    if (who.kind === "signed-in") return c.redirect(next, 303);
+    const access = deps.access ? await deps.access(c.req.raw) : undefined;
+    if (access?.outcome === "ok" && hasRole(access.principal, "viewer")) {
+      return c.redirect(next, 303);
+    }
+    const sessionId = await readSessionId(c, deps.sessionSecret);
+    const session = sessionId ? await findActiveAdminSession(deps.db, sessionId) : undefined;
+    if (session) return c.redirect(next, 303);
     const info = c.req.query("signedOut")
       ? "You are signed out."
       : c.req.query("expired")
@@ -197,7 +293,7 @@ export function registerSignIn(app: Hono<AdminEnv>, deps: AdminDeps): void {
       );
     }
 
-    const check = await verifyApiToken(deps.db, presented);
+    const session = await signIn(deps.db, auditContext(c, ""), presented);
     const failed = async (reason: string, tokenId: string) => {
       await recordAudit(deps.db, auditContext(c, `token:${tokenId}`), [
         {
@@ -208,10 +304,10 @@ export function registerSignIn(app: Hono<AdminEnv>, deps: AdminDeps): void {
         },
       ]);
     };
-    if (!check.ok) {
+    if ("refused" in session && session.refused !== "forbidden role") {
       await limiter.recordFailure(keys);
-      if (check.tokenId) await failed(check.reason, check.tokenId);
-      else await refusal(`admin-login:${check.reason}`);
+      if (session.tokenId) await failed(session.refused, session.tokenId);
+      else await refusal(`admin-login:${session.refused}`);
       c.status(401);
       return c.render(
         <LoginPage
@@ -221,10 +317,11 @@ export function registerSignIn(app: Hono<AdminEnv>, deps: AdminDeps): void {
         { title: "Sign in" },
       );
     }
-    if (check.token.role === "submitter") {
-      // Counted too: a known token must not write audit events as fast as it can post.
+    if ("refused" in session) {
+      // A submitter's token. Counted too: a known token must not write audit events as fast as
+      // it can post.
       await limiter.recordFailure(keys);
-      await failed("forbidden role", check.token.id);
+      await failed("forbidden role", session.tokenId ?? "");
       c.status(403);
       return c.render(
         <LoginPage
@@ -234,11 +331,6 @@ export function registerSignIn(app: Hono<AdminEnv>, deps: AdminDeps): void {
         { title: "Sign in" },
       );
     }
-    const session = await startAdminSession(
-      deps.db,
-      auditContext(c, `token:${check.token.id}`),
-      check.token,
-    );
     await setSessionCookie(c, deps.sessionSecret, session);
     return c.redirect(next, 303);
   });

@@ -8,7 +8,7 @@
 CREATE FUNCTION regent_execute_retry_batch(p jsonb) RETURNS jsonb LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
-  v_actor constant text := p->'ctx'->>'actor';
+  v_actor text;
   b retry_batches%ROWTYPE;
   v_consumed text[];
   v_created integer := 0;
@@ -16,6 +16,8 @@ DECLARE
   v_expired integer;
   v_skipped jsonb;
 BEGIN
+  p := regent_authorized(p);
+  v_actor := p->'ctx'->>'actor';
   b := regent_lock_retry_batch(p->>'batchId');
   IF (regent_policy()).require_distinct_executor AND b.approved_by = v_actor THEN
     PERFORM regent_refuse_with('FOUR_EYES_REQUIRED',

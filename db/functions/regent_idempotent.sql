@@ -1,5 +1,5 @@
 -- Runs one of the creations that accept an Idempotency-Key (p_unit names it) with its
--- argument p; p->'key' is the key ({principal, key, method, path, requestSha256, status,
+-- argument p, once its caller is settled (regent_authorized); p->'key' is the key ({principal, key, method, path, requestSha256, status,
 -- ttlHours}) or absent. Without a key the unit simply runs. With one, a live key for the same
 -- request replays its stored response, one for another request is IDEMPOTENCY_KEY_REUSED, and
 -- otherwise the unit and the key's storage commit together, an expired key being replaced in
@@ -10,9 +10,11 @@
 CREATE FUNCTION regent_idempotent(p_unit text, p jsonb) RETURNS jsonb LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
-  v_key constant jsonb := nullif(p->'key', 'null'::jsonb);
+  v_key jsonb;
   v_body jsonb;
 BEGIN
+  p := regent_authorized(p);
+  v_key := nullif(p->'key', 'null'::jsonb);
   IF p_unit NOT IN ('submit_job', 'create_retry_intent', 'execute_retry_intent', 'create_retry_batch') THEN
     RAISE EXCEPTION 'no unit of work named %', p_unit USING ERRCODE = 'RG001';
   END IF;

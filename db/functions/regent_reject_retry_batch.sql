@@ -4,11 +4,13 @@
 CREATE FUNCTION regent_reject_retry_batch(p jsonb) RETURNS jsonb LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
-  v_actor constant text := p->'ctx'->>'actor';
+  v_actor text;
   v_text constant text := p->>'reasonText';
   b retry_batches%ROWTYPE;
   v_rejected integer;
 BEGIN
+  p := regent_authorized(p);
+  v_actor := p->'ctx'->>'actor';
   b := regent_lock_retry_batch(p->>'batchId');
   WITH rejected AS (
     UPDATE retry_intents

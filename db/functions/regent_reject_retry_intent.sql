@@ -5,6 +5,7 @@ SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
   i retry_intents%ROWTYPE;
 BEGIN
+  p := regent_authorized(p);
   UPDATE retry_intents
   SET status = 'REJECTED', rejected_by = p->'ctx'->>'actor', rejected_at = now(), rejection_text = p->>'reasonText'
   WHERE id = p->>'intentId' AND status = 'PENDING'

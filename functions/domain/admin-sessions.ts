@@ -8,6 +8,7 @@ import { sql } from "drizzle-orm";
 import type { ApiTokenRole } from "../../db/schema";
 import { type Executor, rowsOf } from "../../db/types";
 import type { AuditContext } from "./audit";
+import { sha256Hex } from "./canonical-json";
 import { runUnit } from "./units";
 
 /** A session that is live now, with the token it stands for. */
@@ -30,23 +31,34 @@ function newSessionId(): string {
 /** The shape `newSessionId` makes; anything else is not looked up. */
 export const ADMIN_SESSION_ID = /^[A-Za-z0-9_-]{32}$/;
 
+/** A sign-in the database refused: why, and the token it named when it knew one. */
+export interface SignInRefusal {
+  refused: "unknown" | "revoked" | "forbidden role";
+  tokenId?: string;
+}
+
 /**
- * Starts a session for a token that was just verified, and audits ADMIN_SIGNED_IN (never the
- * token's secret), in one statement (the database's `regent_start_admin_session`, which sets
- * its length: a working day). Returns the new session's id and when it expires.
+ * Signs in with a presented API token, in one statement (the database's
+ * `regent_start_admin_session`): the token is looked up by its hash and, when it is a live admin
+ * or viewer token, a session starts (for a working day) with ADMIN_SIGNED_IN (never the token's
+ * secret). Returns the session, or why the token could not sign in.
  */
-export async function startAdminSession(
+export async function signIn(
   db: Executor,
-  ctx: AuditContext,
-  token: { id: string },
-): Promise<{ id: string; expiresAt: Date }> {
-  const row = await runUnit<{ id: string; expiresAt: string }>(
+  ctx: Omit<AuditContext, "actor">,
+  presented: string,
+): Promise<{ id: string; expiresAt: Date; tokenId: string } | SignInRefusal> {
+  if (presented.length === 0 || presented.length > 512) return { refused: "unknown" };
+  const row = await runUnit<{ id: string; expiresAt: string; tokenId: string } | SignInRefusal>(
     db,
     "regent_start_admin_session",
-    ctx,
-    { sessionId: newSessionId(), tokenId: token.id },
+    { ...ctx, actor: "" },
+    {
+      sessionId: newSessionId(),
+      tokenSha256: await sha256Hex(presented),
+    },
   );
-  return { id: row.id, expiresAt: new Date(row.expiresAt) };
+  return "refused" in row ? row : { ...row, expiresAt: new Date(row.expiresAt) };
 }
 
 /**

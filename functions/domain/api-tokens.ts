@@ -3,7 +3,7 @@
  * `regent_create_api_token` and `regent_revoke_api_token`, each with its audit event in the
  * same statement; the plain secret exists only here, once, and never reaches the database.
  */
-import { eq, isNull } from "drizzle-orm";
+import { isNull } from "drizzle-orm";
 import { type ApiToken, type ApiTokenRole, apiTokenRole, apiTokens } from "../../db/schema";
 import type { Executor } from "../../db/types";
 import type { AuditContext } from "./audit";
@@ -89,22 +89,6 @@ export async function ensureBootstrapAdminToken(db: Executor, token: string): Pr
     { actor: "system:bootstrap" },
     { name: "bootstrap-admin", role: "admin", tokenSha256: await sha256Hex(token), ifAbsent: true },
   );
-}
-
-export type TokenCheck =
-  | { ok: true; token: PublicApiToken }
-  | { ok: false; reason: "unknown" | "revoked"; tokenId?: string };
-
-/** Looks a presented secret up by its hash. */
-export async function verifyApiToken(db: Executor, presented: string): Promise<TokenCheck> {
-  if (presented.length === 0 || presented.length > 512) return { ok: false, reason: "unknown" };
-  const [row] = await db
-    .select()
-    .from(apiTokens)
-    .where(eq(apiTokens.tokenSha256, await sha256Hex(presented)));
-  if (!row) return { ok: false, reason: "unknown" };
-  if (row.revokedAt) return { ok: false, reason: "revoked", tokenId: row.id };
-  return { ok: true, token: toPublic(row) };
 }
 
 /**

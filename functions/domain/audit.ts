@@ -1,6 +1,7 @@
-import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
+import { and, eq, lt, type SQL, sql } from "drizzle-orm";
 import { type AuditEvent, auditEvents } from "../../db/schema";
-import type { Executor } from "../../db/types";
+import { type Executor, rowsOf } from "../../db/types";
+import { rowsFromJson } from "./json-rows";
 import { decodeNumericCursor, type Page, pageOf } from "./pagination";
 
 export const AUDIT_TYPES = [
@@ -86,7 +87,7 @@ export interface AuditQuery {
   cursor?: string | undefined;
 }
 
-/** Newest first. */
+/** Newest first, paged by id; one statement. */
 export async function listAudit(
   db: Executor,
   query: AuditQuery,
@@ -95,13 +96,12 @@ export async function listAudit(
   if (query.subjectId) conditions.push(eq(auditEvents.subjectId, query.subjectId));
   if (query.type) conditions.push(eq(auditEvents.type, query.type));
   if (query.cursor) conditions.push(lt(auditEvents.id, decodeNumericCursor(query.cursor)));
-  const rows = await db
-    .select()
-    .from(auditEvents)
-    .where(and(...conditions))
-    .orderBy(desc(auditEvents.id))
-    .limit(query.limit + 1);
-  return pageOf(rows, query.limit);
+  const where = conditions.length > 0 ? sql`WHERE ${and(...conditions)}` : sql``;
+  const result = await db.execute(sql`
+    SELECT coalesce(jsonb_agg(to_jsonb(a) ORDER BY a.id DESC), '[]'::jsonb) AS rows
+    FROM (SELECT * FROM ${auditEvents} ${where} ORDER BY id DESC LIMIT ${query.limit + 1}) a`);
+  const [row] = rowsOf<{ rows: unknown }>(result);
+  return pageOf(rowsFromJson(auditEvents, row?.rows), query.limit);
 }
 
 /**

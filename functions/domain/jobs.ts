@@ -1,7 +1,6 @@
-import { eq, inArray, type SQL, sql } from "drizzle-orm";
+import { eq, type SQL } from "drizzle-orm";
 import { type Job, type JobStatus, regenerationJobs } from "../../db/schema";
 import type { Executor } from "../../db/types";
-import { rowsOf } from "../../db/types";
 import type { AuditContext } from "./audit";
 import { DomainError } from "./errors";
 import { newestFirstPage, type Page } from "./pagination";

@@ -22,7 +22,6 @@ import {
 } from "../../db/schema";
 import { type Executor, rowsOf } from "../../db/types";
 import type { SurgeConfig } from "../config/signals";
-import { type ActiveAdminSession, ADMIN_SESSION_ID } from "./admin-sessions";
 import { auditTrailJson } from "./audit";
 import { DomainError, type ErrorCode } from "./errors";
 import { type JobQuery, jobConditions, type LineageEntry } from "./jobs";
@@ -358,13 +357,11 @@ export async function batchPreviewPage(
   };
 }
 
-/** What every signed-in admin page needs before its own read: who, their names, the surge. */
-export interface AdminPageContext {
-  /** The live session the cookie named; undefined when there is none (or none was named). */
-  session: ActiveAdminSession | undefined;
-  /** `token:<id>` → name; empty when nobody is signed in. */
+/** What every signed-in admin page shows beside its own content, read with its caller. */
+export interface PageContext {
+  /** `token:<id>` → name. */
   tokenNames: Map<string, string>;
-  /** Whether retries surge; undefined when nobody is signed in. */
+  /** Whether retries surge. */
   surge: Surge | undefined;
   /** The database's policy, as the pages show it and pre-check forms against it. */
   policy: PolicyView;
@@ -382,56 +379,28 @@ export interface PolicyView {
 }
 
 /**
- * The admin page's first statement, on every request: the session the cookie names, checked
- * with its token (not ended, not expired, the token not revoked: any of the three signs it out
- * at once), and, when someone is signed in (by that session, or by Access when `signedIn`), the
- * token names and the surge for the banner. One round trip; the page's own read is the second.
+ * The statement parts that read a page's context, by name: read beside the caller in the
+ * statement that proves it (functions/domain/caller-guard.ts), so they cost no round trip of
+ * their own. `pageContextFrom` turns the answers into the context.
  */
-export async function readAdminPageContext(
-  db: Executor,
-  options: { sessionId: string | null; signedIn: boolean; surge: SurgeConfig },
-): Promise<AdminPageContext> {
-  const sessionId =
-    options.sessionId !== null && ADMIN_SESSION_ID.test(options.sessionId)
-      ? options.sessionId
-      : null;
-  const result = await db.execute(sql`
-    WITH session AS (
-      SELECT s.id, s.token_id AS "tokenId", t.name AS "tokenName", t.role, s.expires_at AS "expiresAt"
-      FROM admin_sessions s JOIN api_tokens t ON t.id = s.token_id
-      WHERE s.id = ${sessionId} AND s.ended_at IS NULL AND s.expires_at > now()
-        AND t.revoked_at IS NULL
-    ), signed_in AS (
-      SELECT ${options.signedIn}::boolean OR EXISTS (SELECT 1 FROM session) AS yes
-    )
-    SELECT (SELECT to_jsonb(session) FROM session) AS session,
-           CASE WHEN (SELECT yes FROM signed_in) THEN (
-             SELECT coalesce(jsonb_object_agg('token:' || n.id, n.name), '{}'::jsonb)
-             FROM (SELECT id, name FROM api_tokens LIMIT 5000) n
-           ) END AS names,
-           CASE WHEN (SELECT yes FROM signed_in) THEN (
-             SELECT to_jsonb(surge) FROM (${surgeQuery(options.surge)}) surge
-           ) END AS surge,
-           (SELECT jsonb_build_object('retryBudget', p.retry_budget, 'intentTtlHours', p.intent_ttl_hours,
-                     'intentTtlMaxHours', p.intent_ttl_max_hours,
-                     'requireDistinctExecutor', p.require_distinct_executor, 'retryBatchMax', p.retry_batch_max)
-            FROM regent_policy p WHERE p.singleton) AS policy,
-           regent_iso(statement_timestamp()) AS now`);
-  const [row] = rowsOf<{
-    session: (Omit<ActiveAdminSession, "expiresAt"> & { expiresAt: string }) | null;
-    names: Record<string, string> | null;
-    surge: SurgeRow | null;
-    policy: PolicyView;
-    now: string;
-  }>(result);
-  if (!row) throw new Error("the page context returned no row");
+export function pageContextSql(surge: SurgeConfig): Record<string, SQL> {
   return {
-    session: row.session
-      ? { ...row.session, expiresAt: new Date(row.session.expiresAt) }
-      : undefined,
-    tokenNames: new Map(Object.entries(row.names ?? {})),
-    surge: row.surge ? surgeFrom(row.surge, options.surge) : undefined,
-    policy: row.policy,
-    now: new Date(row.now),
+    names: sql`(SELECT coalesce(jsonb_object_agg('token:' || n.id, n.name), '{}'::jsonb)
+                FROM (SELECT id, name FROM api_tokens LIMIT 5000) n)`,
+    surge: sql`(SELECT to_jsonb(surge) FROM (${surgeQuery(surge)}) surge)`,
+    policy: sql`(SELECT jsonb_build_object('retryBudget', p.retry_budget, 'intentTtlHours', p.intent_ttl_hours,
+                  'intentTtlMaxHours', p.intent_ttl_max_hours,
+                  'requireDistinctExecutor', p.require_distinct_executor, 'retryBatchMax', p.retry_batch_max)
+                FROM regent_policy p WHERE p.singleton)`,
+    now: sql`regent_iso(statement_timestamp())`,
+  };
+}
+
+export function pageContextFrom(answers: Record<string, unknown>, surge: SurgeConfig): PageContext {
+  return {
+    tokenNames: new Map(Object.entries((answers.names ?? {}) as Record<string, string>)),
+    surge: answers.surge ? surgeFrom(answers.surge as SurgeRow, surge) : undefined,
+    policy: answers.policy as PolicyView,
+    now: new Date(answers.now as string),
   };
 }

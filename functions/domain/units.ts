@@ -9,6 +9,7 @@ import { type SQL, sql } from "drizzle-orm";
 import type { Job, RetryBatch, RetryIntent } from "../../db/schema";
 import { type Executor, rowsOf } from "../../db/types";
 import { type AuditContext, auditCtx } from "./audit";
+import { callerArgument, guardOf } from "./caller-guard";
 import { refusalFrom } from "./refusals";
 
 /** An Idempotency-Key as a creation stores it with its response. */
@@ -44,14 +45,27 @@ export type IdempotentUnit =
   | "execute_retry_intent"
   | "create_retry_batch";
 
-/** Runs `call` (a function call expression) as one statement; a refusal becomes a DomainError. */
-async function runCall<T>(db: Executor, call: SQL): Promise<T> {
+/**
+ * Runs `call(p)` (a function call expression over the argument `p`, as jsonb) as one
+ * statement; a refusal becomes a DomainError. Through a guarded handle (caller-guard.ts) the
+ * credential rides in `p.caller`, and the unit settles its caller before its work.
+ */
+async function runCall<T>(
+  db: Executor,
+  p: Record<string, unknown>,
+  call: (p: SQL) => SQL,
+): Promise<T> {
+  const guarded = guardOf(db);
+  const argument = guarded ? { ...p, caller: callerArgument(guarded.guard) } : p;
   let result: unknown;
   try {
-    result = await db.execute(sql`SELECT ${call} AS result`);
+    result = await (guarded?.inner ?? db).execute(
+      sql`SELECT ${call(sql`${JSON.stringify(argument)}::jsonb`)} AS result`,
+    );
   } catch (error) {
     throw refusalFrom(error) ?? error;
   }
+  if (guarded) guarded.guard.proven = true;
   const [row] = rowsOf<{ result: T | string }>(result);
   if (!row) throw new Error("a unit of work returned no row");
   // Every driver parses jsonb; a text answer would mean a driver that does not.
@@ -68,8 +82,11 @@ export function runUnit<T>(
   ctx: AuditContext,
   fields: Record<string, unknown>,
 ): Promise<T> {
-  const p = JSON.stringify({ ...fields, ctx: auditCtx(ctx) });
-  return runCall<T>(db, sql`${sql.identifier(unit)}(${p}::jsonb)`);
+  return runCall<T>(
+    db,
+    { ...fields, ctx: auditCtx(ctx) },
+    (p) => sql`${sql.identifier(unit)}(${p})`,
+  );
 }
 
 /**
@@ -84,10 +101,10 @@ export async function runOnce<T>(
   key: IdempotencyKeyUse | undefined,
   map: (body: Record<string, unknown>) => T,
 ): Promise<Once<T>> {
-  const p = JSON.stringify({ ...fields, ctx: auditCtx(ctx), key: key ?? null });
   const answer = await runCall<{ replayed?: boolean; body: Record<string, unknown> }>(
     db,
-    sql`regent_idempotent(${unit}, ${p}::jsonb)`,
+    { ...fields, ctx: auditCtx(ctx), key: key ?? null },
+    (p) => sql`regent_idempotent(${unit}, ${p})`,
   );
   return answer.replayed
     ? { replayed: true, body: answer.body }

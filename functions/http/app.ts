@@ -23,7 +23,7 @@ export const API_VERSION = "1.0.0";
 export function newApp(deps: AppDeps): App {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const resolvePrincipal = firstPresent(
-    deps.access ? [bearerToken(deps.db), deps.access] : [bearerToken(deps.db)],
+    deps.access ? [bearerToken(), deps.access] : [bearerToken()],
   );
   app.use("/api/*", async function apiCredentials(c, next) {
     c.set("resolvePrincipal", resolvePrincipal);

@@ -2,10 +2,12 @@ import type { Context, MiddlewareHandler } from "hono";
 import { type JWTVerifyGetKey, errors as jose, jwtVerify } from "jose";
 import type { Db } from "../../db/types";
 import type { AccessConfig } from "../config/api";
-import { verifyApiToken } from "../domain/api-tokens";
 import { recordAudit } from "../domain/audit";
 import { recordAuthRefusal, storablePath } from "../domain/auth-refusals";
-import { DomainError } from "../domain/errors";
+import { type CallerGuard, type CallerJson, guardedDb, proveCaller } from "../domain/caller-guard";
+import { sha256Hex } from "../domain/canonical-json";
+import { DomainError, isDomainError } from "../domain/errors";
+import { refusalFrom } from "../domain/refusals";
 import { auditContext } from "./caller";
 import type { AppEnv } from "./env";
 import {
@@ -19,30 +21,23 @@ import {
 
 export const ACCESS_HEADER = "cf-access-jwt-assertion";
 
-/** `Authorization: Bearer <token>`, looked up by its SHA-256 in `api_tokens`. */
-export function bearerToken(db: Db): CredentialCheck {
+/**
+ * `Authorization: Bearer <token>`: a well-formed one is left to the database, which looks it up
+ * by its SHA-256 in the statement that does the request's work (`requireRole`); the secret
+ * itself never leaves this process.
+ */
+export function bearerToken(): CredentialCheck {
   return async (request) => {
     const header = request.headers.get("authorization");
     if (header === null) return { outcome: "absent" };
     const match = /^Bearer[ ]+([\x21-\x7e]+)[ ]*$/i.exec(header);
     if (!match?.[1]) return { outcome: "denied", via: "token", reason: "malformed" };
-    const check = await verifyApiToken(db, match[1]);
-    if (!check.ok) {
-      return {
-        outcome: "denied",
-        via: "token",
-        reason: check.reason,
-        ...(check.tokenId ? { facts: { tokenId: check.tokenId } } : {}),
-      };
-    }
+    // Longer than any token we issue: no lookup can find it.
+    if (match[1].length > 512) return { outcome: "denied", via: "token", reason: "unknown" };
     return {
-      outcome: "ok",
-      principal: {
-        actor: `token:${check.token.id}`,
-        roles: [check.token.role],
-        via: "token",
-        label: check.token.name,
-      },
+      outcome: "deferred",
+      via: "token",
+      credential: { kind: "token", sha256: await sha256Hex(match[1]) },
     };
   };
 }
@@ -166,7 +161,7 @@ const MESSAGES: Record<DenialReason, string> = {
  * the failing claim of an Access token (a small fixed set) or the id of a revoked token (as
  * many as admins revoked). `missing`, `token:unknown`, `access:bad claim:aud`, `token:revoked:<id>`.
  */
-function refusalReason(resolution: Exclude<Resolution, { outcome: "ok" }>): string {
+function refusalReason(resolution: Exclude<Resolution, { outcome: "ok" | "deferred" }>): string {
   if (resolution.outcome === "absent") return "missing";
   const detail = resolution.facts?.claim ?? resolution.facts?.tokenId;
   const parts: string[] = [resolution.via, resolution.reason];
@@ -181,10 +176,11 @@ function refusalReason(resolution: Exclude<Resolution, { outcome: "ok" }>): stri
  */
 async function recordDenial(
   c: Context<AppEnv>,
+  db: Db,
   principal: Principal,
   facts: Record<string, unknown>,
 ): Promise<void> {
-  await recordAudit(c.var.db, auditContext(c, principal.actor), [
+  await recordAudit(db, auditContext(c, principal.actor), [
     {
       type: "AUTH_DENIED",
       subjectType: "request",
@@ -199,37 +195,132 @@ async function recordDenial(
   ]);
 }
 
+/** The principal the database proved (regent_caller). */
+export function principalOf(caller: CallerJson): Principal {
+  return {
+    actor: caller.actor,
+    roles: caller.roles as Role[],
+    via: caller.via,
+    label: caller.label,
+  };
+}
+
+/**
+ * Who a deferred credential's statements act as until the database has proved it: never
+ * written anywhere, since the database puts the actor it proved into every row it writes.
+ */
+export const DEFERRED_ACTOR = "pending:credential";
+
+/** An UNAUTHENTICATED or FORBIDDEN refusal the database raised for a credential, if `error` is one. */
+function callerRefusal(error: unknown): DomainError | undefined {
+  return isDomainError(error) && (error.code === "UNAUTHENTICATED" || error.code === "FORBIDDEN")
+    ? error
+    : undefined;
+}
+
+/**
+ * Answers a refused request: counted in `auth_refusals` when it proved no identity, audited as
+ * AUTH_DENIED when a known principal lacks the role; thrown as the 401 or 403 it is.
+ */
+async function refuse(
+  c: Context<AppEnv>,
+  db: Db,
+  role: Role,
+  refusal:
+    | { kind: "unauthenticated"; resolution: Exclude<Resolution, { outcome: "ok" | "deferred" }> }
+    | { kind: "forbidden"; principal: Principal },
+): Promise<never> {
+  if (refusal.kind === "unauthenticated") {
+    const { resolution } = refusal;
+    const reason = resolution.outcome === "absent" ? "missing" : resolution.reason;
+    await recordAuthRefusal(db, {
+      ip: c.var.caller.ip,
+      reason: refusalReason(resolution),
+      path: c.req.path,
+    });
+    c.header("WWW-Authenticate", 'Bearer realm="regent"');
+    throw new DomainError("UNAUTHENTICATED", MESSAGES[reason]);
+  }
+  const { principal } = refusal;
+  await recordDenial(c, db, principal, {
+    requiredRole: role,
+    via: principal.via,
+    principal: principal.actor,
+    roles: principal.roles,
+  });
+  throw new DomainError("FORBIDDEN", `this needs the ${role} role`, { requiredRole: role });
+}
+
+/** The database's refusal of a credential, as `refuse` takes it. */
+function refusalOf(error: DomainError): Parameters<typeof refuse>[3] {
+  const details = error.details as {
+    via?: Principal["via"];
+    reason?: DenialReason;
+    tokenId?: string;
+    caller?: CallerJson;
+  };
+  if (error.code === "FORBIDDEN" && details.caller) {
+    return { kind: "forbidden", principal: principalOf(details.caller) };
+  }
+  return {
+    kind: "unauthenticated",
+    resolution: {
+      outcome: "denied",
+      via: details.via ?? "token",
+      reason: details.reason ?? "unknown",
+      ...(details.tokenId ? { facts: { tokenId: details.tokenId } } : {}),
+    },
+  };
+}
+
 /**
  * Lets the request through only for a principal holding `role` (admin holds all):
  * no or bad credentials → 401 UNAUTHENTICATED, a known caller without the role → 403 FORBIDDEN.
  * A request that proves no identity is counted in `auth_refusals` (per hour, address and
  * reason: anyone can send those without end); a known principal's refusal is audited.
- * On success `c.var.principal` is set.
+ *
+ * A credential the database must prove (an API token) is proved in the request's own statement:
+ * `c.var.db` becomes a guarded handle (functions/domain/caller-guard.ts), and `c.var.principal`
+ * is set once the database has answered. A request that sends no statement, or fails before
+ * one, has its credential proved by a statement of its own, so that a refusal of the caller
+ * always wins over any other answer, as it did when it was checked first.
  */
 export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const resolution = await c.var.resolvePrincipal(c.req.raw);
-    if (resolution.outcome !== "ok") {
-      const reason = resolution.outcome === "absent" ? "missing" : resolution.reason;
-      await recordAuthRefusal(c.var.db, {
-        ip: c.var.caller.ip,
-        reason: refusalReason(resolution),
-        path: c.req.path,
-      });
-      c.header("WWW-Authenticate", 'Bearer realm="regent"');
-      throw new DomainError("UNAUTHENTICATED", MESSAGES[reason]);
+    const db = c.var.db;
+    if (resolution.outcome === "ok") {
+      if (!hasRole(resolution.principal, role)) {
+        await refuse(c, db, role, { kind: "forbidden", principal: resolution.principal });
+      }
+      c.set("principal", resolution.principal);
+      return next();
     }
-    const principal: Principal = resolution.principal;
-    if (!hasRole(principal, role)) {
-      await recordDenial(c, principal, {
-        requiredRole: role,
-        via: principal.via,
-        principal: principal.actor,
-        roles: principal.roles,
-      });
-      throw new DomainError("FORBIDDEN", `this needs the ${role} role`, { requiredRole: role });
+    if (resolution.outcome !== "deferred") {
+      return refuse(c, db, role, { kind: "unauthenticated", resolution });
     }
-    c.set("principal", principal);
+    const guard: CallerGuard = {
+      credential: resolution.credential,
+      role,
+      proven: false,
+      resolved: (caller) => c.set("principal", principalOf(caller)),
+    };
+    c.set("db", guardedDb(db, guard));
+    c.set("principal", { actor: DEFERRED_ACTOR, roles: [], via: resolution.via, label: "" });
+    // Hono answers a handler's error with onError and keeps it in c.error; next() resolves.
     await next();
+    const refused = callerRefusal(c.error);
+    if (refused) return refuse(c, db, role, refusalOf(refused));
+    if (!guard.proven) {
+      // No statement proved the caller (it answered without one, or failed before one): one
+      // statement more, so that a refusal of the caller wins over any other answer.
+      try {
+        await proveCaller(db, guard);
+      } catch (error) {
+        const denied = callerRefusal(refusalFrom(error) ?? error);
+        if (denied) return refuse(c, db, role, refusalOf(denied));
+        throw error;
+      }
+    }
   };
 }

@@ -1,4 +1,5 @@
 import type { ApiTokenRole } from "../../db/schema";
+import type { Credential } from "../domain/caller-guard";
 
 export type Role = ApiTokenRole;
 
@@ -37,6 +38,8 @@ export type Resolution =
   /** This kind of credential is not present; let the next one try. */
   | { outcome: "absent" }
   | { outcome: "ok"; principal: Principal }
+  /** Present and well-formed; the database proves it in the request's own statement. */
+  | { outcome: "deferred"; via: Principal["via"]; credential: Credential }
   | {
       outcome: "denied";
       via: Principal["via"];

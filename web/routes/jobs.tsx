@@ -15,6 +15,7 @@ import { JobIntentsPage } from "../pages/job-intents-page";
 import { JobPage, type JobPageData } from "../pages/job-page";
 import { type BatchOffer, JobsPage, STATUS_TABS, type StatusFilter } from "../pages/jobs-page";
 import type { RetryFormValues } from "../pages/retry-form";
+import { isCallerRefusal } from "../sign-in";
 
 const PAGE_SIZE = 50;
 
@@ -44,15 +45,12 @@ async function renderJob(
 }
 
 /**
- * The filter of the list's "Retry these N jobs" action, when the page offers one: to admins, on
- * the failed jobs. Undefined when it does not, or when a batch cannot take the filter.
+ * The filter of the list's "Retry these N jobs" action, on the failed jobs (shown to admins
+ * only, once the page's statement has said who calls). Undefined on the other tabs, or when a
+ * batch cannot take the filter.
  */
-function offerFilter(
-  c: AdminContext,
-  status: StatusFilter,
-  generator: string | undefined,
-): BatchFilter | undefined {
-  if (status !== "FAILED" || !canMutate(c)) return undefined;
+function offerFilter(status: StatusFilter, generator: string | undefined): BatchFilter | undefined {
+  if (status !== "FAILED") return undefined;
   try {
     return normaliseFilter({ generator });
   } catch (error) {
@@ -80,7 +78,7 @@ jobPages.get("/", async (c) => {
   const status: StatusFilter = requested && STATUS_TABS.includes(requested) ? requested : "FAILED";
   const generator = queryValue(c, "generator");
   const cursor = queryValue(c, "cursor");
-  const offered = offerFilter(c, status, generator);
+  const offered = offerFilter(status, generator);
   const data = await jobsPage(
     c.var.db,
     {
@@ -92,7 +90,7 @@ jobPages.get("/", async (c) => {
     offered,
   );
   const { page, counts, generators, retryStates } = data;
-  const offer = offered ? batchOffer(data.offer) : undefined;
+  const offer = offered && canMutate(c) ? batchOffer(data.offer) : undefined;
   return c.render(
     <JobsPage
       status={status}
@@ -136,7 +134,9 @@ jobPages.post("/jobs/:jobId/retry-intents", requireAdmin(), async (c) => {
     });
     return c.redirect(`${intentHref(intent.id)}?notice=intent-created`, 303);
   } catch (error) {
-    if (!isDomainError(error) || error.code === "JOB_NOT_FOUND") throw error;
+    if (!isDomainError(error) || isCallerRefusal(error) || error.code === "JOB_NOT_FOUND") {
+      throw error;
+    }
     return renderJob(c, jobId, { form: { values, error } }, statusOf(error));
   }
 });

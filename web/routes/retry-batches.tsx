@@ -27,6 +27,7 @@ import { BatchExecutePage } from "../pages/batch-execute-page";
 import { BatchPage, type BatchPageData, type BatchPageView, executable } from "../pages/batch-page";
 import { BatchPreviewPage } from "../pages/batch-preview-page";
 import { BatchesPage } from "../pages/batches-page";
+import { isCallerRefusal } from "../sign-in";
 
 const PAGE_SIZE = 50;
 
@@ -186,7 +187,7 @@ batchPages.post("/", requireAdmin(), async (c) => {
     });
     return c.redirect(`${batchHref(batch.id)}?notice=batch-created`, 303);
   } catch (error) {
-    if (!isDomainError(error)) throw error;
+    if (!isDomainError(error) || isCallerRefusal(error)) throw error;
     return renderPreview(c, filter, { error, values }, statusOf(error));
   }
 });
@@ -218,7 +219,9 @@ batchPages.post("/:id/execute", requireAdmin(), async (c) => {
     await executeRetryBatch(c.var.db, auditContext(c), id);
     return c.redirect(`${batchHref(id)}?notice=batch-executed`, 303);
   } catch (error) {
-    if (!isDomainError(error) || error.code === "BATCH_NOT_FOUND") throw error;
+    if (!isDomainError(error) || isCallerRefusal(error) || error.code === "BATCH_NOT_FOUND") {
+      throw error;
+    }
     return renderBatch(c, id, { error }, statusOf(error));
   }
 });
@@ -231,7 +234,9 @@ batchPages.post("/:id/reject", requireAdmin(), async (c) => {
     await rejectRetryBatch(c.var.db, auditContext(c), id, text);
     return c.redirect(`${batchHref(id)}?notice=batch-rejected`, 303);
   } catch (error) {
-    if (!isDomainError(error) || error.code === "BATCH_NOT_FOUND") throw error;
+    if (!isDomainError(error) || isCallerRefusal(error) || error.code === "BATCH_NOT_FOUND") {
+      throw error;
+    }
     return renderBatch(c, id, { error, rejectText: text }, statusOf(error));
   }
 });

@@ -15,6 +15,7 @@ import { requireAdmin } from "../middleware";
 import { ExecutePage } from "../pages/execute-page";
 import { IntentPage, type IntentPageView } from "../pages/intent-page";
 import { INTENT_TABS, type IntentFilter, IntentsPage } from "../pages/intents-page";
+import { isCallerRefusal } from "../sign-in";
 
 const PAGE_SIZE = 50;
 
@@ -99,7 +100,9 @@ intentPages.post("/:id/execute", requireAdmin(), async (c) => {
     const { job } = await createRetryJobFromIntent(c.var.db, auditContext(c), id);
     return c.redirect(`${jobHref(job.id)}?notice=retry-created`, 303);
   } catch (error) {
-    if (!isDomainError(error) || error.code === "INTENT_NOT_FOUND") throw error;
+    if (!isDomainError(error) || isCallerRefusal(error) || error.code === "INTENT_NOT_FOUND") {
+      throw error;
+    }
     return renderIntent(c, id, { error }, statusOf(error));
   }
 });
@@ -112,7 +115,9 @@ intentPages.post("/:id/reject", requireAdmin(), async (c) => {
     await rejectRetryIntent(c.var.db, auditContext(c), id, text);
     return c.redirect(`${intentHref(id)}?notice=intent-rejected`, 303);
   } catch (error) {
-    if (!isDomainError(error) || error.code === "INTENT_NOT_FOUND") throw error;
+    if (!isDomainError(error) || isCallerRefusal(error) || error.code === "INTENT_NOT_FOUND") {
+      throw error;
+    }
     return renderIntent(c, id, { error, rejectText: text }, statusOf(error));
   }
 });

@@ -74,8 +74,9 @@ export function registerJobRoutes(app: App): void {
 
   app.openapi(getOwnJobRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const principal = c.var.principal;
     const { job, output } = await jobWithOutput(c.var.db, jobId(id));
+    // The caller is known once the read's statement has proved it.
+    const principal = c.var.principal;
     // Someone else's job is reported as missing, so that ids of other callers do not leak.
     if (!hasRole(principal, "admin") && job.createdBy !== principal.actor) {
       throw new DomainError("JOB_NOT_FOUND", `no job with id ${id}`, { jobId: id });
