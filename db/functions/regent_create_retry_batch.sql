@@ -9,19 +9,12 @@
 CREATE FUNCTION regent_create_retry_batch(p jsonb) RETURNS jsonb LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
-  policy constant regent_policy := regent_policy();
   v_filter constant jsonb := coalesce(p->'filter', '{}'::jsonb);
-  v_asked constant numeric := coalesce((p->>'expiresInHours')::numeric, policy.intent_ttl_hours);
-  v_hours integer;
+  v_hours constant integer := regent_intent_hours(p);
   v_preview jsonb;
   v_count integer;
   b retry_batches%ROWTYPE;
 BEGIN
-  IF v_asked <> trunc(v_asked) OR v_asked NOT BETWEEN 1 AND policy.intent_ttl_max_hours THEN
-    PERFORM regent_refuse_with('VALIDATION_FAILED', jsonb_build_object(
-      'field', 'expiresInHours', 'min', 1, 'max', policy.intent_ttl_max_hours));
-  END IF;
-  v_hours := v_asked::integer;
   PERFORM 1 FROM regeneration_jobs j
   WHERE j.id IN (SELECT c.id FROM regent_batch_candidates(v_filter) c)
   ORDER BY j.id

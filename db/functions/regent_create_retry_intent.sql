@@ -11,18 +11,12 @@ SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
   policy constant regent_policy := regent_policy();
   v_job_id constant text := p->>'sourceJobId';
-  v_asked constant numeric := coalesce((p->>'expiresInHours')::numeric, policy.intent_ttl_hours);
-  v_hours integer;
+  v_hours constant integer := regent_intent_hours(p);
   v_refusal jsonb;
   v_depth integer;
   v_over boolean;
   i retry_intents%ROWTYPE;
 BEGIN
-  IF v_asked <> trunc(v_asked) OR v_asked NOT BETWEEN 1 AND policy.intent_ttl_max_hours THEN
-    PERFORM regent_refuse_with('VALIDATION_FAILED', jsonb_build_object(
-      'field', 'expiresInHours', 'min', 1, 'max', policy.intent_ttl_max_hours));
-  END IF;
-  v_hours := v_asked::integer;
   PERFORM 1 FROM regeneration_jobs j WHERE j.id = v_job_id FOR NO KEY UPDATE;
   v_refusal := regent_retry_refusal(v_job_id);
   v_over := v_refusal->>'code' = 'RETRY_BUDGET_EXHAUSTED';

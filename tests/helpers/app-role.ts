@@ -47,22 +47,3 @@ export async function appRoleMember(t: TestDatabase): Promise<AppRoleMember> {
   });
   return { name, url: url.toString(), raw };
 }
-
-/**
- * Runs statements in one transaction on `client`; returns the error that stopped it (its
- * SQLSTATE in `code`), or undefined when it committed.
- */
-export async function attempt(
-  client: pg.Client,
-  ...statements: string[]
-): Promise<(Error & { code?: string }) | undefined> {
-  await client.query("BEGIN");
-  try {
-    for (const statement of statements) await client.query(statement);
-    await client.query("COMMIT");
-    return undefined;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
-    return error as Error & { code?: string };
-  }
-}

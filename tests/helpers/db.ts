@@ -76,3 +76,22 @@ export async function usePolicy(t: { raw: pg.Client }, env: Record<string, strin
   await setPolicy(t, loadConfig(env).policy);
   onTestFinished(() => setPolicy(t, before));
 }
+
+/**
+ * Runs statements in one transaction on `client`; returns the error that stopped it (its
+ * SQLSTATE in `code`), or undefined when it committed.
+ */
+export async function attempt(
+  client: pg.Client,
+  ...statements: string[]
+): Promise<(Error & { code?: string }) | undefined> {
+  await client.query("BEGIN");
+  try {
+    for (const statement of statements) await client.query(statement);
+    await client.query("COMMIT");
+    return undefined;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    return error as Error & { code?: string };
+  }
+}

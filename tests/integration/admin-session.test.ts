@@ -348,12 +348,14 @@ describe("sign-in with an API token", () => {
       "UPDATE admin_sessions SET expires_at = now() + interval '1 year' WHERE id = $1",
       "UPDATE admin_sessions SET ended_at = NULL WHERE id = $1",
     ]) {
-      await expect(t.raw.query(statement, [id])).rejects.toThrow(/changes only by ending, once/);
+      await expect(t.raw.query(statement, [id])).rejects.toThrow(
+        /admin_sessions changes only by setting ended_at, once/,
+      );
     }
     await t.raw.query("UPDATE admin_sessions SET ended_at = now() WHERE id = $1", [id]);
     await expect(
       t.raw.query("UPDATE admin_sessions SET ended_at = now() WHERE id = $1", [id]),
-    ).rejects.toThrow(/changes only by ending, once/);
+    ).rejects.toThrow(/admin_sessions changes only by setting ended_at, once/);
   });
 
   it("refuses to start without a long enough session secret", () => {

@@ -10,8 +10,14 @@ import { verifyAudit } from "../../functions/domain/audit-seals";
 import { submitJob } from "../../functions/domain/jobs";
 import { createRetryIntent } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
-import { type AppRoleMember, appRoleMember, asServerAdmin, attempt } from "../helpers/app-role";
-import { DEFAULT_POLICY, freshDatabase, setPolicy, type TestDatabase } from "../helpers/db";
+import { type AppRoleMember, appRoleMember, asServerAdmin } from "../helpers/app-role";
+import {
+  attempt,
+  DEFAULT_POLICY,
+  freshDatabase,
+  setPolicy,
+  type TestDatabase,
+} from "../helpers/db";
 import { admin, failedChain, failedJob, secondAdmin } from "../helpers/fixtures";
 
 let t: TestDatabase;
@@ -30,19 +36,26 @@ const event = (type: string, subjectType: string, subjectId: string) =>
 const count = async (sql: string) => Number((await t.raw.query(sql)).rows[0].n);
 
 /**
- * Lets the member create TEMP tables for `work`, as a database that never revoked TEMP from
- * PUBLIC would (a restored dump, a provider's default): the functions must hold without it.
+ * Runs `statements` as the member in one transaction, after making a temporary `table` that
+ * shadows Regent's (search_path = pg_temp, public), on a database that lets the member create
+ * TEMP tables, as one that never revoked TEMP from PUBLIC would (a restored dump, a provider's
+ * default): the functions must hold without the revocation. Returns what stopped it.
  */
-async function withTemp<T>(work: () => Promise<T>): Promise<T> {
-  await asServerAdmin((c) =>
-    c.query(`GRANT TEMPORARY ON DATABASE "${t.name}" TO "${member.name}"`),
-  );
-  try {
-    return await work();
-  } finally {
-    await asServerAdmin((c) =>
-      c.query(`REVOKE TEMPORARY ON DATABASE "${t.name}" FROM "${member.name}"`),
+async function shadowing(table: string, ...statements: string[]) {
+  const grant = (verb: "GRANT" | "REVOKE", word: "TO" | "FROM") =>
+    asServerAdmin((c) =>
+      c.query(`${verb} TEMPORARY ON DATABASE "${t.name}" ${word} "${member.name}"`),
     );
+  await grant("GRANT", "TO");
+  try {
+    return await attempt(
+      member.raw,
+      "SET LOCAL search_path = pg_temp, public",
+      `CREATE TEMP TABLE ${table} (LIKE public.${table} INCLUDING DEFAULTS INCLUDING IDENTITY) ON COMMIT DROP`,
+      ...statements,
+    );
+  } finally {
+    await grant("REVOKE", "FROM");
   }
 }
 
@@ -54,14 +67,10 @@ describe("shadowing a table with a TEMP table", () => {
 
   it("cannot commit a job whose event went into a shadow audit_events", async () => {
     const id = `shadowjob${Date.now()}`;
-    const error = await withTemp(() =>
-      attempt(
-        member.raw,
-        "SET LOCAL search_path = pg_temp, public",
-        "CREATE TEMP TABLE audit_events (LIKE public.audit_events INCLUDING DEFAULTS INCLUDING IDENTITY) ON COMMIT DROP",
-        event("JOB_CREATED", "job", id),
-        `INSERT INTO public.regeneration_jobs (id, generator, input, created_by) VALUES ('${id}', 'demo', '{"text":"x"}', 'attacker')`,
-      ),
+    const error = await shadowing(
+      "audit_events",
+      event("JOB_CREATED", "job", id),
+      `INSERT INTO public.regeneration_jobs (id, generator, input, created_by) VALUES ('${id}', 'demo', '{"text":"x"}', 'attacker')`,
     );
     expect(error?.code).toBe("RG002");
     expect(await count(`SELECT count(*) AS n FROM regeneration_jobs WHERE id = '${id}'`)).toBe(0);
@@ -69,15 +78,11 @@ describe("shadowing a table with a TEMP table", () => {
 
   it("cannot pass the retry budget, or change a retry's input, through a shadow regeneration_jobs", async () => {
     const deep = await failedChain(t.db, 3);
-    const budget = await withTemp(() =>
-      attempt(
-        member.raw,
-        "SET LOCAL search_path = pg_temp, public",
-        "CREATE TEMP TABLE regeneration_jobs (LIKE public.regeneration_jobs INCLUDING DEFAULTS) ON COMMIT DROP",
-        `INSERT INTO regeneration_jobs (id, generator, input, status, created_by) VALUES ('${deep.id}', 'demo', '{}', 'FAILED', 'attacker')`,
-        `INSERT INTO public.retry_intents (id, source_job_id, reason_code, reason_text, approved_by) VALUES ('shadowintent1', '${deep.id}', 'TRANSIENT_FAILURE', 'past the budget', 'attacker')`,
-        event("RETRY_INTENT_CREATED", "retry_intent", "shadowintent1"),
-      ),
+    const budget = await shadowing(
+      "regeneration_jobs",
+      `INSERT INTO regeneration_jobs (id, generator, input, status, created_by) VALUES ('${deep.id}', 'demo', '{}', 'FAILED', 'attacker')`,
+      `INSERT INTO public.retry_intents (id, source_job_id, reason_code, reason_text, approved_by) VALUES ('shadowintent1', '${deep.id}', 'TRANSIENT_FAILURE', 'past the budget', 'attacker')`,
+      event("RETRY_INTENT_CREATED", "retry_intent", "shadowintent1"),
     );
     expect(budget?.code).toBe("RG001");
     expect(budget?.message).toMatch(/retry budget exhausted/);
@@ -88,18 +93,14 @@ describe("shadowing a table with a TEMP table", () => {
       reasonCode: "TRANSIENT_FAILURE",
       reasonText: "once more",
     });
-    const input = await withTemp(() =>
-      attempt(
-        member.raw,
-        "SET LOCAL search_path = pg_temp, public",
-        "CREATE TEMP TABLE regeneration_jobs (LIKE public.regeneration_jobs INCLUDING DEFAULTS) ON COMMIT DROP",
-        `INSERT INTO regeneration_jobs (id, generator, input, status, created_by) VALUES ('${source.id}', 'demo', '{"text":"changed"}', 'FAILED', 'attacker')`,
-        `UPDATE public.retry_intents SET status = 'CONSUMED', consumed_by = 'attacker', consumed_at = now() WHERE id = '${intent.id}'`,
-        event("RETRY_INTENT_CONSUMED", "retry_intent", intent.id),
-        `INSERT INTO public.regeneration_jobs (id, generator, input, retry_of_job_id, retry_intent_id, created_by) VALUES ('shadowretry1', 'demo', '{"text":"changed"}', '${source.id}', '${intent.id}', 'attacker')`,
-        event("JOB_CREATED", "job", "shadowretry1"),
-        event("REGEN_JOB_RETRIED", "job", source.id),
-      ),
+    const input = await shadowing(
+      "regeneration_jobs",
+      `INSERT INTO regeneration_jobs (id, generator, input, status, created_by) VALUES ('${source.id}', 'demo', '{"text":"changed"}', 'FAILED', 'attacker')`,
+      `UPDATE public.retry_intents SET status = 'CONSUMED', consumed_by = 'attacker', consumed_at = now() WHERE id = '${intent.id}'`,
+      event("RETRY_INTENT_CONSUMED", "retry_intent", intent.id),
+      `INSERT INTO public.regeneration_jobs (id, generator, input, retry_of_job_id, retry_intent_id, created_by) VALUES ('shadowretry1', 'demo', '{"text":"changed"}', '${source.id}', '${intent.id}', 'attacker')`,
+      event("JOB_CREATED", "job", "shadowretry1"),
+      event("REGEN_JOB_RETRIED", "job", source.id),
     );
     expect(input?.code).toBe("RG001");
     expect(input?.message).toMatch(/same generator and input/);
@@ -107,14 +108,10 @@ describe("shadowing a table with a TEMP table", () => {
 
   it("cannot forge an output onto a FAILED job", async () => {
     const failed = await failedJob(t.db);
-    const error = await withTemp(() =>
-      attempt(
-        member.raw,
-        "SET LOCAL search_path = pg_temp, public",
-        "CREATE TEMP TABLE regeneration_jobs (LIKE public.regeneration_jobs INCLUDING DEFAULTS) ON COMMIT DROP",
-        `INSERT INTO regeneration_jobs (id, generator, input, status, created_by) VALUES ('${failed.id}', 'demo', '{}', 'COMPLETED', 'attacker')`,
-        `INSERT INTO public.regeneration_outputs (id, job_id, content, content_sha256, generator_version) VALUES ('forged1', '${failed.id}', '{"text":"forged"}', 'x', '1')`,
-      ),
+    const error = await shadowing(
+      "regeneration_jobs",
+      `INSERT INTO regeneration_jobs (id, generator, input, status, created_by) VALUES ('${failed.id}', 'demo', '{}', 'COMPLETED', 'attacker')`,
+      `INSERT INTO public.regeneration_outputs (id, job_id, content, content_sha256, generator_version) VALUES ('forged1', '${failed.id}', '{"text":"forged"}', 'x', '1')`,
     );
     expect(error?.code).toBe("RG001");
     expect(

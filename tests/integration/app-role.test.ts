@@ -19,11 +19,10 @@ import { createRetryIntent } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
 import { runWorkerInvocation } from "../../functions/execution/invocation";
 import { call, createTokens, testApp } from "../helpers/api";
+import { APP_ROLE, type AppRoleMember, appRoleMember, asServerAdmin } from "../helpers/app-role";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { admin, secondAdmin, submitter } from "../helpers/fixtures";
 import { eventTypes, outputsOf, rawJob } from "../helpers/worker";
-
-const APP_ROLE = "regent_app";
 
 /**
  * What the application does to the tables that hold history, and nothing more: whatever later
@@ -59,44 +58,24 @@ async function grantsOf(query: (text: string) => Promise<unknown>) {
 }
 
 const suffix = () => randomBytes(6).toString("hex");
-
-/** A superuser connection of its own, for roles: they belong to the server, not the database. */
-async function asAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: inject("pgAdminUrl") });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
+const asAdmin = asServerAdmin;
 
 let t: TestDatabase;
-const member = { name: `regent_app_member_${suffix()}`, password: randomBytes(24).toString("hex") };
+let member: AppRoleMember;
 let memberUrl: string;
 let app: Database;
 let raw: pg.Client;
 
 beforeAll(async () => {
   t = await freshDatabase();
-  await asAdmin((client) =>
-    client.query(
-      `CREATE ROLE "${member.name}" LOGIN PASSWORD '${member.password}' IN ROLE ${APP_ROLE}`,
-    ),
-  );
-  const url = new URL(t.url);
-  url.username = member.name;
-  url.password = member.password;
-  memberUrl = url.toString();
+  member = await appRoleMember(t);
+  memberUrl = member.url;
+  raw = member.raw;
   app = await connect({ url: memberUrl, max: 6 });
-  raw = new pg.Client({ connectionString: memberUrl });
-  await raw.connect();
 });
 
 afterAll(async () => {
-  await raw?.end();
   await app?.close();
-  await asAdmin((client) => client.query(`DROP ROLE IF EXISTS "${member.name}"`));
 });
 
 const work = () =>

@@ -1,9 +1,8 @@
-import type pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { submitJob } from "../../functions/domain/jobs";
 import { createRetryIntent, rejectRetryIntent } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import { attempt, freshDatabase, type TestDatabase } from "../helpers/db";
 import { admin, completeJob, failedJob, submitter } from "../helpers/fixtures";
 
 /**
@@ -27,22 +26,6 @@ const ids = {} as Record<
   | "token",
   string
 >;
-
-/** Runs statements in one transaction; returns the error that stopped it, or undefined. */
-async function attempt(
-  raw: pg.Client,
-  ...statements: string[]
-): Promise<(Error & { code?: string }) | undefined> {
-  await raw.query("BEGIN");
-  try {
-    for (const s of statements) await raw.query(s);
-    await raw.query("COMMIT");
-    return undefined;
-  } catch (error) {
-    await raw.query("ROLLBACK");
-    return error as Error & { code?: string };
-  }
-}
 
 const audit = (type: string, subjectId: string, subjectType = "job") =>
   `INSERT INTO audit_events (type, actor, subject_type, subject_id) VALUES ('${type}', 'psql', '${subjectType}', '${subjectId}')`;
@@ -403,7 +386,7 @@ describe("forbidden changes are refused by the database", () => {
     [
       "change a token's role",
       () => [`UPDATE api_tokens SET role='admin' WHERE id='${ids.token}'`],
-      /only by being revoked/,
+      /api_tokens changes only by setting revoked_at, once/,
     ],
   ];
 
@@ -421,7 +404,7 @@ describe("forbidden changes are refused by the database", () => {
       t.raw,
       `UPDATE api_tokens SET revoked_at=NULL WHERE id='${ids.token}'`,
     );
-    expect(error?.message).toMatch(/only by being revoked, once/);
+    expect(error?.message).toMatch(/api_tokens changes only by setting revoked_at, once/);
   });
 
   it("raises its own SQLSTATE for a refused change and another for a missing audit event", async () => {

@@ -1,4 +1,3 @@
-import type pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { listAudit } from "../../functions/domain/audit";
 import { getJob, submitJob } from "../../functions/domain/jobs";
@@ -14,7 +13,13 @@ import {
   getRetryIntent,
 } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
-import { DEFAULT_POLICY, freshDatabase, setPolicy, type TestDatabase } from "../helpers/db";
+import {
+  attempt,
+  DEFAULT_POLICY,
+  freshDatabase,
+  setPolicy,
+  type TestDatabase,
+} from "../helpers/db";
 import { admin, failedJob, failJob, secondAdmin } from "../helpers/fixtures";
 
 /**
@@ -27,19 +32,6 @@ let t: TestDatabase;
 beforeAll(async () => {
   t = await freshDatabase();
 });
-
-/** Runs statements in one transaction; returns the error that stopped it, or undefined. */
-async function attempt(raw: pg.Client, ...statements: string[]) {
-  await raw.query("BEGIN");
-  try {
-    for (const s of statements) await raw.query(s);
-    await raw.query("COMMIT");
-    return undefined;
-  } catch (error) {
-    await raw.query("ROLLBACK");
-    return error as Error & { code?: string };
-  }
-}
 
 const audit = (type: string, subjectId: string, subjectType = "retry_intent") =>
   `INSERT INTO audit_events (type, actor, subject_type, subject_id) VALUES ('${type}', 'psql', '${subjectType}', '${subjectId}')`;
