@@ -5,7 +5,7 @@ SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
   intents integer;
 BEGIN
-  PERFORM regent_require(ARRAY[NEW.id], ARRAY['RETRY_BATCH_CREATED'], '{}', '{}', true);
+  PERFORM regent_require_event('RETRY_BATCH_CREATED', NEW.id);
   SELECT count(*) INTO intents FROM retry_intents WHERE batch_id = NEW.id;
   IF intents <> NEW.job_count THEN
     RAISE EXCEPTION 'a retry batch commits with exactly its % intents, not % (batch %)', NEW.job_count, intents, NEW.id

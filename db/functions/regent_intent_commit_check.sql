@@ -9,11 +9,9 @@ DECLARE
   retry_job text;
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    IF NEW.batch_id IS NULL THEN
-      PERFORM regent_require(ARRAY[NEW.id], ARRAY['RETRY_INTENT_CREATED'], '{}', '{}', true);
-    ELSE
-      PERFORM regent_require(ARRAY[NEW.id, NEW.batch_id], ARRAY['RETRY_INTENT_CREATED', 'RETRY_BATCH_CREATED'],
-                             '{}', '{}', true);
+    PERFORM regent_require_event('RETRY_INTENT_CREATED', NEW.id);
+    IF NEW.batch_id IS NOT NULL THEN
+      PERFORM regent_require_event('RETRY_BATCH_CREATED', NEW.batch_id);
     END IF;
     SELECT status INTO src_status FROM regeneration_jobs WHERE id = NEW.source_job_id;
     IF src_status IS DISTINCT FROM 'FAILED' THEN
@@ -26,14 +24,13 @@ BEGIN
       RAISE EXCEPTION 'job % was already retried by job %', NEW.source_job_id, retry_job USING ERRCODE = 'RG001';
     END IF;
   ELSIF NEW.status = 'CONSUMED' THEN
-    PERFORM regent_require(ARRAY[NEW.id], ARRAY['RETRY_INTENT_CONSUMED'], '{}', '{}', true);
+    PERFORM regent_require_event('RETRY_INTENT_CONSUMED', NEW.id);
     IF NOT EXISTS (SELECT 1 FROM regeneration_jobs WHERE retry_intent_id = NEW.id) THEN
       RAISE EXCEPTION 'a consumed retry intent yields its job (intent %)', NEW.id USING ERRCODE = 'RG001';
     END IF;
   ELSIF NEW.status = 'REJECTED' THEN
-    PERFORM regent_require(ARRAY[NEW.id],
-      ARRAY[CASE WHEN NEW.rejected_by = 'system' THEN 'RETRY_INTENT_EXPIRED' ELSE 'RETRY_INTENT_REJECTED' END],
-      '{}', '{}', true);
+    PERFORM regent_require_event(
+      CASE WHEN NEW.rejected_by = 'system' THEN 'RETRY_INTENT_EXPIRED' ELSE 'RETRY_INTENT_REJECTED' END, NEW.id);
   END IF;
   RETURN NULL;
 END $$;
