@@ -16,6 +16,9 @@ export const MAX_INTENT_TTL_HOURS = 720;
 export const DEFAULT_RETRY_BATCH_MAX = 1000;
 export const MAX_RETRY_BATCH_MAX = 10_000;
 
+/** The longest reason an approval or a rejection may give, after trimming (a CHECK holds it). */
+export const REASON_TEXT_MAX = 2000;
+
 /** The policy as configuration states it; a field left out keeps the database's value. */
 export interface PolicySettings {
   /** RETRY_BUDGET. */

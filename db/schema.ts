@@ -22,6 +22,7 @@ import {
   MAX_INTENT_TTL_HOURS,
   MAX_RETRY_BATCH_MAX,
   MAX_RETRY_BUDGET,
+  REASON_TEXT_MAX,
 } from "./policy";
 
 export const jobStatus = pgEnum("job_status", ["PENDING", "RUNNING", "COMPLETED", "FAILED"]);
@@ -144,7 +145,7 @@ export const retryBatches = pgTable(
   (t) => [
     check(
       "retry_batches_reason_text_length",
-      sql`char_length(btrim(${t.reasonText})) BETWEEN 1 AND 2000`,
+      sql`char_length(btrim(${t.reasonText})) BETWEEN 1 AND ${sql.raw(String(REASON_TEXT_MAX))}`,
     ),
     check("retry_batches_approved_by_nonempty", sql`length(btrim(${t.approvedBy})) > 0`),
     check("retry_batches_job_count_positive", sql`${t.jobCount} > 0`),
@@ -193,7 +194,7 @@ export const retryIntents = pgTable(
     index("retry_intents_pending_expiry_idx").on(t.expiresAt).where(sql`${t.status} = 'PENDING'`),
     check(
       "retry_intents_reason_text_length",
-      sql`char_length(btrim(${t.reasonText})) BETWEEN 1 AND 2000`,
+      sql`char_length(btrim(${t.reasonText})) BETWEEN 1 AND ${sql.raw(String(REASON_TEXT_MAX))}`,
     ),
     check("retry_intents_approved_by_nonempty", sql`length(btrim(${t.approvedBy})) > 0`),
     check(
@@ -206,7 +207,7 @@ export const retryIntents = pgTable(
     ),
     check(
       "retry_intents_rejection_text_length",
-      sql`${t.rejectionText} IS NULL OR char_length(btrim(${t.rejectionText})) BETWEEN 1 AND 2000`,
+      sql`${t.rejectionText} IS NULL OR char_length(btrim(${t.rejectionText})) BETWEEN 1 AND ${sql.raw(String(REASON_TEXT_MAX))}`,
     ),
     uniqueIndex("retry_intents_one_pending_per_job")
       .on(t.sourceJobId)

@@ -67,13 +67,6 @@ export function roleLabel(principal: Principal): "admin" | "viewer" | "submitter
   return hasRole(principal, "viewer") ? "viewer" : "submitter";
 }
 
-/**
- * Whether the database's four-eyes rule would refuse this admin executing what `approvedBy`
- * approved: the page greys the button out; the unit of work refuses it either way.
- */
-export const fourEyesBlocks = (c: AdminContext, approvedBy: string): boolean =>
-  c.var.policy.requireDistinctExecutor && approvedBy === c.var.principal.actor;
-
 /** Admins change things; viewers read. */
 export const canMutate = (c: AdminContext): boolean => hasRole(c.var.principal, "admin");
 

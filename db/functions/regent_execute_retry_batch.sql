@@ -19,7 +19,7 @@ BEGIN
   p := regent_authorized(p);
   v_actor := p->'ctx'->>'actor';
   b := regent_lock_retry_batch(p->>'batchId');
-  IF (regent_policy()).require_distinct_executor AND b.approved_by = v_actor THEN
+  IF regent_excluded_executor(b.approved_by) = v_actor THEN
     PERFORM regent_refuse_with('FOUR_EYES_REQUIRED',
       jsonb_build_object('batchId', b.id, 'approvedBy', b.approved_by));
   END IF;

@@ -19,7 +19,7 @@ BEGIN
   IF NOT FOUND THEN
     PERFORM regent_refuse_with('INTENT_NOT_FOUND', jsonb_build_object('intentId', v_intent_id));
   END IF;
-  IF (regent_policy()).require_distinct_executor AND pending.status = 'PENDING' AND pending.approved_by = v_actor THEN
+  IF pending.status = 'PENDING' AND regent_excluded_executor(pending.approved_by) = v_actor THEN
     PERFORM regent_refuse_with('FOUR_EYES_REQUIRED',
       jsonb_build_object('intentId', pending.id, 'approvedBy', pending.approved_by));
   END IF;

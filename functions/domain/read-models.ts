@@ -185,6 +185,11 @@ export interface IntentDetail {
   /** The job a CONSUMED intent created; undefined otherwise. */
   resultingJob: Job | undefined;
   audit: AuditEvent[];
+  /**
+   * Who the database's four-eyes rule keeps from executing it while it is PENDING
+   * (regent_excluded_executor); null when nobody.
+   */
+  excludedExecutor: string | null;
 }
 
 /**
@@ -198,13 +203,15 @@ export async function intentDetail(db: Executor, intentId: string): Promise<Inte
            CASE WHEN i.status = 'CONSUMED' THEN (
              SELECT to_jsonb(r) FROM regeneration_jobs r WHERE r.retry_intent_id = i.id
            ) END AS resulting_job,
-           ${auditTrailJson(intentId)} AS audit
+           ${auditTrailJson(intentId)} AS audit,
+           CASE WHEN i.status = 'PENDING' THEN regent_excluded_executor(i.approved_by) END AS excluded_executor
     FROM retry_intents i WHERE i.id = ${intentId}`);
   const [row] = rowsOf<{
     intent: JsonObject;
     source_job: JsonObject | null;
     resulting_job: JsonObject | null;
     audit: unknown;
+    excluded_executor: string | null;
   }>(result);
   if (!row) {
     throw new DomainError("INTENT_NOT_FOUND", `no retry intent with id ${intentId}`, {
@@ -219,6 +226,7 @@ export async function intentDetail(db: Executor, intentId: string): Promise<Inte
     sourceJob: rowFromJson(regenerationJobs, row.source_job),
     resultingJob: row.resulting_job ? rowFromJson(regenerationJobs, row.resulting_job) : undefined,
     audit: rowsFromJson(auditEvents, row.audit),
+    excludedExecutor: row.excluded_executor ?? null,
   };
 }
 

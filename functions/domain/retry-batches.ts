@@ -193,6 +193,8 @@ export interface BatchDetail {
   batch: RetryBatch;
   counts: BatchCounts;
   intents: (RetryIntent & { resultingJobId: string | null })[];
+  /** Who the database's four-eyes rule keeps from executing it (regent_excluded_executor). */
+  excludedExecutor: string | null;
 }
 
 /** A batch's intents by status, as one JSON object of lower-case status → count. */
@@ -228,13 +230,15 @@ export async function retryBatchDetail(
                                       ORDER BY i.source_job_id), '[]'::jsonb)
             FROM retry_intents i LEFT JOIN regeneration_jobs r ON r.retry_intent_id = i.id
             WHERE i.batch_id = b.id) AS intents,
-           ${options.audit ? auditTrailJson(batchId) : sql`NULL::jsonb`} AS audit
+           ${options.audit ? auditTrailJson(batchId) : sql`NULL::jsonb`} AS audit,
+           regent_excluded_executor(b.approved_by) AS excluded_executor
     FROM retry_batches b WHERE b.id = ${batchId}`);
   const [row] = rowsOf<{
     batch: Record<string, unknown>;
     counts: unknown;
     intents: unknown;
     audit: unknown;
+    excluded_executor: string | null;
   }>(result);
   if (!row) {
     throw refusal("BATCH_NOT_FOUND", { batchId });
@@ -247,6 +251,7 @@ export async function retryBatchDetail(
       ...rowFromJson(retryIntents, i),
       resultingJobId: (i.resulting_job_id as string | null | undefined) ?? null,
     })),
+    excludedExecutor: row.excluded_executor ?? null,
     ...(options.audit ? { audit: rowsFromJson(auditEvents, row.audit) } : {}),
   };
 }

@@ -1,4 +1,5 @@
 import { eq, type SQL, sql } from "drizzle-orm";
+import { REASON_TEXT_MAX } from "../../db/policy";
 import {
   type RetryIntent,
   type RetryIntentStatus,
@@ -21,7 +22,7 @@ import {
 } from "./units";
 
 export const REASON_CODES = retryReasonCode.enumValues;
-export const REASON_TEXT_MAX = 2000;
+export { REASON_TEXT_MAX };
 export const OUTPUT_REF_MAX = 500;
 
 export interface CreateRetryIntentInput {
@@ -38,7 +39,7 @@ export interface CreateRetryIntentInput {
   expiresInHours?: number | undefined;
 }
 
-/** Trims a human reason and checks it is 1..2000 characters. */
+/** Trims a human reason and checks it is 1..REASON_TEXT_MAX characters. */
 export function normaliseReasonText(text: string, field = "reasonText"): string {
   const trimmed = text.trim();
   if (trimmed.length === 0 || trimmed.length > REASON_TEXT_MAX) {

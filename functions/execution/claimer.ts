@@ -35,9 +35,8 @@ interface ClaimRow {
  *
  * `FOR UPDATE SKIP LOCKED` lets concurrent workers take disjoint batches without waiting on
  * each other; a row another worker claimed after our snapshot is re-checked under its lock and
- * dropped because it is no longer PENDING, so a job is claimed once. The depth walk only
- * follows retries (originals stop at depth 0), so a batch of 500 originals costs one extra
- * scan of 500 rows. `id = ANY (ARRAY(…))` makes the UPDATE find its rows by primary key; a
+ * dropped because it is no longer PENDING, so a job is claimed once. Only a retry's chain is
+ * walked for its depth (regent_retry_depth); an original is at depth 0. `id = ANY (ARRAY(…))` makes the UPDATE find its rows by primary key; a
  * join on the CTE let the planner hash the whole table (6.6k → 13.5k jobs/s in bench/worker.ts).
  * The UPDATE repeats no `status = 'PENDING'`: `picked` holds those rows locked, re-checked as
  * PENDING under the lock, and the guard trigger refuses any other move. Repeating it let the
@@ -55,7 +54,7 @@ export async function claimJobs(
   options: { batchSize: number; leaseSeconds: number },
 ): Promise<Omit<ClaimedJob, "leaseExpiresAtMs">[]> {
   const result = await db.execute(sql`
-    WITH RECURSIVE picked AS (
+    WITH picked AS (
       SELECT id FROM regeneration_jobs
       WHERE status = 'PENDING'
       ORDER BY created_at, id
@@ -73,18 +72,11 @@ export async function claimJobs(
       SELECT 'JOB_CLAIMED', ${claimant.actor}, 'job', id,
              jsonb_build_object('claimedBy', ${claimant.workerId}::text, 'leaseExpiresAt', lease_expires_at)
       FROM claimed
-    ), ancestry (job_id, next_id, depth) AS (
-      SELECT id, retry_of_job_id, 1 FROM claimed WHERE retry_of_job_id IS NOT NULL
-      UNION ALL
-      SELECT a.job_id, j.retry_of_job_id, a.depth + 1
-      FROM ancestry a JOIN regeneration_jobs j ON j.id = a.next_id
-      WHERE j.retry_of_job_id IS NOT NULL
     )
+    -- Only a retry walks its chain (regent_retry_depth, the one definition of a depth).
     SELECT c.id, c.generator, c.input, c.retry_of_job_id, c.retry_intent_id,
-           coalesce(d.retry_depth, 0) AS retry_depth
+           CASE WHEN c.retry_of_job_id IS NULL THEN 0 ELSE regent_retry_depth(c.id) END AS retry_depth
     FROM claimed c
-    LEFT JOIN (SELECT job_id, max(depth) AS retry_depth FROM ancestry GROUP BY job_id) d
-      ON d.job_id = c.id
     ORDER BY c.created_at, c.id`);
   return rowsOf<ClaimRow>(result).map((row) => {
     const depth = Number(row.retry_depth);
@@ -104,7 +96,6 @@ export type Outcome =
   | {
       jobId: string;
       ok: true;
-      outputId: string;
       /** Canonical JSON text of the output. */
       content: string;
       /** SHA-256 (hex) of `content`; "" leaves it to finishJobs, which hashes in the database. */
@@ -150,7 +141,6 @@ export async function finishJobs(
       o.ok
         ? {
             id: o.jobId,
-            output_id: o.outputId,
             content: o.content,
             sha: o.contentSha256 || null,
             version: o.generatorVersion,
@@ -161,7 +151,7 @@ export async function finishJobs(
   const result = await db.execute(sql`
     WITH outcome AS (
       SELECT * FROM jsonb_to_recordset(${batch}::jsonb)
-        AS o(id text, output_id text, content text, sha text, version text, error jsonb)
+        AS o(id text, content text, sha text, version text, error jsonb)
     ), finished AS (
       UPDATE regeneration_jobs AS j
       SET status = (CASE WHEN o.error IS NULL THEN 'COMPLETED' ELSE 'FAILED' END)::job_status,
@@ -169,7 +159,8 @@ export async function finishJobs(
       FROM outcome o
       WHERE j.id = ANY (ARRAY(SELECT id FROM outcome)) AND j.id = o.id
         AND j.status::text = 'RUNNING' AND j.claimed_by = ${claimant.workerId}
-      RETURNING j.id, o.output_id, o.content, o.version, o.error,
+      -- The output's id is the database's, as every row's (regent_new_id).
+      RETURNING j.id, CASE WHEN o.error IS NULL THEN regent_new_id() END AS output_id, o.content, o.version, o.error,
                 coalesce(o.sha, encode(sha256(convert_to(o.content, 'UTF8')), 'hex')) AS sha
     ), outputs AS (
       INSERT INTO regeneration_outputs (id, job_id, content, content_sha256, generator_version)

@@ -69,7 +69,6 @@ export async function runJob(
       jobId: job.id,
       ok: true,
       // Not cuid2 like job ids: cuid2 costs ~170 µs an id here, more than the rest of a demo job.
-      outputId: crypto.randomUUID(),
       content,
       contentSha256: "",
       generatorVersion: generator.version,

@@ -34,7 +34,6 @@ async function claimOne(claimant: Claimant, leaseSeconds = 60): Promise<string> 
 const completion = (jobId: string) => ({
   jobId,
   ok: true as const,
-  outputId: crypto.randomUUID(),
   content: '{"text":"LATE"}',
   contentSha256: "0".repeat(64),
   generatorVersion: "demo@1",

@@ -16,7 +16,6 @@ import {
 const done = (jobId: string): Outcome => ({
   jobId,
   ok: true,
-  outputId: `out-${jobId}`,
   content: JSON.stringify({ text: jobId }),
   contentSha256: "",
   generatorVersion: "test@1",

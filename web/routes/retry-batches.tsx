@@ -9,6 +9,7 @@ import { type DomainError, isDomainError } from "../../functions/domain/errors";
 import { batchesPage, batchPreviewPage } from "../../functions/domain/read-models";
 import { refusal } from "../../functions/domain/refusals";
 import {
+  type BatchDetail,
   type BatchFilter,
   type BatchPreview,
   createRetryBatch,
@@ -20,7 +21,7 @@ import {
 } from "../../functions/domain/retry-batches";
 import { auditContext } from "../../functions/http/caller";
 import { filterFrom } from "../batch-filter";
-import { type AdminContext, type AdminEnv, canMutate, fourEyesBlocks } from "../context";
+import { type AdminContext, type AdminEnv, canMutate } from "../context";
 import { batchHref, field, noticeOf, queryValue, statusOf } from "../forms";
 import { requireAdmin } from "../middleware";
 import { BatchExecutePage } from "../pages/batch-execute-page";
@@ -91,9 +92,14 @@ async function renderPreview(
   );
 }
 
-/** The four-eyes refusal this admin would meet executing the batch, worded as the API's. */
-function fourEyesRefusal(c: AdminContext, batch: { id: string; approvedBy: string }) {
-  if (!fourEyesBlocks(c, batch.approvedBy)) return null;
+/**
+ * The four-eyes refusal this admin would meet executing the batch: the database names who its
+ * rule keeps out (`excludedExecutor`, read with the batch); worded as the API's.
+ */
+function fourEyesRefusal(c: AdminContext, data: BatchDetail) {
+  if (data.excludedExecutor === null || data.excludedExecutor !== c.var.principal.actor)
+    return null;
+  const { batch } = data;
   return refusal("FOUR_EYES_REQUIRED", { batchId: batch.id, approvedBy: batch.approvedBy });
 }
 
@@ -138,7 +144,7 @@ async function renderBatch(
       data={data}
       view={{
         canMutate: canMutate(c),
-        fourEyesBlocked: fourEyesRefusal(c, data.batch) !== null,
+        fourEyesBlocked: fourEyesRefusal(c, data) !== null,
         notice: outcomeNotice(c, data),
         ...view,
       }}
@@ -205,7 +211,7 @@ batchPages.get("/:id/execute", requireAdmin(), async (c) => {
         : "Nothing to execute: every pending intent of this batch has expired.";
     return renderBatch(c, batch.id, { message }, 409);
   }
-  const fourEyes = fourEyesRefusal(c, batch);
+  const fourEyes = fourEyesRefusal(c, data);
   if (fourEyes) return renderBatch(c, batch.id, { error: fourEyes }, statusOf(fourEyes));
   return c.render(<BatchExecutePage batch={batch} ready={ready} expired={expired} />, {
     title: "Execute retry batch",

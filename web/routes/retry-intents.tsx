@@ -3,13 +3,13 @@ import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { RetryIntent, RetryIntentStatus } from "../../db/schema";
 import { DomainError, isDomainError } from "../../functions/domain/errors";
-import { intentDetail, intentsPage } from "../../functions/domain/read-models";
+import { type IntentDetail, intentDetail, intentsPage } from "../../functions/domain/read-models";
 import { refusal } from "../../functions/domain/refusals";
 import { intentExpired, rejectRetryIntent } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
 import { auditContext } from "../../functions/http/caller";
 import { hasExpired } from "../components/time";
-import { type AdminContext, type AdminEnv, canMutate, fourEyesBlocks } from "../context";
+import { type AdminContext, type AdminEnv, canMutate } from "../context";
 import { field, intentHref, jobHref, noticeOf, queryValue, statusOf } from "../forms";
 import { requireAdmin } from "../middleware";
 import { ExecutePage } from "../pages/execute-page";
@@ -19,9 +19,14 @@ import { isCallerRefusal } from "../sign-in";
 
 const PAGE_SIZE = 50;
 
-/** The four-eyes refusal this admin would meet executing a PENDING intent, worded as the API's. */
-function fourEyesRefusal(c: AdminContext, intent: RetryIntent): DomainError | null {
-  if (intent.status !== "PENDING" || !fourEyesBlocks(c, intent.approvedBy)) return null;
+/**
+ * The four-eyes refusal this admin would meet executing the intent: the database names who its
+ * rule keeps out (`excludedExecutor`, read with the intent); worded as the API's.
+ */
+function fourEyesRefusal(c: AdminContext, data: IntentDetail): DomainError | null {
+  if (data.excludedExecutor === null || data.excludedExecutor !== c.var.principal.actor)
+    return null;
+  const { intent } = data;
   return refusal("FOUR_EYES_REQUIRED", { intentId: intent.id, approvedBy: intent.approvedBy });
 }
 
@@ -38,7 +43,7 @@ async function renderIntent(
       data={data}
       view={{
         canMutate: canMutate(c),
-        fourEyesBlocked: fourEyesRefusal(c, data.intent) !== null,
+        fourEyesBlocked: fourEyesRefusal(c, data) !== null,
         ...view,
       }}
     />,
@@ -86,7 +91,7 @@ intentPages.get("/:id/execute", requireAdmin(), async (c) => {
     const error = intentExpired(intent);
     return renderIntent(c, intent.id, { error }, statusOf(error));
   }
-  const fourEyes = fourEyesRefusal(c, intent);
+  const fourEyes = fourEyesRefusal(c, data);
   if (fourEyes) return renderIntent(c, intent.id, { error: fourEyes }, statusOf(fourEyes));
   return c.render(<ExecutePage intent={intent} sourceJob={data.sourceJob} />, {
     title: "Execute retry intent",
