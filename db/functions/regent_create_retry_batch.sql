@@ -53,7 +53,7 @@ BEGIN
          p->'ctx'->>'requestId', p->'ctx'->>'ip', p->'ctx'->>'userAgent'
   FROM created c
   ORDER BY c.source_job_id;
-  RETURN jsonb_build_object('batch', regent_batch_json(b));
+  RETURN jsonb_build_object('batch', to_jsonb(b));
 END $$;
 
 GRANT EXECUTE ON FUNCTION regent_create_retry_batch(jsonb) TO regent_app;

@@ -43,7 +43,7 @@ BEGIN
       'sourceJobId', v_job_id, 'reasonCode', i.reason_code, 'reasonText', i.reason_text,
       'retryDepth', v_depth, 'budget', policy.retry_budget, 'expiresAt', regent_iso(i.expires_at))
       || CASE WHEN v_over THEN jsonb_build_object('budgetOverride', true) ELSE '{}'::jsonb END)));
-  RETURN jsonb_build_object('intent', regent_intent_json(i));
+  RETURN jsonb_build_object('intent', to_jsonb(i));
 END $$;
 
 GRANT EXECUTE ON FUNCTION regent_create_retry_intent(jsonb) TO regent_app;

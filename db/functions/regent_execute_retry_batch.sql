@@ -82,7 +82,7 @@ BEGIN
   PERFORM regent_audit(p->'ctx', jsonb_build_array(jsonb_build_object(
     'type', 'RETRY_BATCH_EXECUTED', 'subjectType', 'retry_batch', 'subjectId', b.id,
     'data', jsonb_build_object('created', v_created, 'skipped', v_skipped))));
-  RETURN jsonb_build_object('batch', regent_batch_json(b), 'created', v_created,
+  RETURN jsonb_build_object('batch', to_jsonb(b), 'created', v_created,
                             'skipped', v_skipped, 'counts', v_counts);
 END $$;
 

@@ -55,7 +55,7 @@ BEGIN
       'data', jsonb_build_object('retryJobId', j.id, 'retryIntentId', i.id,
                                  'reasonCode', i.reason_code, 'approvedBy', i.approved_by))));
   PERFORM pg_notify('regent_job_created', '');
-  RETURN jsonb_build_object('intent', regent_intent_json(i), 'job', regent_job_json(j));
+  RETURN jsonb_build_object('intent', to_jsonb(i), 'job', to_jsonb(j));
 END $$;
 
 GRANT EXECUTE ON FUNCTION regent_execute_retry_intent(jsonb) TO regent_app;

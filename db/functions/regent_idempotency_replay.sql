@@ -1,4 +1,4 @@
--- The stored response of a live Idempotency-Key for the same request (to replay), a refusal
+-- The answer stored with a live Idempotency-Key for the same request (to replay), a refusal
 -- for one used by another request (IDEMPOTENCY_KEY_REUSED), or null when there is none.
 -- p_key is {principal, key, method, path, requestSha256, status, ttlHours}. With
 -- p_replace_expired, an expired key is removed, so that this unit of work can store it afresh;

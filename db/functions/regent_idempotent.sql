@@ -1,12 +1,14 @@
--- Runs one of the creations that accept an Idempotency-Key (p_unit names it) with its
--- argument p, once its caller is settled (regent_authorized); p->'key' is the key ({principal, key, method, path, requestSha256, status,
--- ttlHours}) or absent. Without a key the unit simply runs. With one, a live key for the same
--- request replays its stored response, one for another request is IDEMPOTENCY_KEY_REUSED, and
--- otherwise the unit and the key's storage commit together, an expired key being replaced in
--- the same statement. A concurrent twin that stored the key first makes this one's work roll
--- back (to the subtransaction's start) and its response is replayed instead; so is a refusal
--- caused by the twin's work (an intent it consumed). Refusals are not stored: asking again
--- asks again. Returns {body} or {replayed: true, body}.
+-- Runs one of the creations that accept an Idempotency-Key (p_unit names it) with its argument
+-- p, once its caller is settled (regent_authorized); p->'key' is the key ({principal, key,
+-- method, path, requestSha256, status, ttlHours}) or absent. Without a key the unit simply
+-- runs. With one, a live key for the same request replays the answer stored with it (the rows
+-- the first request wrote, which the application presents as it presented them then), one for
+-- another request is IDEMPOTENCY_KEY_REUSED, and otherwise the unit and the key's storage
+-- commit together, an expired key being replaced in the same statement. A concurrent twin that
+-- stored the key first makes this one's work roll back (to the subtransaction's start) and its
+-- answer is replayed instead; so is a refusal caused by the twin's work (an intent it
+-- consumed). Refusals are not stored: asking again asks again. Returns {body} or
+-- {replayed: true, body}.
 CREATE FUNCTION regent_idempotent(p_unit text, p jsonb) RETURNS jsonb LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE

@@ -28,7 +28,7 @@ BEGIN
   PERFORM regent_audit(p->'ctx', jsonb_build_array(jsonb_build_object(
     'type', 'RETRY_BATCH_REJECTED', 'subjectType', 'retry_batch', 'subjectId', b.id,
     'data', jsonb_build_object('reasonText', v_text, 'rejected', v_rejected))));
-  RETURN jsonb_build_object('batch', regent_batch_json(b), 'rejected', v_rejected,
+  RETURN jsonb_build_object('batch', to_jsonb(b), 'rejected', v_rejected,
                             'counts', regent_batch_counts(b.id));
 END $$;
 

@@ -16,7 +16,7 @@ BEGIN
   PERFORM regent_audit(p->'ctx', jsonb_build_array(jsonb_build_object(
     'type', 'RETRY_INTENT_REJECTED', 'subjectType', 'retry_intent', 'subjectId', i.id,
     'data', jsonb_build_object('sourceJobId', i.source_job_id, 'reasonText', i.rejection_text))));
-  RETURN jsonb_build_object('intent', regent_intent_json(i));
+  RETURN jsonb_build_object('intent', to_jsonb(i));
 END $$;
 
 GRANT EXECUTE ON FUNCTION regent_reject_retry_intent(jsonb) TO regent_app;

@@ -12,7 +12,7 @@ BEGIN
     'type', 'JOB_CREATED', 'subjectType', 'job', 'subjectId', j.id,
     'data', jsonb_build_object('generator', j.generator))));
   PERFORM pg_notify('regent_job_created', '');
-  RETURN jsonb_build_object('job', regent_job_json(j));
+  RETURN jsonb_build_object('job', to_jsonb(j));
 END $$;
 
 GRANT EXECUTE ON FUNCTION regent_submit_job(jsonb) TO regent_app;

@@ -3,8 +3,9 @@ import { type Job, type JobStatus, regenerationJobs } from "../../db/schema";
 import type { Executor } from "../../db/types";
 import type { AuditContext } from "./audit";
 import { DomainError } from "./errors";
+import { rowFromJson } from "./json-rows";
 import { newestFirstPage, type Page } from "./pagination";
-import { createdOf, type IdempotencyKeyUse, jobFromJson, type Once, runOnce } from "./units";
+import { createdOf, type IdempotencyKeyUse, type Once, runOnce } from "./units";
 
 export const GENERATOR_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
 
@@ -43,7 +44,7 @@ export async function submitJobOnce(
     ctx,
     { generator: request.generator, input: request.input },
     key,
-    (body) => jobFromJson(body.job as Record<string, unknown>),
+    (body) => rowFromJson(regenerationJobs, body.job as Record<string, unknown>),
   );
 }
 

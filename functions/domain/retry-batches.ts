@@ -22,14 +22,7 @@ import { rowFromJson, rowsFromJson } from "./json-rows";
 import { newestFirstPage, type Page } from "./pagination";
 import { refusal } from "./refusals";
 import { normaliseReasonText, REASON_CODES } from "./retry-intents";
-import {
-  batchFromJson,
-  createdOf,
-  type IdempotencyKeyUse,
-  type Once,
-  runOnce,
-  runUnit,
-} from "./units";
+import { createdOf, type IdempotencyKeyUse, type Once, runOnce, runUnit } from "./units";
 
 /** Which FAILED jobs a batch is about. Every field narrows; none means all failed jobs. */
 export interface BatchFilter {
@@ -170,7 +163,7 @@ export async function createRetryBatchOnce(
       expiresInHours: request.expiresInHours ?? null,
     },
     key,
-    (body) => batchFromJson(body.batch as Record<string, unknown>),
+    (body) => rowFromJson(retryBatches, body.batch as Record<string, unknown>),
   );
 }
 
@@ -293,7 +286,7 @@ export async function executeRetryBatch(
     skipped: BatchExecution["skipped"];
     counts: BatchCounts;
   }>(db, "regent_execute_retry_batch", ctx, { batchId: id });
-  return { ...result, batch: batchFromJson(result.batch) };
+  return { ...result, batch: rowFromJson(retryBatches, result.batch) };
 }
 
 /**
@@ -314,5 +307,5 @@ export async function rejectRetryBatch(
     rejected: number;
     counts: BatchCounts;
   }>(db, "regent_reject_retry_batch", ctx, { batchId: id, reasonText: text });
-  return { ...result, batch: batchFromJson(result.batch) };
+  return { ...result, batch: rowFromJson(retryBatches, result.batch) };
 }

@@ -10,16 +10,10 @@ import {
 import { type Executor, rowsOf } from "../../db/types";
 import type { AuditContext } from "./audit";
 import { DomainError } from "./errors";
+import { rowFromJson } from "./json-rows";
 import { newestFirstPage, type Page } from "./pagination";
 import { refusal } from "./refusals";
-import {
-  createdOf,
-  type IdempotencyKeyUse,
-  intentFromJson,
-  type Once,
-  runOnce,
-  runUnit,
-} from "./units";
+import { createdOf, type IdempotencyKeyUse, type Once, runOnce, runUnit } from "./units";
 
 export const REASON_CODES = retryReasonCode.enumValues;
 export { REASON_TEXT_MAX };
@@ -105,7 +99,7 @@ export async function createRetryIntentOnce(
       expiresInHours: request.expiresInHours ?? null,
     },
     key,
-    (body) => intentFromJson(body.intent as Record<string, unknown>),
+    (body) => rowFromJson(retryIntents, body.intent as Record<string, unknown>),
   );
 }
 
@@ -156,7 +150,7 @@ export async function rejectRetryIntent(
     ctx,
     { intentId: id, reasonText: text },
   );
-  return intentFromJson(body.intent);
+  return rowFromJson(retryIntents, body.intent);
 }
 
 /** Every intent for one job, oldest first. */

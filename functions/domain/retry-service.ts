@@ -1,14 +1,8 @@
-import type { Job, RetryIntent } from "../../db/schema";
+import { type Job, type RetryIntent, regenerationJobs, retryIntents } from "../../db/schema";
 import type { Executor } from "../../db/types";
 import type { AuditContext } from "./audit";
-import {
-  createdOf,
-  type IdempotencyKeyUse,
-  intentFromJson,
-  jobFromJson,
-  type Once,
-  runOnce,
-} from "./units";
+import { rowFromJson } from "./json-rows";
+import { createdOf, type IdempotencyKeyUse, type Once, runOnce } from "./units";
 
 /**
  * Executes a RetryIntent in one statement (the database's `regent_execute_retry_intent`): it
@@ -30,8 +24,8 @@ export async function createRetryJobFromIntentOnce(
   key?: IdempotencyKeyUse,
 ): Promise<Once<{ intent: RetryIntent; job: Job }>> {
   return runOnce(db, "execute_retry_intent", ctx, { intentId }, key, (body) => ({
-    intent: intentFromJson(body.intent as Record<string, unknown>),
-    job: jobFromJson(body.job as Record<string, unknown>),
+    intent: rowFromJson(retryIntents, body.intent as Record<string, unknown>),
+    job: rowFromJson(regenerationJobs, body.job as Record<string, unknown>),
   }));
 }
 

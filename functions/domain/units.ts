@@ -2,11 +2,11 @@
  * The writes of the API and the admin page run as units of work inside PostgreSQL: each is one
  * `regent_…` function (db/functions/) called by one autocommit statement, so a
  * write costs one round trip, whatever locks, checks, rows and audit events it takes. The
- * functions answer with the rows as the API shows them (camelCase, ISO timestamps); this module
- * calls them, turns their refusals into DomainErrors, and their answers back into rows.
+ * functions answer with the rows they wrote (`to_jsonb`), which `rowFromJson` turns into the
+ * rows a Drizzle select returns; this module calls them and turns their refusals into
+ * DomainErrors.
  */
 import { type SQL, sql } from "drizzle-orm";
-import type { Job, RetryBatch, RetryIntent } from "../../db/schema";
 import { type Executor, rowsOf } from "../../db/types";
 import { type AuditContext, auditCtx } from "./audit";
 import { callerArgument, guardOf } from "./caller-guard";
@@ -25,8 +25,21 @@ export interface IdempotencyKeyUse {
   ttlHours: number;
 }
 
-/** What a creation that accepts an Idempotency-Key did: created `T`, or replayed a response. */
-export type Once<T> = { replayed: false; created: T } | { replayed: true; body: unknown };
+/**
+ * What a creation that accepts an Idempotency-Key did: created `T`, or replayed what the first
+ * request with the key created (the database stores the unit's answer with the key, and a replay
+ * presents it as the first response was presented). `body`: a response stored by the release
+ * before this one, which stored the response itself; keys live a day, so this can go in the
+ * release after this one.
+ */
+export type Once<T> = { replayed: boolean; created: T } | { replayed: true; body: unknown };
+
+/** A stored answer of the previous release: its rows were already the API's camelCase JSON. */
+function storedAsResponse(body: Record<string, unknown>): boolean {
+  return Object.values(body).some(
+    (value) => typeof value === "object" && value !== null && "createdAt" in value,
+  );
+}
 
 /** The database's units of work (db/functions/), each taking one jsonb argument. */
 export type Unit =
@@ -106,70 +119,13 @@ export async function runOnce<T>(
     { ...fields, ctx: auditCtx(ctx), key: key ?? null },
     (p) => sql`regent_idempotent(${unit}, ${p})`,
   );
-  return answer.replayed
-    ? { replayed: true, body: answer.body }
-    : { replayed: false, created: map(answer.body) };
+  if (answer.replayed && storedAsResponse(answer.body))
+    return { replayed: true, body: answer.body };
+  return { replayed: answer.replayed === true, created: map(answer.body) };
 }
 
 /** The value of a creation made without an Idempotency-Key, which never replays. */
 export function createdOf<T>(once: Once<T>): T {
-  if (once.replayed) throw new Error("a creation without a key replayed");
+  if (once.replayed || !("created" in once)) throw new Error("a creation without a key replayed");
   return once.created;
-}
-
-type Json = Record<string, unknown>;
-const date = (value: unknown) => new Date(value as string);
-const dateOrNull = (value: unknown) => (value === null ? null : new Date(value as string));
-
-export function jobFromJson(j: Json): Job {
-  return {
-    id: j.id as string,
-    generator: j.generator as string,
-    input: j.input,
-    status: j.status as Job["status"],
-    retryOfJobId: j.retryOfJobId as string | null,
-    retryIntentId: j.retryIntentId as string | null,
-    createdBy: j.createdBy as string,
-    createdAt: date(j.createdAt),
-    claimedBy: j.claimedBy as string | null,
-    claimedAt: dateOrNull(j.claimedAt),
-    leaseExpiresAt: dateOrNull(j.leaseExpiresAt),
-    finishedAt: dateOrNull(j.finishedAt),
-    error: j.error as Job["error"],
-  };
-}
-
-export function intentFromJson(i: Json): RetryIntent {
-  return {
-    id: i.id as string,
-    sourceJobId: i.sourceJobId as string,
-    sourceOutputRef: i.sourceOutputRef as string | null,
-    reasonCode: i.reasonCode as RetryIntent["reasonCode"],
-    reasonText: i.reasonText as string,
-    approvedBy: i.approvedBy as string,
-    approvedAt: date(i.approvedAt),
-    status: i.status as RetryIntent["status"],
-    createdAt: date(i.createdAt),
-    consumedBy: i.consumedBy as string | null,
-    consumedAt: dateOrNull(i.consumedAt),
-    rejectedBy: i.rejectedBy as string | null,
-    rejectedAt: dateOrNull(i.rejectedAt),
-    rejectionText: i.rejectionText as string | null,
-    batchId: i.batchId as string | null,
-    budgetOverride: i.budgetOverride as boolean,
-    expiresAt: date(i.expiresAt),
-  };
-}
-
-export function batchFromJson(b: Json): RetryBatch {
-  return {
-    id: b.id as string,
-    filter: b.filter as Record<string, string>,
-    reasonCode: b.reasonCode as RetryBatch["reasonCode"],
-    reasonText: b.reasonText as string,
-    approvedBy: b.approvedBy as string,
-    approvedAt: date(b.approvedAt),
-    jobCount: b.jobCount as number,
-    createdAt: date(b.createdAt),
-  };
 }

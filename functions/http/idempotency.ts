@@ -20,7 +20,10 @@ export const REPLAYED_HEADER = "Idempotent-Replayed";
  * statement, so the key is there exactly when the new creation committed.
  *
  * `create` gets the key to hand to the domain (undefined without one); `present` turns what it
- * created into the response body, which is also what the database stores for a replay.
+ * created into the response body. The database stores the creation's rows with the key, and a
+ * replay presents them the same way, so it answers the first response's body. The key's
+ * principal is the caller the database proved (regent_authorized), whatever is named here before
+ * it has.
  */
 export async function idempotent<D, T>(
   c: Context<AppEnv>,
@@ -41,9 +44,6 @@ export async function idempotent<D, T>(
           ttlHours: IDEMPOTENCY_KEY_TTL_HOURS,
         };
   const outcome = await create(key);
-  if (outcome.replayed) {
-    c.header(REPLAYED_HEADER, "true");
-    return outcome.body as T;
-  }
-  return present(outcome.created);
+  if (outcome.replayed) c.header(REPLAYED_HEADER, "true");
+  return "created" in outcome ? present(outcome.created) : (outcome.body as T);
 }

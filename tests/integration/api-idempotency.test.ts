@@ -53,6 +53,19 @@ describe("POST /api/jobs with Idempotency-Key", () => {
     ).toBe(1);
   });
 
+  it("replays a response stored by the previous release (the API's JSON itself) as it was", async () => {
+    const body = { generator: "demo", input: { text: "stored before the deploy" } };
+    const first = await submitWithKey("order-legacy", body);
+    expect(first.status).toBe(201);
+    // What the release before this one stored with a key: the response, not the rows.
+    await t.raw.query("UPDATE idempotency_keys SET response_body = $1 WHERE key = 'order-legacy'", [
+      JSON.stringify(first.body),
+    ]);
+    const replayed = await submitWithKey("order-legacy", body);
+    expect(replayed.headers.get("idempotent-replayed")).toBe("true");
+    expect(replayed.body).toEqual(first.body);
+  });
+
   it("refuses the same key with another body: 409 IDEMPOTENCY_KEY_REUSED", async () => {
     await submitWithKey("order-2", { generator: "demo", input: { text: "a" } });
     const reused = await submitWithKey("order-2", { generator: "demo", input: { text: "b" } });
