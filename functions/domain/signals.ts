@@ -181,7 +181,7 @@ export function surgeOf(
 /**
  * Whether retries surge at `now` (default: the database's clock), in one small statement: the
  * worker asks it each invocation, and every admin page asks it for its banner as part of the
- * statement that reads its session (`surgeQuery` in readAdminPageContext).
+ * statement that proves the page's caller (`surgeQuery` in pageContextSql).
  *
  * The hours are (now − 1 h, now] and (now − 25 h, now − 1 h]. The trailing count is an InitPlan
  * PostgreSQL runs only when the last hour reached the minimum, which it rarely does. Measured on

@@ -359,7 +359,7 @@ describe("the admin page", () => {
     }
   });
 
-  it("a page for a Cloudflare Access identity: no session, the same two statements", async () => {
+  it("a page for a Cloudflare Access identity: no session, the same one statement", async () => {
     const team = await accessTeam({ admins: "ada@example.com" });
     const app = adminApp({ db: counter.db, env: team.env, accessKeys: team.keys });
     const headers = { "cf-access-jwt-assertion": await team.tokenFor("ada@example.com") };

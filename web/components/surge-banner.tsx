@@ -5,7 +5,7 @@ import { adminPath } from "../context";
 /**
  * A warning on every admin page while retries surge: whoever is about to approve more retries
  * should know that many are being made right now. The surge is read with the session, in the
- * page's first statement (readAdminPageContext), so the banner costs no round trip of its own.
+ * page's own statement, beside its caller (pageContextSql), so the banner costs no round trip of its own.
  */
 export function SurgeBanner({ surge, config }: { surge: Surge | undefined; config: SurgeConfig }) {
   if (!surge?.surging) return null;
