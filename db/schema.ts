@@ -177,7 +177,10 @@ export const retryIntents = pgTable(
     /** Approved past the chain's retry budget, explicitly (reason code OTHER). */
     budgetOverride: boolean("budget_override").notNull().default(false),
     /** After this it can no longer be executed; the worker's sweep rejects it as `system`. */
-    expiresAt: ts("expires_at").notNull().default(sql`now() + interval '72 hours'`),
+    /** The units set it from the policy; a row written by hand gets the default lifetime. */
+    expiresAt: ts("expires_at")
+      .notNull()
+      .default(sql`now() + interval '${sql.raw(String(DEFAULT_INTENT_TTL_HOURS))} hours'`),
   },
   (t) => [
     check(
