@@ -1,16 +1,15 @@
 -- Executes every PENDING, unexpired intent of a batch ({ctx, batchId}) as a single intent is
--- executed, 500 at a time: the intents are consumed (with their events) in one statement and
--- their jobs created (with theirs) in the next, whose insert trigger must see the intents
--- CONSUMED. Set-based rather than a call of regent_execute_retry_intent per intent: a batch of
--- 1,000 is two statements per 500, not 6,000. Then RETRY_BATCH_EXECUTED with what was created
--- and skipped. Refused: BATCH_NOT_FOUND, FOUR_EYES_REQUIRED (when the policy asks for it).
--- Returns {batch, created, skipped, counts}.
+-- executed (regent_consume_intents), 500 at a time: two statements per 500 intents, not six
+-- per intent. Then RETRY_BATCH_EXECUTED with what was created and skipped. Refused:
+-- BATCH_NOT_FOUND, FOUR_EYES_REQUIRED (when the policy asks for it). Returns {batch, created,
+-- skipped, counts}.
 CREATE FUNCTION regent_execute_retry_batch(p jsonb) RETURNS jsonb LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
   v_actor text;
   b retry_batches%ROWTYPE;
-  v_consumed text[];
+  v_ids text[];
+  v_made integer;
   v_created integer := 0;
   v_counts jsonb;
   v_expired integer;
@@ -24,50 +23,14 @@ BEGIN
       jsonb_build_object('batchId', b.id, 'approvedBy', b.approved_by));
   END IF;
   LOOP
-    WITH picked AS (
+    SELECT coalesce(array_agg(x.id), '{}') INTO v_ids FROM (
       SELECT id FROM retry_intents
       WHERE batch_id = b.id AND status = 'PENDING' AND expires_at > statement_timestamp()
       ORDER BY id
-      LIMIT 500
-      FOR UPDATE
-    ), consumed AS (
-      UPDATE retry_intents i SET status = 'CONSUMED', consumed_by = v_actor, consumed_at = now()
-      FROM picked WHERE i.id = picked.id
-      RETURNING i.id, i.source_job_id
-    ), audit AS (
-      INSERT INTO audit_events (type, actor, subject_type, subject_id, data, request_id, ip, user_agent)
-      SELECT 'RETRY_INTENT_CONSUMED', v_actor, 'retry_intent', id,
-             jsonb_build_object('sourceJobId', source_job_id, 'batchId', b.id),
-             p->'ctx'->>'requestId', p->'ctx'->>'ip', p->'ctx'->>'userAgent'
-      FROM consumed
-    )
-    SELECT coalesce(array_agg(id), '{}') INTO v_consumed FROM consumed;
-    EXIT WHEN cardinality(v_consumed) = 0;
-    WITH jobs AS (
-      INSERT INTO regeneration_jobs (id, generator, input, retry_of_job_id, retry_intent_id, created_by)
-      SELECT regent_new_id(), src.generator, src.input, src.id, i.id, v_actor
-      FROM unnest(v_consumed) WITH ORDINALITY AS c(intent_id, n)
-      JOIN retry_intents i ON i.id = c.intent_id
-      JOIN regeneration_jobs src ON src.id = i.source_job_id
-      ORDER BY c.n
-      RETURNING id, generator, retry_of_job_id, retry_intent_id
-    )
-    INSERT INTO audit_events (type, actor, subject_type, subject_id, data, request_id, ip, user_agent)
-    SELECT e.type, v_actor, e.subject_type, e.subject_id, e.data,
-           p->'ctx'->>'requestId', p->'ctx'->>'ip', p->'ctx'->>'userAgent'
-    FROM jobs
-    JOIN retry_intents i ON i.id = jobs.retry_intent_id
-    CROSS JOIN LATERAL (VALUES
-      ('RETRY_INTENT_EXECUTED', 'retry_intent', i.id,
-       jsonb_build_object('sourceJobId', jobs.retry_of_job_id, 'jobId', jobs.id, 'batchId', b.id)),
-      ('JOB_CREATED', 'job', jobs.id,
-       jsonb_build_object('generator', jobs.generator, 'retryOfJobId', jobs.retry_of_job_id,
-                          'retryIntentId', i.id)),
-      ('REGEN_JOB_RETRIED', 'job', jobs.retry_of_job_id,
-       jsonb_build_object('retryJobId', jobs.id, 'retryIntentId', i.id,
-                          'reasonCode', i.reason_code, 'approvedBy', i.approved_by))
-    ) AS e(type, subject_type, subject_id, data);
-    v_created := v_created + cardinality(v_consumed);
+      LIMIT 500) x;
+    EXIT WHEN cardinality(v_ids) = 0;
+    SELECT count(c.job_id) INTO v_made FROM regent_consume_intents(v_ids, p->'ctx') c;
+    v_created := v_created + v_made;
   END LOOP;
   IF v_created > 0 THEN
     PERFORM pg_notify('regent_job_created', '');
