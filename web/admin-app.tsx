@@ -7,6 +7,7 @@ import {
   RETRY_AFTER_SECONDS,
   unavailableRefusal,
 } from "../functions/domain/errors";
+import { isCallerRefusal } from "../functions/http/auth";
 import { Layout } from "./components/layout";
 import { DomainErrorNotice } from "./components/notice";
 import { type AdminDeps, type AdminEnv, adminPath } from "./context";
@@ -21,7 +22,6 @@ import { signalPages } from "./routes/signals";
 import { MIN_SECRET_LENGTH } from "./session";
 import {
   callerRefusedPage,
-  isCallerRefusal,
   proveSignIn,
   registerSignIn,
   registerSignOut,

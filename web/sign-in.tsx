@@ -12,10 +12,10 @@ import {
   guardedDb,
   proveCaller,
 } from "../functions/domain/caller-guard";
-import { type DomainError, isDomainError } from "../functions/domain/errors";
+import type { DomainError } from "../functions/domain/errors";
 import { pageContextFrom, pageContextSql } from "../functions/domain/read-models";
 import { memorySignInLimiter, signInKeys } from "../functions/domain/sign-in-limiter";
-import { DEFERRED_ACTOR, principalOf } from "../functions/http/auth";
+import { DEFERRED_ACTOR, isCallerRefusal, principalOf } from "../functions/http/auth";
 import { auditContext } from "../functions/http/caller";
 import { hasRole } from "../functions/http/principal";
 import { CSRF_FIELD } from "./components/csrf-field";
@@ -101,13 +101,6 @@ function loginRedirect(c: AdminContext, reason?: "expired") {
 }
 
 const PUBLIC_PATHS = new Set([adminPath("/login")]);
-
-/** Whether `error` is the database's refusal of the page's caller (regent_caller). */
-export function isCallerRefusal(
-  error: unknown,
-): error is DomainError & { code: "UNAUTHENTICATED" | "FORBIDDEN" } {
-  return isDomainError(error) && (error.code === "UNAUTHENTICATED" || error.code === "FORBIDDEN");
-}
 
 /**
  * The page for a caller the database refused: a session that ended (or was never there, or

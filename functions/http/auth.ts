@@ -211,11 +211,11 @@ export function principalOf(caller: CallerJson): Principal {
  */
 export const DEFERRED_ACTOR = "pending:credential";
 
-/** An UNAUTHENTICATED or FORBIDDEN refusal the database raised for a credential, if `error` is one. */
-function callerRefusal(error: unknown): DomainError | undefined {
-  return isDomainError(error) && (error.code === "UNAUTHENTICATED" || error.code === "FORBIDDEN")
-    ? error
-    : undefined;
+/** Whether `error` is the database's refusal of a caller's credential (regent_caller). */
+export function isCallerRefusal(
+  error: unknown,
+): error is DomainError & { code: "UNAUTHENTICATED" | "FORBIDDEN" } {
+  return isDomainError(error) && (error.code === "UNAUTHENTICATED" || error.code === "FORBIDDEN");
 }
 
 /**
@@ -309,16 +309,15 @@ export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
     c.set("principal", { actor: DEFERRED_ACTOR, roles: [], via: resolution.via, label: "" });
     // Hono answers a handler's error with onError and keeps it in c.error; next() resolves.
     await next();
-    const refused = callerRefusal(c.error);
-    if (refused) return refuse(c, db, role, refusalOf(refused));
+    if (isCallerRefusal(c.error)) return refuse(c, db, role, refusalOf(c.error));
     if (!guard.proven) {
       // No statement proved the caller (it answered without one, or failed before one): one
       // statement more, so that a refusal of the caller wins over any other answer.
       try {
         await proveCaller(db, guard);
       } catch (error) {
-        const denied = callerRefusal(refusalFrom(error) ?? error);
-        if (denied) return refuse(c, db, role, refusalOf(denied));
+        const denied = refusalFrom(error) ?? error;
+        if (isCallerRefusal(denied)) return refuse(c, db, role, refusalOf(denied));
         throw error;
       }
     }

@@ -7,6 +7,7 @@ import { jobDetail, jobIntents, jobsPage } from "../../functions/domain/read-mod
 import type { PreviewAnswer } from "../../functions/domain/retry-batches";
 import { type BatchFilter, normaliseFilter } from "../../functions/domain/retry-batches";
 import { createRetryIntent } from "../../functions/domain/retry-intents";
+import { isCallerRefusal } from "../../functions/http/auth";
 import { auditContext } from "../../functions/http/caller";
 import { type AdminContext, type AdminEnv, canMutate } from "../context";
 import { field, intentHref, noticeOf, queryValue, statusOf } from "../forms";
@@ -15,7 +16,6 @@ import { JobIntentsPage } from "../pages/job-intents-page";
 import { JobPage, type JobPageData } from "../pages/job-page";
 import { type BatchOffer, JobsPage, STATUS_TABS, type StatusFilter } from "../pages/jobs-page";
 import type { RetryFormValues } from "../pages/retry-form";
-import { isCallerRefusal } from "../sign-in";
 
 const PAGE_SIZE = 50;
 

@@ -19,6 +19,7 @@ import {
   rejectRetryBatch,
   retryBatchDetail,
 } from "../../functions/domain/retry-batches";
+import { isCallerRefusal } from "../../functions/http/auth";
 import { auditContext } from "../../functions/http/caller";
 import { filterFrom } from "../batch-filter";
 import { type AdminContext, type AdminEnv, canMutate } from "../context";
@@ -28,7 +29,6 @@ import { BatchExecutePage } from "../pages/batch-execute-page";
 import { BatchPage, type BatchPageData, type BatchPageView, executable } from "../pages/batch-page";
 import { BatchPreviewPage } from "../pages/batch-preview-page";
 import { BatchesPage } from "../pages/batches-page";
-import { isCallerRefusal } from "../sign-in";
 
 const PAGE_SIZE = 50;
 

@@ -1,12 +1,13 @@
 /** Retry intents: the list, one intent, its execution (with a confirmation step) and rejection. */
 import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { RetryIntent, RetryIntentStatus } from "../../db/schema";
+import type { RetryIntentStatus } from "../../db/schema";
 import { DomainError, isDomainError } from "../../functions/domain/errors";
 import { type IntentDetail, intentDetail, intentsPage } from "../../functions/domain/read-models";
 import { refusal } from "../../functions/domain/refusals";
 import { intentExpired, rejectRetryIntent } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
+import { isCallerRefusal } from "../../functions/http/auth";
 import { auditContext } from "../../functions/http/caller";
 import { hasExpired } from "../components/time";
 import { type AdminContext, type AdminEnv, canMutate } from "../context";
@@ -15,7 +16,6 @@ import { requireAdmin } from "../middleware";
 import { ExecutePage } from "../pages/execute-page";
 import { IntentPage, type IntentPageView } from "../pages/intent-page";
 import { INTENT_TABS, type IntentFilter, IntentsPage } from "../pages/intents-page";
-import { isCallerRefusal } from "../sign-in";
 
 const PAGE_SIZE = 50;
 
