@@ -6,8 +6,8 @@
 import { readdirSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { applyCore, CORE_FOLDER, checkCore, readCore } from "../../db/core";
+import { readJournal, sha256Of } from "../../db/generate";
 import { MIGRATIONS_FOLDER } from "../../db/migrate";
-import { readJournal, sha256Of } from "../../db/pin-migrations";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 
 let t: TestDatabase;

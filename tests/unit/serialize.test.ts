@@ -6,6 +6,7 @@
 import { getTableColumns } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { retryBatches, retryIntents } from "../../db/schema";
+import { rowFromJson } from "../../functions/domain/json-rows";
 import { RetryBatchSchema, RetryIntentSchema } from "../../functions/http/schemas";
 import { batchJson, intentJson } from "../../functions/http/serialize";
 
@@ -34,25 +35,16 @@ describe("a row shown column for column", () => {
       approvedAt: at.toISOString(),
       createdAt: at.toISOString(),
     });
-    const intent = intentJson({
-      id: "i1",
-      sourceJobId: "j1",
-      sourceOutputRef: null,
-      reasonCode: "OTHER",
-      reasonText: "why",
-      approvedBy: "token:a",
-      approvedAt: at,
-      status: "PENDING",
-      createdAt: at,
-      consumedBy: null,
-      consumedAt: null,
-      rejectedBy: null,
-      rejectedAt: null,
-      rejectionText: null,
-      batchId: null,
-      budgetOverride: false,
-      expiresAt: at,
-    });
+    // A row as the database answers it (snake_case, timestamps as text), whatever its columns.
+    const intent = intentJson(
+      rowFromJson(retryIntents, {
+        id: "i1",
+        status: "PENDING",
+        budget_override: false,
+        approved_at: at.toISOString(),
+        expires_at: at.toISOString(),
+      }),
+    );
     expect(intent).toMatchObject({
       consumedAt: null,
       expiresAt: "2026-12-07T10:00:00.123Z",

@@ -1,10 +1,11 @@
 /**
- * `npm run db:generate` runs this after drizzle-kit: each migration it has just added gets the
- * SHA-256 of its SQL recorded in its entry of `db/migrations/meta/_journal.json`. A migration
- * that has shipped is never edited again, and `tests/integration/core.test.ts` holds every
- * migration to the hash its entry records. Entries that have a hash keep it: this never
- * re-pins a migration that changed.
+ * `npm run db:generate -- [--name NAME]`: drizzle-kit writes the migration the schema's change
+ * needs, and each migration it has just added gets the SHA-256 of its SQL recorded in its entry
+ * of `db/migrations/meta/_journal.json`. A migration that has shipped is never edited again:
+ * `tests/integration/core.test.ts` holds every migration to the hash its entry records.
+ * Entries that have a hash keep it: this never re-pins a migration that changed.
  */
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -31,6 +32,10 @@ export function readJournal(): { entries: JournalEntry[] } {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const generated = spawnSync("drizzle-kit", ["generate", ...process.argv.slice(2)], {
+    stdio: "inherit",
+  });
+  if (generated.status !== 0) process.exit(generated.status ?? 1);
   const journal = readJournal();
   const pinned = journal.entries.filter((entry) => entry.sha256 === undefined);
   for (const entry of pinned) entry.sha256 = sha256Of(entry.tag);
