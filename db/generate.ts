@@ -27,6 +27,12 @@ export const sha256Of = (tag: string): string =>
     .update(readFileSync(join(MIGRATIONS_FOLDER, `${tag}.sql`)))
     .digest("hex");
 
+/** drizzle-kit's empty custom migration, still waiting for its SQL. */
+function isPlaceholder(tag: string): boolean {
+  const text = readFileSync(join(MIGRATIONS_FOLDER, `${tag}.sql`), "utf8").trim();
+  return text === "-- Custom SQL migration file, put your code below! --";
+}
+
 export function readJournal(): { entries: JournalEntry[] } {
   return JSON.parse(readFileSync(JOURNAL, "utf8"));
 }
@@ -37,7 +43,10 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   });
   if (generated.status !== 0) process.exit(generated.status ?? 1);
   const journal = readJournal();
-  const pinned = journal.entries.filter((entry) => entry.sha256 === undefined);
+  // A custom migration (`--custom`) is pinned once it holds its SQL: run this again then.
+  const pinned = journal.entries.filter(
+    (entry) => entry.sha256 === undefined && !isPlaceholder(entry.tag),
+  );
   for (const entry of pinned) entry.sha256 = sha256Of(entry.tag);
   // As drizzle-kit writes it: two spaces, no newline at the end.
   writeFileSync(JOURNAL, JSON.stringify(journal, null, 2));
