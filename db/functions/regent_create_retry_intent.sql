@@ -3,9 +3,9 @@
 -- event. The budget and the lifetime's bounds are the policy's. The job's row is locked first
 -- (NO KEY UPDATE), as executing an intent locks it, so that for one job the two run one after
 -- the other; then regent_retry_refusal says whether it may be retried. Refused:
--- VALIDATION_FAILED (a lifetime outside the policy), JOB_NOT_FOUND, JOB_NOT_FAILED,
--- JOB_ALREADY_RETRIED, INTENT_ALREADY_PENDING, RETRY_BUDGET_EXHAUSTED (unless overridden).
--- Returns {intent}.
+-- VALIDATION_FAILED (a lifetime outside the policy, an override with another reason code than
+-- OTHER), JOB_NOT_FOUND, JOB_NOT_FAILED, JOB_ALREADY_RETRIED, INTENT_ALREADY_PENDING,
+-- RETRY_BUDGET_EXHAUSTED (unless overridden). Returns {intent}.
 CREATE FUNCTION regent_create_retry_intent(p jsonb) RETURNS jsonb LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
@@ -17,6 +17,10 @@ DECLARE
   v_over boolean;
   i retry_intents%ROWTYPE;
 BEGIN
+  -- Going past the budget is an exception, explained in the reason text (a CHECK holds it too).
+  IF coalesce((p->>'overrideBudget')::boolean, false) AND p->>'reasonCode' <> 'OTHER' THEN
+    PERFORM regent_refuse_with('VALIDATION_FAILED', jsonb_build_object('field', 'overrideBudget'));
+  END IF;
   PERFORM 1 FROM regeneration_jobs j WHERE j.id = v_job_id FOR NO KEY UPDATE;
   v_refusal := regent_retry_refusal(v_job_id);
   v_over := v_refusal->>'code' = 'RETRY_BUDGET_EXHAUSTED';

@@ -35,8 +35,11 @@ const MESSAGES: Partial<Record<ErrorCode, (d: Details) => string>> = {
   BATCH_PREVIEW_STALE: (d) =>
     `the jobs this filter matches changed since the preview (now ${d.count}): preview again and approve what you see`,
   IDEMPOTENCY_KEY_REUSED: () => "this Idempotency-Key was already used for a different request",
-  // The database's policy bounds a lifetime; the field and the bounds come with the refusal.
-  VALIDATION_FAILED: (d) => `${d.field} must be a whole number from ${d.min} to ${d.max}`,
+  VALIDATION_FAILED: (d) =>
+    d.field === "overrideBudget"
+      ? "overrideBudget needs reason code OTHER: going past the retry budget is an exception, explained in the reason text"
+      : // The database's policy bounds a lifetime; the bounds come with the refusal.
+        `${d.field} must be a whole number from ${d.min} to ${d.max}`,
   NOT_FOUND: (d) => `no api token with id ${d.tokenId}`,
 };
 

@@ -64,13 +64,6 @@ export async function createRetryIntentOnce(
   key?: IdempotencyKeyUse,
 ): Promise<Once<RetryIntent>> {
   const reasonText = normaliseReasonText(request.reasonText);
-  if (request.overrideBudget && request.reasonCode !== "OTHER") {
-    throw new DomainError(
-      "VALIDATION_FAILED",
-      "overrideBudget needs reason code OTHER: going past the retry budget is an exception, explained in the reason text",
-      { field: "overrideBudget" },
-    );
-  }
   if (!REASON_CODES.includes(request.reasonCode)) {
     throw new DomainError(
       "VALIDATION_FAILED",
