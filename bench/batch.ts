@@ -18,6 +18,7 @@ import {
   executeRetryBatch,
   previewRetryBatch,
 } from "../functions/domain/retry-batches";
+import { builtInCatalog } from "../functions/execution/generators";
 import { benchServer } from "./scratch-database";
 
 const { values } = parseArgs({
@@ -99,7 +100,10 @@ const database = await connect({ url: at(name), max: 10 });
 const raw = new pg.Client({ connectionString: at(name) });
 try {
   // The batch's size is the database's policy to allow.
-  await migrate(database, { policy: { retryBatchMax: Math.max(jobs, 1000) } });
+  await migrate(database, {
+    policy: { retryBatchMax: Math.max(jobs, 1000) },
+    generators: builtInCatalog(),
+  });
   await raw.connect();
   const approver = { actor: "bench:approver", requestId: "bench", ip: null, userAgent: "bench" };
   const executor = { actor: "bench:executor", requestId: "bench", ip: null, userAgent: "bench" };

@@ -31,6 +31,7 @@ import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
 import { CLAIMER_WAKE, CLAIMER_WAKE_BATCH } from "../functions/config/wake";
 import { createApiToken } from "../functions/domain/api-tokens";
+import { builtInCatalog } from "../functions/execution/generators";
 import { compatibilityDate, compatibilityFlags } from "../infra/worker-settings";
 import { startNeonHttp } from "../tests/helpers/neon-http";
 import { startRegent } from "../tests/helpers/start-server";
@@ -85,7 +86,7 @@ const raw = new pg.Client({ connectionString: url });
 const stops: (() => Promise<unknown>)[] = [];
 
 try {
-  await migrate(database);
+  await migrate(database, { generators: builtInCatalog() });
   await raw.connect();
   const system = { actor: "bench" };
   const adminToken = (await createApiToken(database.db, system, { name: "a", role: "admin" }))

@@ -35,6 +35,7 @@ import pg from "pg";
 import { PgBoss } from "pg-boss";
 import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
+import { builtInCatalog } from "../functions/execution/generators";
 import { type StartedRegent, startRegent } from "../tests/helpers/start-server";
 import { startEmbeddedPostgres } from "../tests/setup/global-postgres";
 import { type DrainSettings, PGBOSS_QUEUE } from "./drain-settings";
@@ -333,7 +334,7 @@ async function regentDrain(processes: number, jobs: number): Promise<DrainRun> {
   const db = await scratch("regent");
   try {
     const database = await connect({ url: db.url, max: 1 });
-    await migrate(database);
+    await migrate(database, { generators: builtInCatalog() });
     await database.close();
     const raw = new pg.Client({ connectionString: db.url });
     await raw.connect();

@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
+import { builtInCatalog } from "../functions/execution/generators";
 import { runWorkerInvocation } from "../functions/execution/invocation";
 import { benchServer, queueDemoJobs } from "./scratch-database";
 
@@ -33,7 +34,7 @@ await admin(`CREATE DATABASE "${name}"`);
 if (values.profile) await admin(`ALTER DATABASE "${name}" SET track_functions = 'pl'`);
 const database = await connect({ url: at(name), max: 10 });
 try {
-  await migrate(database);
+  await migrate(database, { generators: builtInCatalog() });
   const raw = new pg.Client({ connectionString: at(name) });
   await raw.connect();
   await queueDemoJobs(raw, jobs);

@@ -10,6 +10,7 @@
 import { parseArgs } from "node:util";
 import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
+import { builtInCatalog } from "../functions/execution/generators";
 import { bundleWorker, runInWorkerd, withPassword } from "../tests/helpers/workerd";
 import { startWsProxy } from "../tests/helpers/ws-proxy";
 import { benchServer } from "./scratch-database";
@@ -23,7 +24,7 @@ await admin(`CREATE DATABASE "${name}"`);
 const proxy = await startWsProxy();
 try {
   const database = await connect({ url: at(name), max: 1 });
-  await migrate(database);
+  await migrate(database, { generators: builtInCatalog() });
   await database.close();
 
   const bundle = await bundleWorker("functions/api.ts", { minify: true });

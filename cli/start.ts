@@ -12,6 +12,7 @@ import { type Config, ConfigError, loadConfig } from "../functions/config/api";
 import { loadWorkerConfig, type WorkerConfig, WorkerConfigError } from "../functions/config/worker";
 import { ensureBootstrapAdminToken } from "../functions/domain/api-tokens";
 import { memorySignInLimiter } from "../functions/domain/sign-in-limiter";
+import { catalogOf } from "../functions/execution/generators";
 import { invocationOptionsFrom } from "../functions/execution/invocation";
 import { startWorkerLoop } from "../functions/execution/loop";
 import { createServer } from "../functions/server";
@@ -28,8 +29,13 @@ try {
 }
 
 const database = await connect({ url: config.databaseUrl });
-// The policy is the database's; npm start writes this process's configuration into it.
-await migrate(database, { policy: config.policy });
+const workerOptions = invocationOptionsFrom(workerConfig);
+// The policy is the database's; npm start writes this process's configuration into it, and
+// publishes the generators its worker runs to the catalog the API checks submissions against.
+await migrate(database, {
+  policy: config.policy,
+  generators: catalogOf(workerOptions.generators ?? new Map()),
+});
 if (config.bootstrapAdminToken) {
   await ensureBootstrapAdminToken(database.db, config.bootstrapAdminToken);
 }
@@ -38,7 +44,7 @@ if (config.bootstrapAdminToken) {
 const stops: (() => Promise<void>)[] = [() => database.close()];
 
 const worker = startWorkerLoop(database.db, {
-  ...invocationOptionsFrom(workerConfig),
+  ...workerOptions,
   intervalMs: workerConfig.intervalMs,
 });
 stops.push(() => worker.stop());

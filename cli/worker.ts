@@ -10,6 +10,7 @@ import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
 import { JOB_CREATED_CHANNEL, listenForNotifications } from "../db/notifications";
 import { loadWorkerConfig, WorkerConfigError } from "../functions/config/worker";
+import { catalogOf } from "../functions/execution/generators";
 import { invocationOptionsFrom, runWorkerInvocation } from "../functions/execution/invocation";
 import { startWorkerLoop } from "../functions/execution/loop";
 
@@ -39,8 +40,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const database = await connect({ url: config.databaseUrl });
   try {
-    await migrate(database);
     const options = invocationOptionsFrom(config);
+    // The generators this worker runs go into the catalog before it claims anything.
+    await migrate(database, { generators: catalogOf(options.generators ?? new Map()) });
     if (values.once) {
       const r = await runWorkerInvocation(database.db, options);
       console.log(

@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import { migrate as migrateNeon } from "drizzle-orm/neon-serverless/migrator";
 import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { type GeneratorManifest, publishGenerators } from "./catalog";
 import { applyCore } from "./core";
 import type { PolicySettings } from "./policy";
 import type { Database } from "./types";
@@ -12,12 +13,13 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL("./migrations", import.me
 /**
  * Brings a database to the repository's: the migrations not yet applied (DDL and data moves),
  * then the core's definitions (db/functions/, skipped when unchanged), then, when given, the
- * policy from the configuration. Running it again changes nothing. Run as the role that owns
- * Regent's tables.
+ * policy from the configuration and the generators the workers of this release run (so that
+ * the catalog is in place before the first job of a deployment is submitted). Running it again
+ * changes nothing. Run as the role that owns Regent's tables.
  */
 export async function migrate(
   database: Database,
-  options: { policy?: PolicySettings } = {},
+  options: { policy?: PolicySettings; generators?: readonly GeneratorManifest[] } = {},
 ): Promise<void> {
   const config = { migrationsFolder: MIGRATIONS_FOLDER };
   // biome-ignore lint/suspicious/noExplicitAny: each migrator wants its own driver's type
@@ -27,6 +29,9 @@ export async function migrate(
   else await migratePg(db, config);
   await applyCore(database);
   if (options.policy) await writePolicy(database, options.policy);
+  if (options.generators) {
+    await publishGenerators(database.db, options.generators, "system:migrate");
+  }
 }
 
 /** Writes the policy row (regent_set_policy), audited as POLICY_CHANGED when it changes. */

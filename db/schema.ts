@@ -5,6 +5,7 @@ import {
   boolean,
   check,
   customType,
+  foreignKey,
   index,
   integer,
   jsonb,
@@ -408,3 +409,65 @@ export const regentPolicy = pgTable(
 );
 
 export type RegentPolicy = typeof regentPolicy.$inferSelect;
+
+/**
+ * Every (generator, version, input schema) a worker has published: insert-only. A version is
+ * one input schema for good; a generator whose schema changes publishes a new version.
+ */
+export const generatorVersions = pgTable(
+  "generator_versions",
+  {
+    generator: text("generator").notNull(),
+    version: text("version").notNull(),
+    /** A JSON Schema (draft 2020-12) of the input a job of this version accepts. */
+    inputSchema: jsonb("input_schema").$type<unknown>().notNull(),
+    /** SHA-256 (hex) of the schema as PostgreSQL prints it (`input_schema::text`). */
+    schemaSha256: text("schema_sha256").notNull(),
+    publishedBy: text("published_by").notNull(),
+    publishedAt: ts("published_at").notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.generator, t.version] }),
+    check("generator_versions_version_shape", sql`${t.version} ~ '^[\x21-\x7e]{1,100}$'`),
+    check(
+      "generator_versions_schema_shape",
+      sql`jsonb_typeof(${t.inputSchema}) IN ('object', 'boolean')`,
+    ),
+  ],
+);
+
+/**
+ * The catalog: each generator the workers run, the version they run now, and whether an admin
+ * paused it (the claim skips a paused generator's jobs). Rows are never deleted; only the
+ * current version and the pause change, through the regent_… functions that audit them.
+ */
+export const generators = pgTable(
+  "generators",
+  {
+    name: text("name").primaryKey(),
+    currentVersion: text("current_version").notNull(),
+    pausedAt: ts("paused_at"),
+    pausedBy: text("paused_by"),
+    pauseReason: text("pause_reason"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+  },
+  (t) => [
+    foreignKey({
+      name: "generators_current_version_fkey",
+      columns: [t.name, t.currentVersion],
+      foreignColumns: [generatorVersions.generator, generatorVersions.version],
+    }),
+    check("generators_name_shape", sql`${t.name} ~ '^[a-z][a-z0-9_.-]{0,63}$'`),
+    check(
+      "generators_paused_fields",
+      sql`(${t.pausedAt} IS NULL) = (${t.pausedBy} IS NULL) AND (${t.pausedAt} IS NULL) = (${t.pauseReason} IS NULL)`,
+    ),
+    check(
+      "generators_pause_reason_length",
+      sql`${t.pauseReason} IS NULL OR char_length(btrim(${t.pauseReason})) BETWEEN 1 AND ${sql.raw(String(REASON_TEXT_MAX))}`,
+    ),
+  ],
+);
+
+export type Generator = typeof generators.$inferSelect;
+export type GeneratorVersion = typeof generatorVersions.$inferSelect;

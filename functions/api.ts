@@ -9,6 +9,7 @@ import type { Database } from "../db/types";
 import { type ApiEnv, type Config, loadConfig } from "./config/api";
 import { CLAIMER_WAKE } from "./config/wake";
 import { ensureBootstrapAdminToken } from "./domain/api-tokens";
+import { InputSchemas } from "./domain/generators";
 import {
   bindingSignInLimiter,
   CLOUDFLARE_SIGN_IN_LIMIT,
@@ -52,6 +53,12 @@ function signInLimiter(env: Env): SignInLimiter {
   const binding = env[CLOUDFLARE_SIGN_IN_LIMIT.binding];
   return binding ? bindingSignInLimiter(binding) : isolateSignInLimiter;
 }
+
+/**
+ * The generators' input schemas, learnt from the catalog once per isolate: a submission is then
+ * checked here and costs one statement (the database still holds it to the current schema).
+ */
+const isolateInputSchemas = new InputSchemas();
 
 /** The bootstrap admin token is ensured once per isolate, not on every request. */
 let bootstrapped: string | undefined;
@@ -116,6 +123,7 @@ async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise
       accessKeys: accessKeys(config),
       signInLimiter: signInLimiter(env),
       wakeClaimer: claimerWake(env),
+      inputSchemas: isolateInputSchemas,
     });
     return await server.fetch(request, env, ctx);
   } finally {

@@ -9,6 +9,7 @@ import type { Db } from "../db/types";
 import { createAdminApp } from "../web/admin-app";
 import { ADMIN_BASE } from "../web/context";
 import type { Config } from "./config/api";
+import type { InputSchemas } from "./domain/generators";
 import { memorySignInLimiter, type SignInLimiter } from "./domain/sign-in-limiter";
 import { newApp } from "./http/app";
 import { accessJwt } from "./http/auth";
@@ -37,6 +38,12 @@ export interface ServerDeps {
    * `npm start`); without it, jobs wait for the claimer's next tick.
    */
   wakeClaimer?: WakeClaimer | undefined;
+  /**
+   * The input schemas the API has read from the catalog. It must outlive the server when the
+   * server does not outlive a request (the Worker builds one per request); default: this
+   * server's own.
+   */
+  inputSchemas?: InputSchemas | undefined;
 }
 
 /**
@@ -61,7 +68,7 @@ export function createServer(deps: ServerDeps): App {
     for (const path of JOB_CREATING_ROUTES) server.use(path, wakeClaimerAfter(wakeClaimer));
   }
 
-  server.route("/", newApp({ db, config, access }));
+  server.route("/", newApp({ db, config, access, inputSchemas: deps.inputSchemas }));
   if (config.sessionSecret) {
     server.route(
       ADMIN_BASE,

@@ -4,9 +4,16 @@
  * Worker also wakes it right after creating jobs, through a Cloudflare Queue it consumes
  * (infra/wake.ts), so that they start without waiting for the next tick; the Worker has no URL.
  */
+import { publishGenerators } from "../db/catalog";
 import { connectNeon } from "../db/neon";
+import type { Database } from "../db/types";
 import { loadWorkerConfig, type WorkerEnv } from "./config/worker";
-import { invocationOptionsFrom, runWorkerInvocation } from "./execution/invocation";
+import { catalogOf } from "./execution/generators";
+import {
+  type InvocationOptions,
+  invocationOptionsFrom,
+  runWorkerInvocation,
+} from "./execution/invocation";
 
 function connect(env: WorkerEnv) {
   const config = loadWorkerConfig(env);
@@ -17,10 +24,35 @@ function connect(env: WorkerEnv) {
   };
 }
 
+/**
+ * The database this isolate published its generators to. A deploy publishes them at migrate
+ * time already; publishing once more per isolate (a statement that writes nothing when the
+ * catalog is current) keeps the catalog true to the code that runs, whoever deployed it.
+ */
+let publishedTo: string | undefined;
+
+async function invoke(
+  env: WorkerEnv,
+  options: InvocationOptions,
+  database: Database,
+  overrides: Partial<InvocationOptions> = {},
+): Promise<void> {
+  const url = env.DATABASE_URL ?? "";
+  if (publishedTo !== url) {
+    await publishGenerators(
+      database.db,
+      catalogOf(options.generators ?? new Map()),
+      "system:claimer",
+    );
+    publishedTo = url;
+  }
+  await runWorkerInvocation(database.db, { ...options, ...overrides });
+}
+
 export default {
   scheduled(_event, env, ctx) {
     const { options, database } = connect(env);
-    ctx.waitUntil(runWorkerInvocation(database.db, options).finally(() => database.close()));
+    ctx.waitUntil(invoke(env, options, database).finally(() => database.close()));
   },
 
   /**
@@ -35,7 +67,7 @@ export default {
     batch.ackAll();
     const { options, database } = connect(env);
     try {
-      await runWorkerInvocation(database.db, { ...options, housekeeping: false });
+      await invoke(env, options, database, { housekeeping: false });
     } finally {
       await database.close();
     }

@@ -20,6 +20,7 @@ import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
 import { loadConfig } from "../functions/config/api";
 import { postgresUrl } from "../functions/config/fields";
+import { builtInCatalog } from "../functions/execution/generators";
 import { readStageConfig, StageConfigError } from "./config";
 import { LOCAL_SST, linkBun, sstEnvironment } from "./sst-cli";
 
@@ -96,7 +97,8 @@ export async function deploy(args: readonly string[], env: NodeJS.ProcessEnv): P
   try {
     const database = await connect({ url, max: 1 });
     try {
-      await migrate(database, { policy: loadConfig(env).policy });
+      // The catalog is in place before the new API accepts its first job.
+      await migrate(database, { policy: loadConfig(env).policy, generators: builtInCatalog() });
     } finally {
       await database.close();
     }

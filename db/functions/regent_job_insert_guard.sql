@@ -1,4 +1,4 @@
--- Jobs are born PENDING. A retry job comes from a CONSUMED intent for its FAILED source job
+-- Jobs are born PENDING. An original job runs a generator of the catalog. A retry job comes from a CONSUMED intent for its FAILED source job
 -- and runs that job's generator and input unchanged.
 CREATE FUNCTION regent_job_insert_guard() RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp AS $$
@@ -9,7 +9,11 @@ BEGIN
   IF NEW.status <> 'PENDING' THEN
     RAISE EXCEPTION 'a job is created PENDING, not %', NEW.status USING ERRCODE = 'RG001';
   END IF;
-  IF NEW.retry_of_job_id IS NOT NULL THEN
+  IF NEW.retry_of_job_id IS NULL THEN
+    IF NOT EXISTS (SELECT 1 FROM generators WHERE name = NEW.generator) THEN
+      RAISE EXCEPTION 'no generator named % is in the catalog', NEW.generator USING ERRCODE = 'RG001';
+    END IF;
+  ELSE
     SELECT * INTO src FROM regeneration_jobs WHERE id = NEW.retry_of_job_id;
     IF NOT FOUND OR src.status <> 'FAILED' THEN
       RAISE EXCEPTION 'only a FAILED job is retried: % is %', NEW.retry_of_job_id, coalesce(src.status::text, 'missing')

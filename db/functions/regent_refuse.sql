@@ -24,3 +24,7 @@ CREATE TRIGGER commit_checks_never_changed BEFORE UPDATE OR TRUNCATE ON commit_c
   FOR EACH STATEMENT EXECUTE FUNCTION regent_refuse('commit checks are never changed');
 CREATE TRIGGER regent_policy_one_row BEFORE DELETE OR TRUNCATE ON regent_policy
   FOR EACH STATEMENT EXECUTE FUNCTION regent_refuse('the policy has one row, always');
+CREATE TRIGGER generator_versions_insert_only BEFORE UPDATE OR DELETE OR TRUNCATE ON generator_versions
+  FOR EACH STATEMENT EXECUTE FUNCTION regent_refuse('generator versions are insert-only');
+CREATE TRIGGER generators_never_deleted BEFORE DELETE OR TRUNCATE ON generators
+  FOR EACH STATEMENT EXECUTE FUNCTION regent_refuse('generators are never deleted');

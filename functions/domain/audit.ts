@@ -26,6 +26,10 @@ export const AUDIT_TYPES = [
   "ADMIN_SIGNED_OUT",
   "SIGN_IN_FAILED",
   "POLICY_CHANGED",
+  "GENERATOR_VERSION_PUBLISHED",
+  "GENERATOR_VERSION_CURRENT",
+  "GENERATOR_PAUSED",
+  "GENERATOR_RESUMED",
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 
@@ -37,7 +41,8 @@ export type SubjectType =
   | "request"
   | "alert"
   | "admin_session"
-  | "policy";
+  | "policy"
+  | "generator";
 
 /** Who did something and from where. System actors (the worker) have no request fields. */
 export interface AuditContext {

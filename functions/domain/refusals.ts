@@ -36,11 +36,19 @@ const MESSAGES: Partial<Record<ErrorCode, (d: Details) => string>> = {
     `the jobs this filter matches changed since the preview (now ${d.count}): preview again and approve what you see`,
   IDEMPOTENCY_KEY_REUSED: () => "this Idempotency-Key was already used for a different request",
   VALIDATION_FAILED: (d) =>
-    d.field === "overrideBudget"
-      ? "overrideBudget needs reason code OTHER: going past the retry budget is an exception, explained in the reason text"
-      : // The database's policy bounds a lifetime; the bounds come with the refusal.
-        `${d.field} must be a whole number from ${d.min} to ${d.max}`,
+    d.field === "reasonText"
+      ? `reasonText must be ${d.min} to ${d.max} characters, not only spaces`
+      : d.field === "overrideBudget"
+        ? "overrideBudget needs reason code OTHER: going past the retry budget is an exception, explained in the reason text"
+        : // The database's policy bounds a lifetime; the bounds come with the refusal.
+          `${d.field} must be a whole number from ${d.min} to ${d.max}`,
   NOT_FOUND: (d) => `no api token with id ${d.tokenId}`,
+  UNKNOWN_GENERATOR: (d) =>
+    `no generator named "${d.generator}" is in the catalog: GET /api/admin/generators lists them`,
+  GENERATOR_NOT_FOUND: (d) => `no generator named "${d.generator}" is in the catalog`,
+  GENERATOR_ALREADY_PAUSED: (d) =>
+    `generator ${d.generator} is paused already (by ${d.pausedBy} at ${d.pausedAt})`,
+  GENERATOR_NOT_PAUSED: (d) => `generator ${d.generator} is not paused`,
 };
 
 /** The refusal `code` with `details`, worded as everywhere else. */
@@ -49,24 +57,39 @@ export function refusal(code: ErrorCode, details: Details): DomainErrorType {
   return new DomainError(code, message, details);
 }
 
+/** A unit's refusal as it was raised: its code and details, whether or not callers see it. */
+export interface RaisedRefusal {
+  code: string;
+  details: Details;
+}
+
 /**
- * The DomainError a unit of work refused with, if `error` is such a refusal (looking through
- * the driver's and Drizzle's wrapping); undefined for any other error.
+ * The refusal a unit of work raised, if `error` is one (looking through the driver's and
+ * Drizzle's wrapping); undefined for any other error. Some refusals are for the application
+ * only (GENERATOR_SCHEMA_CHANGED: read the catalog again and ask again) and never reach a caller.
  */
-export function refusalFrom(error: unknown): DomainErrorType | undefined {
+export function raisedRefusal(error: unknown): RaisedRefusal | undefined {
   let current: unknown = error;
   for (let depth = 0; current && depth < 5; depth++) {
     const candidate = current as { code?: unknown; message?: unknown; detail?: unknown };
     if (candidate.code === REFUSAL_SQLSTATE) {
-      const code = String(candidate.message);
-      if (!(ERROR_CODES as readonly string[]).includes(code)) return undefined;
       const details =
         typeof candidate.detail === "string" && candidate.detail !== ""
           ? (JSON.parse(candidate.detail) as Details)
           : {};
-      return refusal(code as ErrorCode, details);
+      return { code: String(candidate.message), details };
     }
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/**
+ * The DomainError a unit of work refused with, if `error` is such a refusal of a code callers
+ * are answered with; undefined for any other error.
+ */
+export function refusalFrom(error: unknown): DomainErrorType | undefined {
+  const raised = raisedRefusal(error);
+  if (!raised || !(ERROR_CODES as readonly string[]).includes(raised.code)) return undefined;
+  return refusal(raised.code as ErrorCode, raised.details);
 }

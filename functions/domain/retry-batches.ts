@@ -5,6 +5,7 @@
  * of its intents at once. Each intent is still consumed at most once and yields one job.
  */
 import { type SQL, sql } from "drizzle-orm";
+import { GENERATOR_NAME } from "../../db/catalog";
 import {
   type AuditEvent,
   auditEvents,
@@ -17,7 +18,6 @@ import {
 import { type Executor, rowsOf } from "../../db/types";
 import { type AuditContext, auditTrailJson } from "./audit";
 import { DomainError, type ErrorCode } from "./errors";
-import { GENERATOR_NAME } from "./jobs";
 import { rowFromJson, rowsFromJson } from "./json-rows";
 import { newestFirstPage, type Page } from "./pagination";
 import { refusal } from "./refusals";

@@ -32,11 +32,22 @@ export interface FailureCount {
   count: number;
 }
 
+/**
+ * The generator label of failures whose generator is not in the catalog (jobs submitted before
+ * there was one): counted together, so that made-up names cannot add a series each.
+ */
+export const UNCATALOGUED = "(uncatalogued)";
+
 export interface SignalTotals {
   /** Every status, zero included. */
   jobs: Record<JobStatus, number>;
-  /** FAILED jobs by generator and error code; only pairs that occur. */
+  /**
+   * FAILED jobs by generator and error code; only pairs that occur. Generators the catalog does
+   * not hold are counted as UNCATALOGUED.
+   */
   failures: FailureCount[];
+  /** Each generator of the catalog, by name, and whether it is paused. */
+  generators: { name: string; paused: boolean }[];
   /** Every status and reason code, zero included. */
   retryIntents: { status: RetryIntentStatus; reasonCode: RetryReasonCode; count: number }[];
   /** Retry jobs by their intent's reason code and their own state, zero included. */
@@ -83,7 +94,9 @@ interface TotalsRow {
 function totalsQuery(at: SQL): SQL {
   return sql`
     SELECT 'jobs' AS family, status::text AS a,
-           CASE WHEN status = 'FAILED' THEN generator END AS b,
+           CASE WHEN status <> 'FAILED' THEN NULL
+                WHEN generator = ANY (ARRAY(SELECT name FROM generators)) THEN generator
+                ELSE ${UNCATALOGUED} END AS b,
            CASE WHEN status = 'FAILED' THEN coalesce(error->>'code', '') END AS c,
            count(*)::float8 AS n
     FROM regeneration_jobs GROUP BY status, 3, 4
@@ -94,6 +107,8 @@ function totalsQuery(at: SQL): SQL {
     SELECT 'retries', i.reason_code::text, j.status::text, NULL, count(*)::float8
     FROM retry_intents i JOIN regeneration_jobs j ON j.retry_intent_id = i.id
     WHERE i.status = 'CONSUMED' GROUP BY 2, 3
+    UNION ALL
+    SELECT 'generators', name, NULL, NULL, (paused_at IS NOT NULL)::int::float8 FROM generators
     UNION ALL
     SELECT 'oldest', NULL, NULL, NULL,
            coalesce(greatest(0, extract(epoch FROM ${at} - min(created_at)))::float8, 0)
@@ -108,6 +123,7 @@ function totalsOf(rows: TotalsRow[]): SignalTotals {
   const intents = new Map<string, number>();
   const retries = new Map<string, number>();
   const failures: FailureCount[] = [];
+  const generators: { name: string; paused: boolean }[] = [];
   let oldestPendingJobAgeSeconds = 0;
   for (const row of rows) {
     const n = Number(row.n);
@@ -118,6 +134,7 @@ function totalsOf(rows: TotalsRow[]): SignalTotals {
       }
     } else if (row.family === "intents") intents.set(`${row.a} ${row.b}`, n);
     else if (row.family === "retries") retries.set(`${row.a} ${row.b?.toLowerCase()}`, n);
+    else if (row.family === "generators") generators.push({ name: row.a ?? "", paused: n > 0 });
     else if (row.family === "oldest") oldestPendingJobAgeSeconds = Math.round(n * 1000) / 1000;
   }
   failures.sort(
@@ -126,9 +143,11 @@ function totalsOf(rows: TotalsRow[]): SignalTotals {
       x.generator.localeCompare(y.generator) ||
       x.errorCode.localeCompare(y.errorCode),
   );
+  generators.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
   return {
     jobs,
     failures,
+    generators,
     retryIntents: retryIntentStatus.enumValues.flatMap((status) =>
       retryReasonCode.enumValues.map((reasonCode) => ({
         status,

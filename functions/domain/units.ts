@@ -49,7 +49,9 @@ export type Unit =
   | "regent_start_admin_session"
   | "regent_end_admin_session"
   | "regent_create_api_token"
-  | "regent_revoke_api_token";
+  | "regent_revoke_api_token"
+  | "regent_pause_generator"
+  | "regent_resume_generator";
 
 /** The creations that accept an Idempotency-Key, run through `regent_idempotent`. */
 export type IdempotentUnit =

@@ -1,7 +1,8 @@
 /**
- * The execution plane's SQL: claim, finish, sweep, renew. Each is one statement, hence one
- * transaction, whatever the driver (node-postgres, PGlite, Neon); each writes its audit
- * events in that same statement, as the database's commit-time checks demand.
+ * The execution plane's SQL: claim (a function of the database's core), finish, sweep, renew.
+ * Each is one statement, hence one transaction, whatever the driver (node-postgres, PGlite,
+ * Neon); each writes its audit events in that same statement, as the database's commit-time
+ * checks demand.
  *
  * Batches travel as one JSON parameter (jsonb_to_recordset) rather than as arrays: the three
  * drivers agree on JSON text, and the statement text stays the same whatever the batch size.
@@ -11,6 +12,7 @@
 import { sql } from "drizzle-orm";
 import type { JobError } from "../../db/schema";
 import { type Executor, rowsOf } from "../../db/types";
+import { raisedRefusal } from "../domain/refusals";
 import type { ClaimedJob } from "./generators/registry";
 
 export interface Claimant {
@@ -31,64 +33,45 @@ interface ClaimRow {
 
 /**
  * Moves up to `batchSize` PENDING jobs, oldest first, to RUNNING for this claimant, writes
- * their JOB_CLAIMED events, and returns them with their retry depth — all in one statement.
+ * their JOB_CLAIMED events, and returns them with their retry depth — all in one statement, the
+ * database's `regent_claim_jobs` (db/functions/regent_claim_jobs.sql, which explains its plan).
+ * A paused generator's jobs are skipped: they wait PENDING.
  *
- * `FOR UPDATE SKIP LOCKED` lets concurrent workers take disjoint batches without waiting on
- * each other; a row another worker claimed after our snapshot is re-checked under its lock and
- * dropped because it is no longer PENDING, so a job is claimed once. Only a retry's chain is
- * walked for its depth (regent_retry_depth); an original is at depth 0. `id = ANY (ARRAY(…))` makes the UPDATE find its rows by primary key; a
- * join on the CTE let the planner hash the whole table (6.6k → 13.5k jobs/s in bench/worker.ts).
- * The UPDATE repeats no `status = 'PENDING'`: `picked` holds those rows locked, re-checked as
- * PENDING under the lock, and the guard trigger refuses any other move. Repeating it let the
- * planner, before PostgreSQL had statistics on a freshly filled table, probe `id` through the
- * partial PENDING index instead of the primary key: 190 ms a batch instead of 12 (20,000 jobs
- * in 11.9 s instead of 1.5 s).
+ * A claim whose statement started before a pause committed may have picked that generator's
+ * jobs; the database refuses such a claim whole (GENERATOR_PAUSED), and it is made again, now
+ * seeing the pause.
  * Measured on the 2-core development machine, batch of 500: 12.5 ms for the statement (row
- * and index writes, JOB_CLAIMED inserts) plus 7 ms of commit-time audit checks, ≈ 40 µs a job;
- * since the commit-time checks are set-based (the set_based_checks migration), one
- * statement-level check of ≈ 1.5 ms.
+ * and index writes, JOB_CLAIMED inserts) plus the commit-time audit check, ≈ 1.5 ms since it is
+ * set-based (the set_based_checks migration): ≈ 30 µs a job.
  */
 export async function claimJobs(
   db: Executor,
   claimant: Claimant,
   options: { batchSize: number; leaseSeconds: number },
 ): Promise<Omit<ClaimedJob, "leaseExpiresAtMs">[]> {
-  const result = await db.execute(sql`
-    WITH picked AS (
-      SELECT id FROM regeneration_jobs
-      WHERE status = 'PENDING'
-      ORDER BY created_at, id
-      LIMIT ${options.batchSize}
-      FOR UPDATE SKIP LOCKED
-    ), claimed AS (
-      UPDATE regeneration_jobs AS j
-      SET status = 'RUNNING', claimed_by = ${claimant.workerId}, claimed_at = now(),
-          lease_expires_at = now() + make_interval(secs => ${options.leaseSeconds})
-      WHERE j.id = ANY (ARRAY(SELECT id FROM picked))
-      RETURNING j.id, j.generator, j.input, j.retry_of_job_id, j.retry_intent_id, j.lease_expires_at,
-                j.created_at
-    ), audited AS (
-      INSERT INTO audit_events (type, actor, subject_type, subject_id, data)
-      SELECT 'JOB_CLAIMED', ${claimant.actor}, 'job', id,
-             jsonb_build_object('claimedBy', ${claimant.workerId}::text, 'leaseExpiresAt', lease_expires_at)
-      FROM claimed
-    )
-    -- Only a retry walks its chain (regent_retry_depth, the one definition of a depth).
-    SELECT c.id, c.generator, c.input, c.retry_of_job_id, c.retry_intent_id,
-           CASE WHEN c.retry_of_job_id IS NULL THEN 0 ELSE regent_retry_depth(c.id) END AS retry_depth
-    FROM claimed c
-    ORDER BY c.created_at, c.id`);
-  return rowsOf<ClaimRow>(result).map((row) => {
-    const depth = Number(row.retry_depth);
-    return {
-      id: row.id,
-      generator: row.generator,
-      input: row.input,
-      retryOfJobId: row.retry_of_job_id,
-      retryIntentId: row.retry_intent_id,
-      retryDepth: depth,
-    };
+  const p = JSON.stringify({
+    workerId: claimant.workerId,
+    actor: claimant.actor,
+    batchSize: options.batchSize,
+    leaseSeconds: options.leaseSeconds,
   });
+  let result: unknown;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      result = await db.execute(sql`SELECT * FROM regent_claim_jobs(${p}::jsonb)`);
+      break;
+    } catch (error) {
+      if (raisedRefusal(error)?.code !== "GENERATOR_PAUSED" || attempt >= 3) throw error;
+    }
+  }
+  return rowsOf<ClaimRow>(result).map((row) => ({
+    id: row.id,
+    generator: row.generator,
+    input: row.input,
+    retryOfJobId: row.retry_of_job_id,
+    retryIntentId: row.retry_intent_id,
+    retryDepth: Number(row.retry_depth),
+  }));
 }
 
 /** What became of one claimed job. */

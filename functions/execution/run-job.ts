@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import { canonicalJson } from "../domain/canonical-json";
 import { isThenable, TIMED_OUT, withTimeout } from "./async";
 import type { Outcome } from "./claimer";
@@ -30,6 +31,15 @@ export async function runJob(
       `no generator named "${job.generator}" is installed`,
     );
   }
+  // The API checked the input against the schema current then; a job can wait across a release.
+  const parsed = generator.inputSchema.safeParse(job.input);
+  if (!parsed.success) {
+    return failure(
+      job.id,
+      "INVALID_INPUT",
+      `the input does not match ${generator.version}'s input schema: ${issuesOf(parsed.error)}`,
+    );
+  }
   // Most generators never look at the signal; an AbortController per job is made only on demand.
   let controller: AbortController | undefined;
   const ctx: GeneratorContext = {
@@ -42,7 +52,7 @@ export async function runJob(
   };
   const t = performance.now();
   try {
-    let value = generator.run(job.input, ctx);
+    let value = generator.run(parsed.data, ctx);
     if (isThenable(value)) {
       value = await withTimeout(value, jobTimeoutMs, () =>
         controller?.abort(new Error("the job's timeout passed")),
@@ -88,4 +98,14 @@ export async function runJob(
   } finally {
     timings.generatorMs += performance.now() - t;
   }
+}
+
+/** Where and what, for the first few issues: `input.text: Invalid input: expected string…`. */
+function issuesOf(error: z.ZodError): string {
+  const shown = error.issues.slice(0, 3).map((issue) => {
+    const path = ["input", ...issue.path.map(String)].join(".");
+    return `${path}: ${issue.message}`;
+  });
+  const more = error.issues.length - shown.length;
+  return shown.join("; ") + (more > 0 ? `; and ${more} more` : "");
 }

@@ -1,10 +1,12 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { InputSchemas } from "../domain/generators";
 import { bearerToken, firstPresent } from "./auth";
 import { limitBody } from "./body-limit";
 import type { App, AppDeps, AppEnv } from "./env";
 import { errorResponse, onError, payloadTooLarge, validationHook } from "./errors";
 import { registerAdminJobRoutes } from "./routes/admin-jobs";
 import { registerAuditRoutes } from "./routes/audit";
+import { registerGeneratorRoutes } from "./routes/generators";
 import { registerJobRoutes } from "./routes/jobs";
 import { registerMetaRoutes } from "./routes/meta";
 import { registerMetricsRoutes } from "./routes/metrics";
@@ -42,10 +44,11 @@ export function newApp(deps: AppDeps): App {
   app.onError(onError);
 
   registerMetaRoutes(app, { version: API_VERSION, access: Boolean(deps.access) });
-  registerJobRoutes(app);
+  registerJobRoutes(app, deps.inputSchemas ?? new InputSchemas());
   registerAdminJobRoutes(app);
   registerRetryIntentRoutes(app);
   registerRetryBatchRoutes(app);
+  registerGeneratorRoutes(app);
   registerAuditRoutes(app);
   registerMetricsRoutes(app, resolvePrincipal);
   return app;

@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Db } from "../../db/types";
 import type { Config } from "../config/api";
+import type { InputSchemas } from "../domain/generators";
 import type { CredentialCheck, Principal } from "./principal";
 
 /** Where the caller's address comes from in this runtime; undefined when it cannot know. */
@@ -21,6 +22,11 @@ export interface AppDeps {
   access?: CredentialCheck | undefined;
   /** The caller's address as this runtime knows it (the socket, or Cloudflare's header). */
   clientAddress?: ClientAddress | undefined;
+  /**
+   * The generators' input schemas as read from the catalog, kept between requests when the
+   * runtime keeps anything (a Worker isolate, a Node process); default: this app's own.
+   */
+  inputSchemas?: InputSchemas | undefined;
 }
 
 /** Per-request values every handler can read with `c.var`. */

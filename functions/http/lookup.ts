@@ -1,3 +1,4 @@
+import { GENERATOR_NAME } from "../../db/catalog";
 import { DomainError } from "../domain/errors";
 import { ID_PATTERN } from "./schemas";
 
@@ -21,4 +22,17 @@ export function intentId(id: string): string {
     });
   }
   return id;
+}
+
+export function generatorName(name: string): string {
+  if (!GENERATOR_NAME.test(name)) {
+    throw new DomainError(
+      "GENERATOR_NOT_FOUND",
+      `no generator named "${shown(name)}" is in the catalog`,
+      {
+        generator: shown(name),
+      },
+    );
+  }
+  return name;
 }

@@ -1,9 +1,9 @@
 import { z } from "@hono/zod-openapi";
+import { GENERATOR_NAME } from "../../db/catalog";
 import { MAX_INTENT_TTL_HOURS } from "../../db/policy";
 import { jobStatus, retryIntentStatus, retryReasonCode } from "../../db/schema";
 import { AUDIT_TYPES } from "../domain/audit";
 import { ERROR_CODES } from "../domain/errors";
-import { GENERATOR_NAME } from "../domain/jobs";
 import { MAX_PAGE_SIZE } from "../domain/pagination";
 import { OUTPUT_REF_MAX, REASON_TEXT_MAX } from "../domain/retry-intents";
 
@@ -319,6 +319,45 @@ export const RetryBatchPreviewSchema = z
   })
   .openapi("RetryBatchPreview");
 
+const JsonSchemaDocument = z
+  .union([z.record(z.string(), z.unknown()), z.boolean()])
+  .openapi({ description: "a JSON Schema (draft 2020-12)" });
+
+export const GeneratorVersionSchema = z
+  .object({
+    version: z.string(),
+    inputSchema: JsonSchemaDocument.openapi({
+      description: "what a job's input must be, as JSON Schema (draft 2020-12)",
+    }),
+    schemaSha256: z.string().openapi({ description: "SHA-256 (hex) of the schema as stored" }),
+    publishedBy: z.string(),
+    publishedAt: timestamp,
+  })
+  .openapi("GeneratorVersion");
+
+export const GeneratorSchema = z
+  .object({
+    name: z.string(),
+    version: z.string().openapi({ description: "the version new jobs run under" }),
+    inputSchema: JsonSchemaDocument.openapi({
+      description:
+        "the current version's input schema (JSON Schema, draft 2020-12): POST /api/jobs refuses an input it does not match",
+    }),
+    paused: z.boolean().openapi({
+      description: "while paused, its jobs are accepted and wait PENDING: no worker claims them",
+    }),
+    pausedAt: nullableTimestamp,
+    pausedBy: z.string().nullable(),
+    pauseReason: z.string().nullable(),
+  })
+  .openapi("Generator");
+
+export const GeneratorDetailSchema = GeneratorSchema.extend({
+  versions: z
+    .array(GeneratorVersionSchema)
+    .openapi({ description: "every version it published, newest first" }),
+}).openapi("GeneratorDetail");
+
 export const LineageEntrySchema = z
   .object({
     depth: z.number().int().openapi({ description: "0 for the original job, 1 for its retry…" }),
@@ -392,6 +431,17 @@ export const CreateRetryBatchBody = z
     expiresInHours: expiresInHours.optional(),
   })
   .openapi("CreateRetryBatch");
+
+export const GeneratorReasonBody = z
+  .strictObject({ reasonText: reasonText().openapi({ example: "the upstream model is down" }) })
+  .openapi("GeneratorReason");
+
+export const GeneratorParams = z.object({
+  name: z
+    .string()
+    .min(1)
+    .openapi({ param: { name: "name", in: "path" }, example: "demo" }),
+});
 
 export const RejectRetryBatchBody = z
   .strictObject({ reasonText: reasonText() })

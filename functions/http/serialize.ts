@@ -1,10 +1,14 @@
 import type { z } from "@hono/zod-openapi";
 import type { AuditEvent, Job, Output, RetryBatch, RetryIntent } from "../../db/schema";
 import type { AuditType } from "../domain/audit";
+import type { CatalogEntry, GeneratorDetail } from "../domain/generators";
 import type { LineageEntry } from "../domain/jobs";
 import type { Page } from "../domain/pagination";
 import type {
   AuditEventSchema,
+  GeneratorDetailSchema,
+  GeneratorSchema,
+  GeneratorVersionSchema,
   JobSchema,
   LineageEntrySchema,
   OutputSchema,
@@ -101,4 +105,37 @@ export function lineageJson(entry: LineageEntry): z.infer<typeof LineageEntrySch
 
 export function pageJson<T, U>(page: Page<T>, item: (row: T) => U) {
   return { items: page.items.map(item), nextCursor: page.nextCursor };
+}
+
+export function generatorJson({
+  generator,
+  version,
+}: CatalogEntry): z.infer<typeof GeneratorSchema> {
+  return {
+    name: generator.name,
+    version: generator.currentVersion,
+    inputSchema: version.inputSchema as z.infer<typeof GeneratorSchema>["inputSchema"],
+    paused: generator.pausedAt !== null,
+    pausedAt: isoOrNull(generator.pausedAt),
+    pausedBy: generator.pausedBy,
+    pauseReason: generator.pauseReason,
+  };
+}
+
+export function generatorVersionJson(
+  version: GeneratorDetail["version"],
+): z.infer<typeof GeneratorVersionSchema> {
+  return {
+    version: version.version,
+    inputSchema: version.inputSchema as z.infer<typeof GeneratorVersionSchema>["inputSchema"],
+    schemaSha256: version.schemaSha256,
+    publishedBy: version.publishedBy,
+    publishedAt: iso(version.publishedAt),
+  };
+}
+
+export function generatorDetailJson(
+  detail: GeneratorDetail,
+): z.infer<typeof GeneratorDetailSchema> {
+  return { ...generatorJson(detail), versions: detail.versions.map(generatorVersionJson) };
 }

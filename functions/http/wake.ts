@@ -10,9 +10,10 @@ import type { AppEnv } from "./env";
 export type WakeClaimer = () => unknown;
 
 /**
- * The routes that create jobs: a submit, an intent's execute, a batch's execute, in the API
- * and as the admin page's forms. A request to one of them that succeeded (below 400; the
- * admin page answers a form with a redirect) wakes the claimer. A wake-up too many, on a
+ * The routes that give the claimer work: a submit, an intent's execute, a batch's execute, and
+ * a paused generator's resume (its waiting jobs become claimable), in the API and as the admin
+ * page's forms. A request to one of them that succeeded (below 400; the admin page answers a
+ * form with a redirect) wakes the claimer. A wake-up too many, on a
  * replayed submit say, is harmless: the claimer finds nothing new to claim.
  */
 export const JOB_CREATING_ROUTES: readonly string[] = [
@@ -21,6 +22,8 @@ export const JOB_CREATING_ROUTES: readonly string[] = [
   "/api/admin/retry-batches/:id/execute",
   "/admin/retry-intents/:id/execute",
   "/admin/retry-batches/:id/execute",
+  "/api/admin/generators/:name/resume",
+  "/admin/generators/:name/resume",
 ];
 
 /**

@@ -6,6 +6,7 @@ import { newId } from "../../functions/domain/ids";
 import { getJob, submitJob } from "../../functions/domain/jobs";
 import { createRetryIntent } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
+import { catalogue } from "./catalog";
 
 export const admin = {
   actor: "admin:alice",
@@ -91,6 +92,7 @@ export async function failedJobs(
   const generator = options.generator ?? "demo";
   const code = options.code ?? "DEMO_FAILURE";
   const error = JSON.stringify({ code, message: "failed in a test" });
+  await catalogue(db, generator);
   const ids = await db.transaction(async (tx) => {
     const created: string[] = [];
     for (let i = 0; i < n; i++) {
@@ -135,6 +137,7 @@ export async function pendingIntent(db: Db, reasonText = "try again"): Promise<s
 
 /** A FAILED job of `generator` whose error has `code`. */
 export async function failedJobOf(db: Db, generator: string, code: string): Promise<Job> {
+  await catalogue(db, generator);
   const job = await submitJob(db, submitter, { generator, input: { text: generator } });
   return failJob(db, job.id, code);
 }

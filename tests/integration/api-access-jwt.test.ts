@@ -127,7 +127,7 @@ describe("Cloudflare Access tokens", () => {
     expect((await call(app, "GET", "/api/admin/jobs", { accessJwt: viewer })).status).toBe(200);
     const forbidden = await call(app, "POST", "/api/jobs", {
       accessJwt: viewer,
-      body: { generator: "demo", input: {} },
+      body: { generator: "demo", input: { text: "a" } },
     });
     expect(forbidden.status).toBe(403);
 
@@ -136,7 +136,7 @@ describe("Cloudflare Access tokens", () => {
     expect((await call(app, "GET", "/api/admin/audit", { accessJwt: carol })).status).toBe(200);
     const submitted = await call(app, "POST", "/api/jobs", {
       accessJwt: carol,
-      body: { generator: "demo", input: {} },
+      body: { generator: "demo", input: { text: "a" } },
     });
     expect(submitted.status).toBe(201);
     const intent = await call(app, "POST", "/api/admin/retry-intents", {
@@ -254,7 +254,7 @@ describe("Cloudflare Access tokens", () => {
     const withToken = await call(app, "POST", "/api/jobs", {
       token: tokens.submitter,
       accessJwt: jwt,
-      body: { generator: "demo", input: {} },
+      body: { generator: "demo", input: { text: "a" } },
     });
     expect(withToken.body.job.createdBy).toBe(tokens.actors.submitter);
     const badToken = await call(app, "GET", "/api/admin/jobs", {

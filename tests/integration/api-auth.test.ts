@@ -10,6 +10,7 @@ import {
   type Tokens,
   testApp,
 } from "../helpers/api";
+import { catalogue } from "../helpers/catalog";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { admin, failedJob, failedJobs, pendingIntent } from "../helpers/fixtures";
 
@@ -53,6 +54,32 @@ const READ = { viewer: 200, submitter: 403, admin: 200 };
 const ADMIN_WRITE = (status: number) => ({ viewer: 403, submitter: 403, admin: status });
 
 const ROUTES: RouteCase[] = [
+  {
+    method: "GET",
+    template: "/api/admin/generators",
+    path: () => "/api/admin/generators",
+    expect: READ,
+  },
+  {
+    method: "GET",
+    template: "/api/admin/generators/{name}",
+    path: () => "/api/admin/generators/demo",
+    expect: READ,
+  },
+  {
+    method: "POST",
+    template: "/api/admin/generators/{name}/pause",
+    path: () => "/api/admin/generators/auth-brake/pause",
+    body: () => ({ reasonText: "the upstream is down" }),
+    expect: ADMIN_WRITE(200),
+  },
+  {
+    method: "POST",
+    template: "/api/admin/generators/{name}/resume",
+    path: () => "/api/admin/generators/auth-brake/resume",
+    body: () => ({ reasonText: "the upstream is back" }),
+    expect: ADMIN_WRITE(200),
+  },
   {
     method: "POST",
     template: "/api/jobs",
@@ -238,6 +265,7 @@ beforeAll(async () => {
   t = await freshDatabase();
   app = testApp(t.db);
   tokens = await createTokens(t.db);
+  await catalogue(t.db, "auth-brake");
   const submitterActor = { actor: tokens.actors.submitter };
   ids.submittersJob = (
     await submitJob(t.db, submitterActor, { generator: "demo", input: { text: "mine" } })

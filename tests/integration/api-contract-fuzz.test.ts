@@ -336,11 +336,17 @@ async function snapshot(): Promise<string> {
 }
 
 /** A 400 the schemas cannot foresee: rules they describe in words only. */
-function unforeseeable400(body: { error?: { details?: Record<string, unknown> } }): boolean {
+function unforeseeable400(body: {
+  error?: { code?: string; details?: Record<string, unknown> };
+}): boolean {
   const details = body.error?.details ?? {};
-  // Domain rules: a cursor this API did not issue, a generator it does not run, an override
-  // with a reason code other than OTHER.
-  if (["cursor", "generator", "overrideBudget"].includes(details.field as string)) return true;
+  // Domain rules: a cursor this API did not issue, a generator the catalog does not hold or an
+  // input its schema refuses (the catalog is data, not document), an override with a reason
+  // code other than OTHER.
+  if (body.error?.code === "UNKNOWN_GENERATOR") return true;
+  if (["cursor", "generator", "overrideBudget", "input"].includes(details.field as string)) {
+    return true;
+  }
   const issues = (details.issues ?? []) as { path: (string | number)[]; message: string }[];
   return (
     issues.length > 0 &&

@@ -112,7 +112,7 @@ describe("POST /api/jobs with Idempotency-Key", () => {
     const invalid = await submitWithKey("later", { generator: "Not Valid", input: {} });
     expect(invalid.status).toBe(400);
     expect(await count("idempotency_keys", "key = 'later'")).toBe(0);
-    const valid = await submitWithKey("later", { generator: "demo", input: {} });
+    const valid = await submitWithKey("later", { generator: "demo", input: { text: "k" } });
     expect(valid.status).toBe(201);
   });
 });
@@ -155,7 +155,7 @@ describe("POST /api/admin/retry-intents with Idempotency-Key", () => {
     const otherPath = await call(app, "POST", "/api/jobs", {
       token: tokens.admin,
       headers: { "idempotency-key": "intent-2" },
-      body: { generator: "demo", input: {} },
+      body: { generator: "demo", input: { text: "k" } },
     });
     expect(otherPath.status).toBe(409);
     expect(otherPath.body.error).toMatchObject({

@@ -42,9 +42,11 @@ async function signalsOf(work: () => Promise<unknown>): Promise<number> {
 
 describe("the job-created signal", () => {
   it("is sent by a submit, an execute and a batch execute, once each", async () => {
-    expect(await signalsOf(() => submitJob(t.db, submitter, { generator: "demo", input: 1 }))).toBe(
-      1,
-    );
+    expect(
+      await signalsOf(() =>
+        submitJob(t.db, submitter, { generator: "demo", input: { text: "1" } }),
+      ),
+    ).toBe(1);
     const intentId = await pendingIntent(t.db);
     expect(await signalsOf(() => createRetryJobFromIntent(t.db, secondAdmin, intentId))).toBe(1);
     await failedJobs(t.db, 3, { code: "SIGNAL_TEST" });

@@ -52,7 +52,7 @@ describe("rowFromJson", () => {
       false,
     ];
     for (const input of inputs) {
-      const job = await submitJob(t.db, submitter, { generator: "demo", input });
+      const job = await submitJob(t.db, submitter, { generator: "http", input });
       const { selected, rebuilt } = await bothWays(
         regenerationJobs,
         eq(regenerationJobs.id, job.id),
@@ -67,7 +67,7 @@ describe("rowFromJson", () => {
     // Drizzle's own select parses a jsonb string value a second time ("123" comes back as
     // 123); the rebuilt row keeps the value PostgreSQL holds, which is what submit answered.
     for (const input of ["123", '{"looks":"like json"}', "true"]) {
-      const job = await submitJob(t.db, submitter, { generator: "demo", input });
+      const job = await submitJob(t.db, submitter, { generator: "http", input });
       const { selected, rebuilt } = await bothWays(
         regenerationJobs,
         eq(regenerationJobs.id, job.id),

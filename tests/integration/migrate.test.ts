@@ -8,6 +8,7 @@ import { migrate } from "../../db/migrate";
 import { pgErrorOf } from "../../functions/domain/errors";
 import { createRetryIntent } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
+import { builtInCatalog } from "../../functions/execution/generators";
 import { serverUrl } from "../helpers/db";
 import { admin, failedJob } from "../helpers/fixtures";
 
@@ -58,8 +59,8 @@ describe("migrations", () => {
     const database = await connect({ dataDir: "memory://" });
     try {
       expect(database.kind).toBe("pglite");
-      await migrate(database);
-      await migrate(database);
+      await migrate(database, { generators: builtInCatalog() });
+      await migrate(database, { generators: builtInCatalog() });
       const job = await failedJob(database.db);
       const intent = await createRetryIntent(database.db, admin, {
         sourceJobId: job.id,

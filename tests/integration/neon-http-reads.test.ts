@@ -44,7 +44,7 @@ beforeAll(async () => {
   ids.intent = await pendingIntent(t.db);
   const done = await call(overPg, "POST", "/api/jobs", {
     token: tokens.admin,
-    body: { generator: "demo", input: "123" },
+    body: { generator: "http", input: "123" },
   });
   ids.done = done.body.job.id;
   await completeJob(t.db, done.body.job.id, { text: "done", n: 12345678901234 });

@@ -16,6 +16,7 @@ import {
   sendAlertDigest,
 } from "../../functions/execution/alerts";
 import { runWorkerInvocation } from "../../functions/execution/invocation";
+import { catalogue } from "../helpers/catalog";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { admin, failJob, secondAdmin, submitter } from "../helpers/fixtures";
 import { logSink } from "../helpers/worker";
@@ -136,8 +137,11 @@ async function lastFailedEventId(): Promise<number> {
   return Number(rows[0]?.id ?? 0);
 }
 
-const submit = (generator: string, input: unknown) =>
-  submitJob(t.db, submitter, { generator, input });
+/** A generator the worker does not run is still one the catalog may list: catalogued first. */
+const submit = async (generator: string, input: unknown) => {
+  await catalogue(t.db, generator);
+  return submitJob(t.db, submitter, { generator, input });
+};
 
 beforeAll(async () => {
   t = await freshDatabase();

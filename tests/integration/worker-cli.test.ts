@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
 import { submitJob } from "../../functions/domain/jobs";
+import { catalogue } from "../helpers/catalog";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { submitter } from "../helpers/fixtures";
 import { eventually } from "../helpers/start-server";
@@ -38,6 +39,7 @@ beforeAll(async () => {
 describe("npm run worker -- --once", () => {
   it("drains the pending jobs, prints the counts and exits 0", async () => {
     await insertDemoJobs(t.raw, 120);
+    await catalogue(t.db, "not-installed");
     await submitJob(t.db, submitter, { generator: "not-installed", input: {} });
     const run = await npmRunWorker(["--once"], {
       DATABASE_URL: t.url,

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import type { JobError } from "../../db/schema";
 import { submitJob } from "../../functions/domain/jobs";
 import {
@@ -7,6 +8,7 @@ import {
   type Generator,
 } from "../../functions/execution/generators";
 import { type InvocationResult, runWorkerInvocation } from "../../functions/execution/invocation";
+import { catalogue } from "../helpers/catalog";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { submitter } from "../helpers/fixtures";
 import { eventTypes, outputsOf, rawJob } from "../helpers/worker";
@@ -27,6 +29,7 @@ let others: string[];
 const loneSurrogate: Generator = {
   name: "lone-surrogate",
   version: "lone-surrogate@1",
+  inputSchema: z.unknown(),
   run: () => ({ text: "broken \ud800 text" }),
 };
 
@@ -35,6 +38,7 @@ beforeAll(async () => {
   const ids: string[] = [];
   for (let i = 0; i < 12; i++) {
     const generator = i === 5 ? loneSurrogate.name : "demo";
+    await catalogue(t.db, generator);
     ids.push((await submitJob(t.db, submitter, { generator, input: { text: `job ${i}` } })).id);
   }
   poison = ids[5] as string;

@@ -7,9 +7,12 @@ import {
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { publishGenerators } from "../../db/catalog";
 import type { JobError } from "../../db/schema";
 import { submitJob } from "../../functions/domain/jobs";
 import {
+  builtInCatalog,
   createRegistry,
   demoGenerator,
   type Generator,
@@ -19,6 +22,7 @@ import {
 } from "../../functions/execution/generators";
 import { MAX_RESPONSE_CHARS } from "../../functions/execution/generators/http";
 import { runWorkerInvocation } from "../../functions/execution/invocation";
+import { catalogue } from "../helpers/catalog";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { submitter } from "../helpers/fixtures";
 import { logSink, outputsOf, rawJob } from "../helpers/worker";
@@ -34,6 +38,7 @@ let url: string;
 const received: { path: string; headers: IncomingMessage["headers"]; body: unknown }[] = [];
 
 async function submit(generator: string, input: unknown): Promise<string> {
+  await catalogue(t.db, generator);
   return (await submitJob(t.db, submitter, { generator, input })).id;
 }
 
@@ -163,6 +168,7 @@ describe("failures inside one pass", () => {
     {
       name: "throws",
       version: "t@1",
+      inputSchema: z.unknown(),
       run() {
         throw new TypeError("cannot read properties of undefined");
       },
@@ -170,11 +176,13 @@ describe("failures inside one pass", () => {
     {
       name: "rejects-with-a-string",
       version: "t@1",
+      inputSchema: z.unknown(),
       run: () => Promise.reject("plain string"),
     },
     {
       name: "coded",
       version: "t@1",
+      inputSchema: z.unknown(),
       run: async () => {
         throw new GeneratorError("MODEL_REFUSED", "the model declined");
       },
@@ -182,16 +190,19 @@ describe("failures inside one pass", () => {
     {
       name: "returns-nothing",
       version: "t@1",
+      inputSchema: z.unknown(),
       run: () => undefined,
     },
     {
       name: "returns-nul",
       version: "t@1",
+      inputSchema: z.unknown(),
       run: () => ({ text: "a\u0000b" }),
     },
     {
       name: "hangs",
       version: "t@1",
+      inputSchema: z.unknown(),
       run: (_input, ctx) =>
         new Promise((_resolve, reject) => {
           ctx.signal.addEventListener("abort", () => {
@@ -205,7 +216,11 @@ describe("failures inside one pass", () => {
   beforeAll(async () => {
     for (const g of testGenerators) ids[g.name] = await submit(g.name, { text: g.name });
     ids.unknown = await submit("no-such-generator", { text: "x" });
+    // Accepted under an earlier version whose schema took any input; run by today's demo@1,
+    // as a job that waited across a release is.
+    await publishGenerators(t.db, [{ name: "demo", version: "demo@0", inputSchema: {} }], "test");
     ids.badInput = await submit("demo", { text: 42 });
+    await publishGenerators(t.db, builtInCatalog(), "test");
     ids.demoFails = await submit("demo", { text: "x", failAttempts: 1 });
     ids.last = await submit("demo", { text: "still runs" });
     const result = await runWorkerInvocation(t.db, {

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import type { JobError } from "../../db/schema";
 import { submitJob } from "../../functions/domain/jobs";
 import { createRegistry, type Generator } from "../../functions/execution/generators";
@@ -7,6 +8,7 @@ import {
   type InvocationResult,
   runWorkerInvocation,
 } from "../../functions/execution/invocation";
+import { catalogue } from "../helpers/catalog";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { submitter } from "../helpers/fixtures";
 import { eventTypes, outputsOf, rawJob } from "../helpers/worker";
@@ -26,6 +28,7 @@ let toLapse: string[] = [];
 const slow: Generator = {
   name: "slow",
   version: "slow@1",
+  inputSchema: z.unknown(),
   async run(input, ctx) {
     const { sleepMs, lapseOthers } = input as { sleepMs: number; lapseOthers?: boolean };
     const { rows } = await t.raw.query<{ left: number }>(
@@ -58,6 +61,7 @@ const options: InvocationOptions = {
 async function submitSlow(inputs: { sleepMs: number; lapseOthers?: boolean }[]) {
   const ids: string[] = [];
   for (const input of inputs) {
+    await catalogue(t.db, "slow");
     ids.push((await submitJob(t.db, submitter, { generator: "slow", input })).id);
   }
   return ids;

@@ -183,6 +183,13 @@ describe("the API Worker over SQL-over-HTTP: round trips as the bundle makes the
         const json = (await response.json()) as JsonBody;
         return { status: response.status, body: json, requests: neonHttp.requests() - before };
       };
+      // The isolate's first submission of a generator reads its input schema from the
+      // catalog (a refusal that carries it); every later one checks the input in the isolate.
+      const first = await counted("POST", "/api/jobs", submitter, {
+        generator: "demo",
+        input: { text: "learns" },
+      });
+      expect(first).toMatchObject({ status: 201, requests: 2 });
       const submitted = await counted("POST", "/api/jobs", submitter, {
         generator: "demo",
         input: { text: "counted" },

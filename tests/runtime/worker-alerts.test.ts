@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { submitJob } from "../../functions/domain/jobs";
+import { catalogue } from "../helpers/catalog";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { submitter } from "../helpers/fixtures";
 import { bundleWorker, runInWorkerd, withPassword } from "../helpers/workerd";
@@ -52,6 +53,7 @@ afterAll(async () => {
 
 describe("the Cron Worker's alert digest", () => {
   it("is signed with Web Crypto and sent with fetch, then audited", async () => {
+    await catalogue(t.db, "nope");
     await submitJob(t.db, submitter, { generator: "nope", input: {} });
     const worker = await mf.getWorker();
     expect((await worker.scheduled({ cron: "* * * * *" })).outcome).toBe("ok");

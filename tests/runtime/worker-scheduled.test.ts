@@ -1,6 +1,7 @@
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { submitJob } from "../../functions/domain/jobs";
+import { catalogue } from "../helpers/catalog";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { submitter } from "../helpers/fixtures";
 import { insertDemoJobs, outputsOf } from "../helpers/worker";
@@ -44,6 +45,7 @@ describe("the Cron Worker (functions/worker.ts)", () => {
 
   it("runs one invocation per scheduled event and drains the pending jobs", async () => {
     const ids = await insertDemoJobs(t.raw, 60);
+    await catalogue(t.db, "nope");
     const unknown = (await submitJob(t.db, submitter, { generator: "nope", input: {} })).id;
     const worker = await mf.getWorker();
     const result = await worker.scheduled({ cron: "* * * * *" });

@@ -5,6 +5,7 @@ import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { connect } from "../../db/client";
 import { migrate } from "../../db/migrate";
+import { builtInCatalog } from "../../functions/execution/generators";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -35,7 +36,8 @@ export default async function setup(project: TestProject) {
   await adminQuery(adminUrl, `CREATE DATABASE "${template}"`);
   const database = await connect({ url: withDatabase(adminUrl, template), max: 1 });
   try {
-    await migrate(database);
+    // As a deploy leaves it: the built-in generators are in the catalog.
+    await migrate(database, { generators: builtInCatalog() });
   } finally {
     await database.close();
   }

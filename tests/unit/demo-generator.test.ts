@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
   builtInGenerators,
+  catalogOf,
   demoGenerator,
   type GeneratorContext,
   GeneratorError,
 } from "../../functions/execution/generators";
+import { runJob } from "../../functions/execution/run-job";
 
 const ctx = (retryDepth: number): GeneratorContext => ({
   job: {
@@ -52,8 +54,31 @@ describe("the demo generator", () => {
     ["failAttempts negative", { text: "x", failAttempts: -1 }],
     ["failAttempts fractional", { text: "x", failAttempts: 1.5 }],
     ["failAttempts a string", { text: "x", failAttempts: "1" }],
-  ])("refuses input with %s as INVALID_INPUT", (_case, input) => {
-    expect(failure(() => demoGenerator.run(input, ctx(0))).code).toBe("INVALID_INPUT");
+  ])("refuses input with %s: the worker fails the job INVALID_INPUT", async (_case, input) => {
+    expect(demoGenerator.inputSchema.safeParse(input).success).toBe(false);
+    const registry = builtInGenerators({ timeoutMs: 1000 });
+    const outcome = await runJob({ ...ctx(0).job, input }, registry, 1000, { generatorMs: 0 });
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) {
+      expect(outcome.error.code).toBe("INVALID_INPUT");
+      expect(outcome.error.message).toMatch(
+        /^the input does not match demo@1's input schema: input/,
+      );
+    }
+  });
+
+  it("publishes its input as JSON Schema (draft 2020-12)", () => {
+    const [demo] = catalogOf(builtInGenerators({ timeoutMs: 1000 }));
+    expect(demo).toMatchObject({
+      name: "demo",
+      version: "demo@1",
+      inputSchema: {
+        $schema: "https://json-schema.org/draft/2020-12/schema",
+        type: "object",
+        required: ["text"],
+        properties: { text: { type: "string" }, failAttempts: { type: "integer", minimum: 0 } },
+      },
+    });
   });
 
   it("is registered with http among the built-ins", () => {

@@ -1,4 +1,8 @@
+import { z } from "zod";
 import { type Generator, GeneratorError } from "./registry";
+
+/** Any JSON value: the http generator sends the input as it is. */
+const HttpInput = z.unknown().describe("any JSON value: POSTed as it is to HTTP_GENERATOR_URL");
 
 export interface HttpGeneratorConfig {
   /** HTTP_GENERATOR_URL. Never taken from a job's input: jobs choose what to send, not where. */
@@ -47,6 +51,7 @@ export function httpGenerator(config: HttpGeneratorConfig): Generator {
   return {
     name: "http",
     version: "http@1",
+    inputSchema: HttpInput,
     async run(input, ctx) {
       if (!config.url) {
         throw new GeneratorError("HTTP_NOT_CONFIGURED", "HTTP_GENERATOR_URL is not set");

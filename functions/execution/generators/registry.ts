@@ -1,7 +1,10 @@
 /**
  * What a generator is and how the worker finds one. Only the execution plane imports this
- * folder (an import rule in .dependency-cruiser.cjs keeps it so).
+ * folder (an import rule in .dependency-cruiser.cjs keeps it so); the API and the admin page
+ * know generators through the catalog the workers publish (`catalogOf`).
  */
+import { z } from "zod";
+import { GENERATOR_NAME, GENERATOR_VERSION, type GeneratorManifest } from "../../../db/catalog";
 
 /** The job as the worker claimed it: what a generator may know about its work. */
 export interface ClaimedJob {
@@ -23,12 +26,25 @@ export interface GeneratorContext {
   signal: AbortSignal;
 }
 
-export interface Generator {
+export interface Generator<Input = unknown> {
+  /** Lower-case letters, digits, `.`, `_` and `-`, starting with a letter; at most 64. */
   name: string;
-  /** Stored with every output, so that an output says which code produced it. */
+  /**
+   * Stored with every output, so that an output says which code produced it; published with
+   * the input schema, once for good: a generator whose input changes takes a new version.
+   */
   version: string;
-  /** Returns the output (any JSON value) or throws; a GeneratorError's code becomes the job's error code. */
-  run(input: unknown, ctx: GeneratorContext): unknown | Promise<unknown>;
+  /**
+   * What a job's input must be. The API checks a submitted input against its JSON Schema
+   * (published to the catalog); the worker checks it again before `run`, since a job may wait
+   * across a deployment that changed it, and fails the job INVALID_INPUT otherwise.
+   */
+  inputSchema: z.ZodType<Input>;
+  /**
+   * Returns the output (any JSON value) or throws; a GeneratorError's code becomes the job's
+   * error code. `input` is what `inputSchema` made of the job's input.
+   */
+  run(input: Input, ctx: GeneratorContext): unknown | Promise<unknown>;
 }
 
 /** A failure a generator reports on purpose: its code is recorded on the FAILED job. */
@@ -44,14 +60,37 @@ export class GeneratorError extends Error {
 
 export type GeneratorRegistry = ReadonlyMap<string, Generator>;
 
-/** A registry from a list; two generators with one name is a programming error. */
+/**
+ * A registry from a list; two generators with one name, a name or version the catalog cannot
+ * hold, or an input schema JSON Schema cannot express, is a programming error.
+ */
 export function createRegistry(generators: readonly Generator[]): GeneratorRegistry {
   const registry = new Map<string, Generator>();
   for (const generator of generators) {
     if (registry.has(generator.name)) {
       throw new Error(`two generators are named ${generator.name}`);
     }
+    if (!GENERATOR_NAME.test(generator.name)) {
+      throw new Error(
+        `generator name ${JSON.stringify(generator.name)} must be lower-case letters, digits, . _ - (a letter first, at most 64)`,
+      );
+    }
+    if (!GENERATOR_VERSION.test(generator.version)) {
+      throw new Error(
+        `generator ${generator.name}'s version must be 1 to 100 printable characters without spaces`,
+      );
+    }
     registry.set(generator.name, generator);
   }
+  catalogOf(registry);
   return registry;
+}
+
+/** What the registry's generators publish to the catalog: the input schemas as JSON Schema. */
+export function catalogOf(registry: GeneratorRegistry): GeneratorManifest[] {
+  return [...registry.values()].map((generator) => ({
+    name: generator.name,
+    version: generator.version,
+    inputSchema: z.toJSONSchema(generator.inputSchema, { target: "draft-2020-12", io: "input" }),
+  }));
 }

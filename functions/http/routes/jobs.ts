@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { DomainError } from "../../domain/errors";
+import type { InputSchemas } from "../../domain/generators";
 import { submitJobOnce } from "../../domain/jobs";
 import { jobWithOutput } from "../../domain/read-models";
 import { auditContext } from "../caller";
@@ -25,7 +26,7 @@ const submitJobRoute = securedRoute("submitter", {
   tags: ["jobs"],
   summary: "Submit a regeneration job",
   description:
-    "Creates a PENDING job that the worker will run once. Accepts an Idempotency-Key header.",
+    "Creates a PENDING job that the worker will run once. The generator must be in the catalog (400 UNKNOWN_GENERATOR; GET /api/admin/generators lists them) and the input must match its current input schema (400 VALIDATION_FAILED, details.issues naming each path); nothing is written otherwise. A paused generator's jobs are accepted and wait. Accepts an Idempotency-Key header.",
   request: {
     headers: IdempotencyHeaders,
     body: { required: true, content: { "application/json": { schema: SubmitJobBody } } },
@@ -35,7 +36,15 @@ const submitJobRoute = securedRoute("submitter", {
       description: "the job was created",
       content: { "application/json": { schema: z.object({ job: JobSchema }) } },
     },
-    ...errorResponses(400, 401, 403, 409, 413, 415, 500),
+    ...errorResponses(
+      [400, "VALIDATION_FAILED", "UNKNOWN_GENERATOR"],
+      401,
+      403,
+      [409, "IDEMPOTENCY_KEY_REUSED"],
+      413,
+      415,
+      500,
+    ),
   },
 });
 
@@ -60,13 +69,13 @@ const getOwnJobRoute = securedRoute("submitter", {
   },
 });
 
-export function registerJobRoutes(app: App): void {
+export function registerJobRoutes(app: App, inputSchemas: InputSchemas): void {
   app.openapi(submitJobRoute, async (c) => {
     const body = c.req.valid("json");
     const result = await idempotent(
       c,
       { key: c.req.valid("header")["idempotency-key"], body, status: 201 },
-      (key) => submitJobOnce(c.var.db, auditContext(c), body, key),
+      (key) => submitJobOnce(c.var.db, auditContext(c), body, key, inputSchemas),
       (job) => ({ job: jobJson(job) }),
     );
     return c.json(result, 201);

@@ -32,9 +32,13 @@ const SignalsSchema = z
     jobs: z
       .object(Object.fromEntries(JobStatusSchema.options.map((status) => [status, count])))
       .openapi({ description: "jobs by status, every status" }),
-    failures: z
-      .array(z.object({ generator: z.string(), errorCode: z.string(), count }))
-      .openapi({ description: "FAILED jobs by generator and error code, most first" }),
+    failures: z.array(z.object({ generator: z.string(), errorCode: z.string(), count })).openapi({
+      description:
+        "FAILED jobs by generator and error code, most first; generators the catalog does not hold are counted as `(uncatalogued)`",
+    }),
+    generators: z
+      .array(z.object({ name: z.string(), paused: z.boolean() }))
+      .openapi({ description: "each generator of the catalog, by name, and whether it is paused" }),
     retryIntents: z.array(
       z.object({ status: IntentStatusSchema, reasonCode: ReasonCodeSchema, count }),
     ),
@@ -113,6 +117,15 @@ function families(totals: SignalTotals, surging: boolean): MetricFamily[] {
       })),
     },
     {
+      name: "regent_generator_paused",
+      help: "1 while an admin has paused the generator (its jobs wait PENDING); else 0.",
+      type: "gauge",
+      samples: totals.generators.map((g) => ({
+        labels: { generator: g.name },
+        value: g.paused ? 1 : 0,
+      })),
+    },
+    {
       name: "regent_retry_intents",
       help: "Retry intents by status and reason code.",
       type: "gauge",
@@ -158,7 +171,7 @@ export function registerMetricsRoutes(app: App, resolvePrincipal: CredentialChec
     tags: ["meta"],
     summary: "Metrics in the Prometheus text exposition format 0.0.4",
     description:
-      "For a viewer, or for `Authorization: Bearer <METRICS_TOKEN>` when METRICS_TOKEN is configured. Families: regent_jobs{status}, regent_job_failures_total{generator,error_code}, regent_retry_intents{status,reason_code}, regent_retry_jobs_total{reason_code,outcome}, regent_oldest_pending_job_age_seconds, regent_retry_surge.",
+      "For a viewer, or for `Authorization: Bearer <METRICS_TOKEN>` when METRICS_TOKEN is configured. Families: regent_jobs{status}, regent_job_failures_total{generator,error_code} (generators not in the catalog counted as `(uncatalogued)`), regent_generator_paused{generator}, regent_retry_intents{status,reason_code}, regent_retry_jobs_total{reason_code,outcome}, regent_oldest_pending_job_age_seconds, regent_retry_surge.",
     middleware: metricsAccess(resolvePrincipal),
     "x-regent-role": "viewer",
     responses: {
