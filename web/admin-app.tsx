@@ -15,6 +15,7 @@ import { statusOf } from "./forms";
 import { limitFormBody, originCheck, securityHeaders } from "./middleware";
 import { MessagePage } from "./pages/message-page";
 import { auditPages } from "./routes/audit";
+import { generatorPages } from "./routes/generators";
 import { jobPages } from "./routes/jobs";
 import { batchPages } from "./routes/retry-batches";
 import { intentPages } from "./routes/retry-intents";
@@ -36,6 +37,7 @@ const NOT_FOUND_HEADINGS: Partial<Record<string, string>> = {
   JOB_NOT_FOUND: "Job not found",
   INTENT_NOT_FOUND: "Retry intent not found",
   BATCH_NOT_FOUND: "Retry batch not found",
+  GENERATOR_NOT_FOUND: "Generator not found",
 };
 
 /**
@@ -72,6 +74,7 @@ export function createAdminApp(deps: AdminDeps): Hono<AdminEnv> {
   app.route("/retry-batches", batchPages);
   app.route("/audit", auditPages);
   app.route("/signals", signalPages);
+  app.route("/generators", generatorPages);
 
   // Anything else, including any other method on these paths: there is nothing to edit or delete.
   app.all("*", async (c) => {

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { Db } from "../db/types";
 import type { CallerGuard } from "../functions/domain/caller-guard";
-import type { PolicyView } from "../functions/domain/read-models";
+import type { PausedGenerator, PolicyView } from "../functions/domain/read-models";
 import type { SignInLimiter } from "../functions/domain/sign-in-limiter";
 import type { Surge } from "../functions/domain/signals";
 import type { AppVariables } from "../functions/http/env";
@@ -27,7 +27,7 @@ export interface AdminDeps {
 export interface LayoutProps {
   title: string;
   /** Which item of the top navigation is current. */
-  section?: "jobs" | "intents" | "batches" | "audit";
+  section?: "jobs" | "intents" | "batches" | "audit" | "generators";
 }
 
 /** The server's caller context, plus what the signed-in pages need. */
@@ -39,6 +39,10 @@ export type AdminEnv = {
     tokenNames: Map<string, string>;
     /** Whether retries surge, for the banner; read with the session. */
     surge?: Surge | undefined;
+    /** The generators paused now, for the banner; read with the session. */
+    pausedGenerators: PausedGenerator[];
+    /** The catalog's generator names, on a page that asked for them (askForCatalog). */
+    catalog?: string[] | undefined;
     /** The database's policy (budget, lifetimes, four-eyes, largest batch), read with the session. */
     policy: PolicyView;
     /** The database's clock (ms since the epoch) when it read the session. */

@@ -16,6 +16,10 @@ const NOTICES: Record<string, string> = {
     "Retry job created from the intent. The worker will run it like any other job; the failed job is unchanged.",
   "batch-created":
     "Retry batch approved. Its intents are PENDING: execute the batch to create the retry jobs, or reject it.",
+  "generator-paused":
+    "Generator paused. Its jobs wait PENDING and no worker claims them until it is resumed; jobs that were running finish.",
+  "generator-resumed":
+    "Generator resumed. Its waiting jobs can be claimed again, and the worker has been woken.",
 };
 export type NoticeKey = keyof typeof NOTICES;
 
@@ -32,6 +36,9 @@ export const jobHref = (id: string) => adminPath(`/jobs/${encodeURIComponent(id)
 export const intentHref = (id: string) => adminPath(`/retry-intents/${encodeURIComponent(id)}`);
 export const batchHref = (id: string, rest = "") =>
   adminPath(`/retry-batches/${encodeURIComponent(id)}${rest}`);
+/** A generator's pause or resume confirmation. */
+export const brakeHref = (name: string, brake: "pause" | "resume") =>
+  adminPath(`/generators/${encodeURIComponent(name)}/${brake}`);
 
 /** Opaque list cursors and filters travel in the query; an empty value means none. */
 export const queryValue = (c: AdminContext, name: string): string | undefined =>

@@ -84,7 +84,7 @@ function adminsOnly(c: AdminContext) {
     <MessagePage heading="Admins only" requestId={c.var.requestId}>
       <p>
         You are signed in as a viewer: you can read everything, but approving, executing or
-        rejecting retry intents and batches takes an admin.
+        rejecting retry intents and batches, and pausing or resuming generators, takes an admin.
       </p>
     </MessagePage>,
     { title: "Admins only" },
@@ -129,6 +129,18 @@ export async function proveSignIn(c: AdminContext): Promise<void> {
 }
 
 /**
+ * Has the page's statement read the generator catalog's names beside the page's context
+ * (`c.var.catalog`), for a page that links only to generators the catalog knows: they come
+ * in the statement the page sends anyway. Call it before the page's read.
+ */
+export function askForCatalog(c: AdminContext): void {
+  const guard = c.get("callerGuard");
+  if (guard && !guard.proven) {
+    guard.beside = pageContextSql(c.var.config.surge, { catalog: true });
+  }
+}
+
+/**
  * Lets signed-in admins and viewers through; everyone else goes to sign in (or gets a 403).
  *
  * The caller is proved in the page's own statement: `c.var.db` becomes a guarded handle
@@ -160,6 +172,8 @@ export function requireSignIn(deps: AdminDeps): MiddlewareHandler<AdminEnv> {
         c.set("principal", principalOf(caller));
         c.set("tokenNames", context.tokenNames);
         c.set("surge", context.surge);
+        c.set("pausedGenerators", context.paused);
+        c.set("catalog", context.catalog);
         c.set("policy", context.policy);
         c.set("databaseNow", context.now.getTime());
       },

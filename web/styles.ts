@@ -104,7 +104,8 @@ main { max-width: 1240px; margin: 0 auto; padding: 20px 24px 48px; }
 .columns > .panel, .columns > div > .panel:last-child { margin-bottom: 0; }
 @media (max-width: 900px) { .columns { grid-template-columns: 1fr; } }
 
-.table-wrap { overflow-x: auto; }
+/* Relative, so that what is positioned inside a table (.sr-only) scrolls with it, not the page. */
+.table-wrap { overflow-x: auto; position: relative; }
 table.grid { width: 100%; border-collapse: collapse; font-size: 0.95rem; }
 .grid th { text-align: left; font-weight: 600; color: var(--muted); font-size: 0.78rem;
   text-transform: uppercase; letter-spacing: 0.05em; padding: 7px 12px;
@@ -267,6 +268,26 @@ figure.chart svg { display: block; width: 100%; height: auto; }
 .chart-data > summary { cursor: pointer; color: var(--muted); font-size: 0.88rem; padding: 4px 0; }
 .chart-data tbody th { text-transform: none; letter-spacing: 0; font-size: 0.95rem; font-weight: 500;
   color: var(--text); background: none; }
+.surge-brake { margin-top: 10px; }
+
+.sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+.paused-banner ul { list-style: none; margin: 0 0 4px; padding: 0; display: grid; gap: 2px; }
+.pause-reason { overflow-wrap: anywhere; }
+.brake-state p.pause-reason { margin: 4px 0 0; }
+.grid tbody th.row-head { text-transform: none; letter-spacing: 0; font-size: 0.9rem; font-weight: 600;
+  color: var(--text); background: none; vertical-align: top; }
+.grid tr:last-child th.row-head { border-bottom: 0; }
+
+@media (max-width: 720px) {
+  .topbar-inner { height: auto; flex-wrap: wrap; gap: 4px 16px; padding: 8px 12px; }
+  .nav { order: 3; flex-basis: 100%; flex-wrap: wrap; }
+  .nav a { padding: 4px 8px; }
+  .whoami { margin-left: auto; }
+  main { padding: 14px 12px 40px; }
+  dl.meta { grid-template-columns: minmax(0, 1fr); gap: 0 14px; }
+  dl.meta dd { margin-bottom: 6px; }
+}
 `;
 
 /** A short content hash for the stylesheet's URL, so it can be cached for good and still change. */

@@ -371,10 +371,22 @@ export interface PageContext {
   tokenNames: Map<string, string>;
   /** Whether retries surge. */
   surge: Surge | undefined;
+  /** The generators paused now, by name: their jobs wait PENDING until one is resumed. */
+  paused: PausedGenerator[];
+  /** The catalog's names, when the page asked for them (`pageContextSql`'s `catalog`). */
+  catalog?: string[];
   /** The database's policy, as the pages show it and pre-check forms against it. */
   policy: PolicyView;
   /** The database's clock when it answered: what a page judges an intent's expiry by. */
   now: Date;
+}
+
+/** A paused generator as every page names it: who pulled the brake, when, and why. */
+export interface PausedGenerator {
+  name: string;
+  pausedAt: Date;
+  pausedBy: string;
+  pauseReason: string;
 }
 
 /** The database's policy (the `regent_policy` row), as the pages read it. */
@@ -389,25 +401,46 @@ export interface PolicyView {
 /**
  * The statement parts that read a page's context, by name: read beside the caller in the
  * statement that proves it (functions/domain/caller-guard.ts), so they cost no round trip of
- * their own. `pageContextFrom` turns the answers into the context.
+ * their own. `pageContextFrom` turns the answers into the context. With `catalog`, the names
+ * of the generator catalog come too, for a page that tells generators of the catalog from
+ * names only old jobs carry (the signals page).
+ *
+ * The paused generators are read from the catalog itself, a table of a few rows (one per
+ * generator a worker runs), so the part costs a scan of those rows and nothing per job.
  */
-export function pageContextSql(surge: SurgeConfig): Record<string, SQL> {
-  return {
+export function pageContextSql(
+  surge: SurgeConfig,
+  options: { catalog?: boolean } = {},
+): Record<string, SQL> {
+  const parts: Record<string, SQL> = {
     names: sql`(SELECT coalesce(jsonb_object_agg('token:' || n.id, n.name), '{}'::jsonb)
                 FROM (SELECT id, name FROM api_tokens LIMIT 5000) n)`,
     surge: sql`(SELECT to_jsonb(surge) FROM (${surgeQuery(surge)}) surge)`,
+    paused: sql`(SELECT coalesce(jsonb_agg(jsonb_build_object('name', g.name,
+                  'pausedAt', regent_iso(g.paused_at), 'pausedBy', g.paused_by,
+                  'pauseReason', g.pause_reason) ORDER BY g.name COLLATE "C"), '[]'::jsonb)
+                FROM generators g WHERE g.paused_at IS NOT NULL)`,
     policy: sql`(SELECT jsonb_build_object('retryBudget', p.retry_budget, 'intentTtlHours', p.intent_ttl_hours,
                   'intentTtlMaxHours', p.intent_ttl_max_hours,
                   'requireDistinctExecutor', p.require_distinct_executor, 'retryBatchMax', p.retry_batch_max)
                 FROM regent_policy p WHERE p.singleton)`,
     now: sql`regent_iso(statement_timestamp())`,
   };
+  if (options.catalog) {
+    parts.catalog = sql`(SELECT coalesce(jsonb_agg(g.name ORDER BY g.name COLLATE "C"), '[]'::jsonb)
+                         FROM generators g)`;
+  }
+  return parts;
 }
 
 export function pageContextFrom(answers: Record<string, unknown>, surge: SurgeConfig): PageContext {
   return {
     tokenNames: new Map(Object.entries((answers.names ?? {}) as Record<string, string>)),
     surge: answers.surge ? surgeFrom(answers.surge as SurgeRow, surge) : undefined,
+    paused: (
+      (answers.paused ?? []) as (Omit<PausedGenerator, "pausedAt"> & { pausedAt: string })[]
+    ).map((g) => ({ ...g, pausedAt: new Date(g.pausedAt) })),
+    ...(Array.isArray(answers.catalog) ? { catalog: answers.catalog as string[] } : {}),
     policy: answers.policy as PolicyView,
     now: new Date(answers.now as string),
   };

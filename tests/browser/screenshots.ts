@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "../../db/client";
 import { migrate } from "../../db/migrate";
+import { builtInCatalog } from "../../functions/execution/generators";
 import { launchChromium } from "./chromium";
 import { seedDemo } from "./demo-data";
 import { serveAdmin } from "./serve";
@@ -14,7 +15,8 @@ import { serveAdmin } from "./serve";
 const OUT = "docs/screenshots";
 
 const database = await connect({ dataDir: "memory://" });
-await migrate(database);
+// As a deploy leaves it: the built-in generators are in the catalog.
+await migrate(database, { generators: builtInCatalog() });
 const demo = await seedDemo(database.db);
 const server = await serveAdmin({
   db: database.db,
@@ -55,6 +57,16 @@ try {
     }
     console.log(`wrote ${join(OUT, file)}`);
   }
+
+  // Last, since every page names a paused generator from then on: the brake, pulled from the page.
+  await page.goto(`${server.origin}/admin/generators/http/pause`);
+  await page
+    .getByLabel("Reason for pausing")
+    .fill("Upstream answers 502 since 14:05; holding its jobs until the provider confirms a fix.");
+  await page.getByRole("button", { name: "Confirm: pause http" }).click();
+  await page.waitForURL(`${server.origin}/admin/generators?notice=generator-paused`);
+  await page.screenshot({ path: join(OUT, "admin-generators.png"), fullPage: true });
+  console.log(`wrote ${join(OUT, "admin-generators.png")}`);
 } finally {
   await browser.close();
   await server.close();

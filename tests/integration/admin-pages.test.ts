@@ -12,6 +12,7 @@ import {
 } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
 import { AdminClient, adminApp, csrfOf, token } from "../helpers/admin";
+import { catalogue } from "../helpers/catalog";
 import { freshDatabase, type TestDatabase, usePolicy } from "../helpers/db";
 import {
   admin,
@@ -54,11 +55,15 @@ async function intentFor(jobId: string, actor = admin) {
 describe("/admin", () => {
   it("lists failed jobs first, with counts per status and filters by status and generator", async () => {
     const failedDemo = await failedJob(t.db, { text: "failed demo" });
+    await catalogue(t.db, "other");
     const failedOther = await submitJob(t.db, submitter, { generator: "other", input: {} });
     await failJob(t.db, failedOther.id, "OTHER_FAILURE");
     const done = await submitJob(t.db, submitter, { generator: "demo", input: { text: "ok" } });
     await completeJob(t.db, done.id);
-    const waiting = await submitJob(t.db, submitter, { generator: "demo", input: {} });
+    const waiting = await submitJob(t.db, submitter, {
+      generator: "demo",
+      input: { text: "waiting" },
+    });
 
     const { res, html } = await client.page("/admin");
     expect(res.status).toBe(200);
@@ -163,7 +168,10 @@ describe("/admin/jobs/:jobId", () => {
       expect(openPage.html).toContain(`<option value="${code}"`);
     }
 
-    const running = await submitJob(t.db, submitter, { generator: "demo", input: {} });
+    const running = await submitJob(t.db, submitter, {
+      generator: "demo",
+      input: { text: "running" },
+    });
     const pending = await failedJob(t.db);
     await intentFor(pending.id);
     const retried = await failedJob(t.db);

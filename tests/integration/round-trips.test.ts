@@ -96,7 +96,16 @@ const adminPost =
   };
 
 describe("the API", () => {
-  it("submit", async () => {
+  it("submit: the first of a generator reads its input schema (2), every later one is 1", async () => {
+    await expectRoundTrips(
+      "POST /api/jobs (first of its generator in this server)",
+      apiCall("POST", "/api/jobs", {
+        token: tokens.submitter,
+        body: { generator: "demo", input: { text: "learns the schema" } },
+      }),
+      201,
+      2,
+    );
     await expectRoundTrips(
       "POST /api/jobs",
       apiCall("POST", "/api/jobs", {
@@ -436,3 +445,37 @@ async function createBatchOf(db: TestDatabase["db"], code: string): Promise<stri
   });
   return batch.id;
 }
+
+describe("generators pages", () => {
+  it("the list, both confirmations, pause and resume; every page while one is paused", async () => {
+    // failedJobOf puts "counted" into the catalog, with a failure for the list to rate.
+    await failedJobOf(t.db, "counted", "COUNTED_BRAKE");
+    const pause = "/admin/generators/counted/pause";
+    const resume = "/admin/generators/counted/resume";
+    await expectRoundTrips("GET /admin/generators", adminGet("/admin/generators"), 200);
+    await expectRoundTrips("GET /admin/generators/:name/pause", adminGet(pause), 200);
+    await expectRoundTrips(
+      "POST /admin/generators/:name/pause",
+      adminPost(pause, { reasonText: "counted" }),
+      303,
+    );
+    // The paused banner is read beside the caller, in the page's one statement.
+    await expectRoundTrips("GET /admin (a generator paused)", adminGet("/admin"), 200);
+    await expectRoundTrips(
+      "GET /admin/generators (a generator paused)",
+      adminGet("/admin/generators"),
+      200,
+    );
+    await expectRoundTrips(
+      "GET /admin/signals (a generator paused)",
+      adminGet("/admin/signals"),
+      200,
+    );
+    await expectRoundTrips("GET /admin/generators/:name/resume", adminGet(resume), 200);
+    await expectRoundTrips(
+      "POST /admin/generators/:name/resume",
+      adminPost(resume, { reasonText: "counted" }),
+      303,
+    );
+  });
+});

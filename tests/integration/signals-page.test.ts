@@ -7,6 +7,7 @@ import { submitJob } from "../../functions/domain/jobs";
 import { createRetryIntent } from "../../functions/domain/retry-intents";
 import { createRetryJobFromIntent } from "../../functions/domain/retry-service";
 import { AdminClient, adminApp, token } from "../helpers/admin";
+import { catalogue } from "../helpers/catalog";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { admin, completeJob, failJob, secondAdmin, submitter } from "../helpers/fixtures";
 
@@ -15,6 +16,7 @@ let viewer: AdminClient;
 let viewerSecret: string;
 
 async function failed(generator: string, code: string) {
+  await catalogue(t.db, generator);
   const job = await submitJob(t.db, submitter, { generator, input: { text: generator } });
   return failJob(t.db, job.id, code);
 }

@@ -3,6 +3,7 @@ import { useRequestContext } from "hono/jsx-renderer";
 import { type AdminEnv, adminPath, type LayoutProps, roleLabel } from "../context";
 import { STYLESHEET_VERSION } from "../styles";
 import { CsrfField } from "./csrf-field";
+import { PausedBanner } from "./paused-banner";
 import { SurgeBanner } from "./surge-banner";
 
 const SECTIONS = [
@@ -11,6 +12,7 @@ const SECTIONS = [
   { key: "batches", label: "Retry batches", href: adminPath("/retry-batches") },
   { key: "audit", label: "Audit", href: adminPath("/audit") },
   { key: "signals", label: "Signals", href: adminPath("/signals") },
+  { key: "generators", label: "Generators", href: adminPath("/generators") },
 ] as const;
 
 const WhoAmI = () => {
@@ -76,7 +78,12 @@ export function Layout({ children, title, section }: LayoutProps & { children?: 
           </div>
         </header>
         <main id="content">
-          {signedIn ? <SurgeBanner surge={c.get("surge")} config={c.var.config.surge} /> : null}
+          {signedIn ? (
+            <>
+              <SurgeBanner surge={c.get("surge")} config={c.var.config.surge} />
+              <PausedBanner paused={c.get("pausedGenerators") ?? []} />
+            </>
+          ) : null}
           {children}
         </main>
       </body>

@@ -75,6 +75,15 @@ function nextStep(error: DomainError): Child {
       return <p>Nothing was approved. Widen the filter, or retry jobs one by one.</p>;
     case "BATCH_TOO_LARGE":
       return <p>Nothing was approved. Narrow the filter below and preview again.</p>;
+    case "GENERATOR_ALREADY_PAUSED":
+      return (
+        <p>
+          Nothing was changed: someone paused it first. The list below says who and why; resume it
+          once the cause is dealt with.
+        </p>
+      );
+    case "GENERATOR_NOT_PAUSED":
+      return <p>Nothing was changed: its jobs are being claimed as usual.</p>;
     default:
       return null;
   }

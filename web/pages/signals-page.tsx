@@ -3,6 +3,8 @@ import { jobStatus, type RetryReasonCode, retryReasonCode } from "../../db/schem
 import type { HourCounts, HourlySignals, SignalTotals } from "../../functions/domain/signals";
 import { BarChart } from "../components/chart";
 import { formatUtc } from "../components/time";
+import { adminPath } from "../context";
+import { brakeHref } from "../forms";
 import { jobsHref } from "./jobs-page";
 
 const pad = (n: number) => String(n).padStart(2, "0");
@@ -54,13 +56,50 @@ const STATUS_LABEL: Record<string, string> = {
   FAILED: "Failed",
 };
 
+/** What the page knows of the brake: the catalog's generators, the paused ones, who may pull it. */
+export interface BrakeView {
+  catalog: ReadonlySet<string>;
+  paused: ReadonlySet<string>;
+  canMutate: boolean;
+}
+
+/**
+ * Beside a failing generator: "paused" while it is, else for an admin the way to pause it. A
+ * name the catalog does not hold (old jobs of a generator no worker runs) has no brake.
+ */
+const BrakeCell: FC<{ generator: string; brake: BrakeView }> = ({ generator, brake }) => {
+  if (brake.paused.has(generator)) {
+    return (
+      <a href={adminPath(`/generators#generator-${generator}`)} class="badge badge-awaiting">
+        paused
+      </a>
+    );
+  }
+  if (!brake.catalog.has(generator)) {
+    return (
+      <span class="faint" title="Not in the generator catalog">
+        —
+      </span>
+    );
+  }
+  return brake.canMutate ? (
+    <a href={brakeHref(generator, "pause")}>
+      Pause<span class="sr-only"> {generator}</span>…
+    </a>
+  ) : (
+    <span class="subtle">running</span>
+  );
+};
+
 /**
  * What is failing and how retries fare: the figures of `/metrics`, the last 24 hours as a chart,
- * and the surge rule with its numbers. Read-only, for viewers and admins alike.
+ * and the surge rule with its numbers; beside each failing generator, the way to pause it.
+ * Read-only for viewers.
  */
-export const SignalsPage: FC<{ totals: SignalTotals; hourly: HourlySignals }> = ({
+export const SignalsPage: FC<{ totals: SignalTotals; hourly: HourlySignals; brake: BrakeView }> = ({
   totals,
   hourly,
+  brake,
 }) => {
   const { surge, hours } = hourly;
   const failures24 = hours.reduce((sum, h) => sum + h.failures, 0);
@@ -152,6 +191,7 @@ export const SignalsPage: FC<{ totals: SignalTotals; hourly: HourlySignals }> = 
                     <th scope="col" class="num">
                       Failed jobs
                     </th>
+                    <th scope="col">Brake</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -164,6 +204,9 @@ export const SignalsPage: FC<{ totals: SignalTotals; hourly: HourlySignals }> = 
                         <code>{f.errorCode}</code>
                       </td>
                       <td class="num">{f.count}</td>
+                      <td>
+                        <BrakeCell generator={f.generator} brake={brake} />
+                      </td>
                     </tr>
                   ))}
                 </tbody>
@@ -198,6 +241,13 @@ export const SignalsPage: FC<{ totals: SignalTotals; hourly: HourlySignals }> = 
                 <span class="subtle">(RETRY_SURGE_FACTOR, RETRY_SURGE_MIN)</span>
               </dd>
             </dl>
+            {surge.surging ? (
+              <p class="surge-brake">
+                When one generator's failures drive the retries, it can be paused from the{" "}
+                <a href={adminPath("/generators")}>generators page</a>: its jobs wait PENDING, none
+                is failed, and they run once it is resumed.
+              </p>
+            ) : null}
           </div>
         </section>
       </div>
