@@ -1,14 +1,16 @@
 /**
- * `npm run bench:worker -- [--jobs 20000] [--batch-size 500] [--concurrency 16] [--profile]`
+ * `npm run bench:worker -- [--jobs 20000] [--batch-size 500] [--concurrency 16] [--paused N] [--profile]`
  *
  * Creates a fresh database on the server that DATABASE_URL (or TEST_DATABASE_URL) names,
  * inserts demo jobs with their JOB_CREATED events, runs one invocation as
  * `npm run worker -- --once` would, checks every job completed once, prints jobs/s and where
- * the time went, and drops the database. `--profile` also reports the time PostgreSQL spent
+ * the time went, and drops the database. `--paused N` first queues N older jobs of a paused
+ * generator, which every claim passes over. `--profile` also reports the time PostgreSQL spent
  * in Regent's trigger functions (track_functions), which slows the run a little.
  */
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { publishGenerators } from "../db/catalog";
 import { connect } from "../db/client";
 import { migrate } from "../db/migrate";
 import { builtInCatalog } from "../functions/execution/generators";
@@ -20,6 +22,7 @@ const { values } = parseArgs({
     jobs: { type: "string", default: "20000" },
     "batch-size": { type: "string", default: "500" },
     concurrency: { type: "string", default: "16" },
+    paused: { type: "string", default: "0" },
     profile: { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
   },
@@ -27,6 +30,7 @@ const { values } = parseArgs({
 const jobs = Number(values.jobs);
 const batchSize = Number(values["batch-size"]);
 const concurrency = Number(values.concurrency);
+const paused = Number(values.paused);
 
 const { name, at, admin } = benchServer("regent_bench");
 
@@ -38,6 +42,7 @@ try {
   const raw = new pg.Client({ connectionString: at(name) });
   await raw.connect();
   await queueDemoJobs(raw, jobs);
+  if (paused > 0) await queueHeldJobs(raw, paused);
   if (values.profile) await raw.query("SELECT pg_stat_reset()");
 
   const result = await runWorkerInvocation(database.db, {
@@ -48,7 +53,7 @@ try {
   });
 
   const { rows } = await raw.query(
-    `SELECT (SELECT count(*) FROM regeneration_jobs WHERE status = 'COMPLETED')::int AS completed,
+    `SELECT (SELECT count(*) FROM regeneration_jobs WHERE status = 'COMPLETED' AND generator = 'demo')::int AS completed,
             (SELECT count(DISTINCT job_id) FROM regeneration_outputs)::int AS outputs,
             (SELECT count(*) FROM audit_events WHERE type = 'JOB_CLAIMED')::int AS claims`,
   );
@@ -56,7 +61,7 @@ try {
   const seconds = result.durationMs / 1000;
   const ms = (n: number) => `${Math.round(n)} ms`;
   console.log(
-    `${jobs} demo jobs, batch size ${batchSize}, concurrency ${concurrency}: ` +
+    `${jobs} demo jobs${paused ? ` behind ${paused} jobs of a paused generator` : ""}, batch size ${batchSize}, concurrency ${concurrency}: ` +
       `${Math.round(result.completed / seconds)} jobs/s (${seconds.toFixed(2)} s, ${result.passes} claims)`,
   );
   console.log(
@@ -86,4 +91,30 @@ try {
 } finally {
   await database.close();
   if (!values.keep) await admin(`DROP DATABASE "${name}" WITH (FORCE)`);
+}
+
+/**
+ * `count` PENDING jobs of the generator `held`, created before every demo job and paused: the
+ * oldest PENDING jobs, which each claim walks past in the PENDING index.
+ */
+async function queueHeldJobs(raw: pg.Client, count: number): Promise<void> {
+  await publishGenerators(
+    database.db,
+    [{ name: "held", version: "held@bench", inputSchema: {} }],
+    "bench",
+  );
+  await raw.query(
+    `WITH made AS (
+       INSERT INTO regeneration_jobs (id, generator, input, created_by, created_at)
+       SELECT 'held' || lpad(g::text, 8, '0'), 'held', '{}', 'bench', now() - interval '1 hour' + g * interval '1 microsecond'
+       FROM generate_series(1, $1::int) g RETURNING id
+     )
+     INSERT INTO audit_events (type, actor, subject_type, subject_id, data)
+     SELECT 'JOB_CREATED', 'bench', 'job', id, '{"generator":"held"}' FROM made`,
+    [count],
+  );
+  await raw.query("SELECT regent_pause_generator($1::jsonb)", [
+    JSON.stringify({ ctx: { actor: "bench" }, name: "held", reasonText: "held for the benchmark" }),
+  ]);
+  await raw.query("VACUUM ANALYZE");
 }
