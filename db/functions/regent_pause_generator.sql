@@ -8,11 +8,9 @@ DECLARE
   g generators%ROWTYPE;
 BEGIN
   p := regent_authorized(p);
-  IF char_length(btrim(coalesce(p->>'reasonText', ''))) NOT BETWEEN 1 AND 2000 THEN
-    PERFORM regent_refuse_with('VALIDATION_FAILED', jsonb_build_object('field', 'reasonText', 'min', 1, 'max', 2000));
-  END IF;
+  p := jsonb_set(p, '{reasonText}', to_jsonb(regent_reason_text(p->>'reasonText')));
   UPDATE generators
-  SET paused_at = now(), paused_by = p->'ctx'->>'actor', pause_reason = btrim(p->>'reasonText')
+  SET paused_at = now(), paused_by = p->'ctx'->>'actor', pause_reason = p->>'reasonText'
   WHERE name = p->>'name' AND paused_at IS NULL
   RETURNING * INTO g;
   IF NOT FOUND THEN

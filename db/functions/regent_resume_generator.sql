@@ -9,9 +9,7 @@ DECLARE
   g generators%ROWTYPE;
 BEGIN
   p := regent_authorized(p);
-  IF char_length(btrim(coalesce(p->>'reasonText', ''))) NOT BETWEEN 1 AND 2000 THEN
-    PERFORM regent_refuse_with('VALIDATION_FAILED', jsonb_build_object('field', 'reasonText', 'min', 1, 'max', 2000));
-  END IF;
+  p := jsonb_set(p, '{reasonText}', to_jsonb(regent_reason_text(p->>'reasonText')));
   SELECT * INTO before FROM generators WHERE name = p->>'name' FOR UPDATE;
   IF NOT FOUND THEN
     PERFORM regent_refuse_with('GENERATOR_NOT_FOUND', jsonb_build_object('generator', p->>'name'));
@@ -24,7 +22,7 @@ BEGIN
   RETURNING * INTO g;
   PERFORM regent_audit(p->'ctx', jsonb_build_array(jsonb_build_object(
     'type', 'GENERATOR_RESUMED', 'subjectType', 'generator', 'subjectId', g.name,
-    'data', jsonb_build_object('reasonText', btrim(p->>'reasonText'), 'version', g.current_version,
+    'data', jsonb_build_object('reasonText', p->>'reasonText', 'version', g.current_version,
                                'pausedAt', regent_iso(before.paused_at), 'pausedBy', before.paused_by,
                                'pauseReason', before.pause_reason))));
   PERFORM pg_notify('regent_job_created', '');

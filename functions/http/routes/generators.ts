@@ -53,64 +53,50 @@ const getRoute = securedRoute("viewer", {
   },
 });
 
-const pauseRoute = securedRoute("admin", {
-  operationId: "pauseGenerator",
-  method: "post",
-  path: "/api/admin/generators/{name}/pause",
-  tags: ["generators"],
+/** Pause and resume: the same request and answer, each with its own effect and refusal. */
+function brakeRoute(
+  brake: "pause" | "resume",
+  doc: { summary: string; description: string; done: string },
+) {
+  return securedRoute("admin", {
+    operationId: `${brake}Generator`,
+    method: "post",
+    path: `/api/admin/generators/{name}/${brake}`,
+    tags: ["generators"],
+    summary: doc.summary,
+    description: doc.description,
+    request: {
+      params: GeneratorParams,
+      body: { required: true, content: { "application/json": { schema: GeneratorReasonBody } } },
+    },
+    responses: {
+      200: { description: doc.done, content: { "application/json": { schema: generatorBody } } },
+      ...errorResponses(
+        400,
+        401,
+        403,
+        [404, "GENERATOR_NOT_FOUND"],
+        [409, brake === "pause" ? "GENERATOR_ALREADY_PAUSED" : "GENERATOR_NOT_PAUSED"],
+        413,
+        415,
+        500,
+      ),
+    },
+  });
+}
+
+const pauseRoute = brakeRoute("pause", {
   summary: "Pause a generator: its jobs wait PENDING until it is resumed",
   description:
     "No job changes: new jobs of the generator are still accepted (retries and batches too) and wait PENDING; no worker claims them; jobs already RUNNING finish. Audited as GENERATOR_PAUSED with the caller and the reason. 409 GENERATOR_ALREADY_PAUSED when it is paused.",
-  request: {
-    params: GeneratorParams,
-    body: { required: true, content: { "application/json": { schema: GeneratorReasonBody } } },
-  },
-  responses: {
-    200: {
-      description: "the generator is paused",
-      content: { "application/json": { schema: generatorBody } },
-    },
-    ...errorResponses(
-      400,
-      401,
-      403,
-      [404, "GENERATOR_NOT_FOUND"],
-      [409, "GENERATOR_ALREADY_PAUSED"],
-      413,
-      415,
-      500,
-    ),
-  },
+  done: "the generator is paused",
 });
 
-const resumeRoute = securedRoute("admin", {
-  operationId: "resumeGenerator",
-  method: "post",
-  path: "/api/admin/generators/{name}/resume",
-  tags: ["generators"],
+const resumeRoute = brakeRoute("resume", {
   summary: "Resume a paused generator: its waiting jobs are claimed again",
   description:
     "Its PENDING jobs become claimable, oldest first as always, and the claimer is woken. Audited as GENERATOR_RESUMED with the caller, the reason and the pause it ends. 409 GENERATOR_NOT_PAUSED when it is not paused.",
-  request: {
-    params: GeneratorParams,
-    body: { required: true, content: { "application/json": { schema: GeneratorReasonBody } } },
-  },
-  responses: {
-    200: {
-      description: "the generator runs again",
-      content: { "application/json": { schema: generatorBody } },
-    },
-    ...errorResponses(
-      400,
-      401,
-      403,
-      [404, "GENERATOR_NOT_FOUND"],
-      [409, "GENERATOR_NOT_PAUSED"],
-      413,
-      415,
-      500,
-    ),
-  },
+  done: "the generator runs again",
 });
 
 export function registerGeneratorRoutes(app: App): void {
@@ -124,17 +110,15 @@ export function registerGeneratorRoutes(app: App): void {
     return c.json({ generator: generatorDetailJson(detail) }, 200);
   });
 
-  app.openapi(pauseRoute, async (c) => {
-    const name = generatorName(c.req.valid("param").name);
-    const { reasonText } = c.req.valid("json");
-    const entry = await pauseGenerator(c.var.db, auditContext(c), name, reasonText);
-    return c.json({ generator: generatorJson(entry) }, 200);
-  });
-
-  app.openapi(resumeRoute, async (c) => {
-    const name = generatorName(c.req.valid("param").name);
-    const { reasonText } = c.req.valid("json");
-    const entry = await resumeGenerator(c.var.db, auditContext(c), name, reasonText);
-    return c.json({ generator: generatorJson(entry) }, 200);
-  });
+  for (const [route, pull] of [
+    [pauseRoute, pauseGenerator],
+    [resumeRoute, resumeGenerator],
+  ] as const) {
+    app.openapi(route, async (c) => {
+      const name = generatorName(c.req.valid("param").name);
+      const { reasonText } = c.req.valid("json");
+      const entry = await pull(c.var.db, auditContext(c), name, reasonText);
+      return c.json({ generator: generatorJson(entry) }, 200);
+    });
+  }
 }
