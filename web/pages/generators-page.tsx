@@ -117,23 +117,16 @@ export const GeneratorsPage: FC<{
                     </td>
                     {canMutate ? (
                       <td>
-                        {generator.pausedAt ? (
-                          <a class="button button-small" href={brakeHref(generator.name, "resume")}>
-                            {/* One flex item: the button's gap would part the hidden name. */}
-                            <span>
-                              Resume
-                              <span class="sr-only"> {generator.name}</span>…
-                            </span>
-                          </a>
-                        ) : (
-                          <a class="button button-small" href={brakeHref(generator.name, "pause")}>
-                            {/* One flex item: the button's gap would part the hidden name. */}
-                            <span>
-                              Pause
-                              <span class="sr-only"> {generator.name}</span>…
-                            </span>
-                          </a>
-                        )}
+                        <a
+                          class="button button-small"
+                          href={brakeHref(generator.name, generator.pausedAt ? "resume" : "pause")}
+                        >
+                          {/* One flex item: the button's gap would part the hidden name. */}
+                          <span>
+                            {generator.pausedAt ? "Resume" : "Pause"}
+                            <span class="sr-only"> {generator.name}</span>…
+                          </span>
+                        </a>
                       </td>
                     ) : null}
                   </tr>
