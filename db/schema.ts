@@ -35,11 +35,20 @@ export const retryReasonCode = pgEnum("retry_reason_code", [
   "INFRA_ERROR",
   "OTHER",
 ]);
+/**
+ * What an intent makes of its source: RETRY runs a FAILED job again (with its input, or a
+ * corrected one); SUPERSEDE replaces a COMPLETED job's result with a new job's.
+ */
+export const retryIntentKind = pgEnum("retry_intent_kind", ["RETRY", "SUPERSEDE"]);
 export const apiTokenRole = pgEnum("api_token_role", ["admin", "viewer", "submitter"]);
 
 export type JobStatus = (typeof jobStatus.enumValues)[number];
 export type RetryIntentStatus = (typeof retryIntentStatus.enumValues)[number];
 export type RetryReasonCode = (typeof retryReasonCode.enumValues)[number];
+export type RetryIntentKind = (typeof retryIntentKind.enumValues)[number];
+
+/** The reason codes that say something in the job was wrong: they may change its input, and supersede. */
+const CHANGING_REASONS = sql.raw("('BAD_INPUT', 'IMPROVED_PROMPT', 'OTHER')");
 export type ApiTokenRole = (typeof apiTokenRole.enumValues)[number];
 
 /** PostgreSQL's 64-bit transaction id; read back as a decimal string. */
@@ -47,7 +56,8 @@ const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
-export type JobError = { code: string; message: string };
+/** A failure: its code and message, and the generator version that failed when one ran. */
+export type JobError = { code: string; message: string; generatorVersion?: string };
 
 export const regenerationJobs = pgTable(
   "regeneration_jobs",
@@ -134,8 +144,14 @@ export const retryBatches = pgTable(
   "retry_batches",
   {
     id: text("id").primaryKey(),
-    /** The filter the admin previewed: { generator?, errorCode?, failedAfter?, failedBefore? }. */
+    /**
+     * The filter the admin previewed: { generator?, errorCode?, failedAfter?, failedBefore? } of
+     * FAILED jobs to retry, or { generator?, generatorVersion?, completedAfter?, completedBefore? }
+     * of COMPLETED jobs to supersede.
+     */
     filter: jsonb("filter").$type<Record<string, string>>().notNull(),
+    /** RETRY (FAILED jobs) or SUPERSEDE (COMPLETED ones); each intent of the batch has it. */
+    kind: retryIntentKind("kind").notNull().default("RETRY"),
     reasonCode: retryReasonCode("reason_code").notNull(),
     reasonText: text("reason_text").notNull(),
     approvedBy: text("approved_by").notNull(),
@@ -150,6 +166,10 @@ export const retryBatches = pgTable(
     ),
     check("retry_batches_approved_by_nonempty", sql`length(btrim(${t.approvedBy})) > 0`),
     check("retry_batches_job_count_positive", sql`${t.jobCount} > 0`),
+    check(
+      "retry_batches_supersede_reason",
+      sql`${t.kind} = 'RETRY' OR ${t.reasonCode} IN ${CHANGING_REASONS}`,
+    ),
     index("retry_batches_created_idx").on(t.createdAt, t.id),
   ],
 );
@@ -162,6 +182,10 @@ export const retryIntents = pgTable(
       .notNull()
       .references((): AnyPgColumn => regenerationJobs.id),
     sourceOutputRef: text("source_output_ref"),
+    /** RETRY a FAILED job, or SUPERSEDE a COMPLETED one. */
+    kind: retryIntentKind("kind").notNull().default("RETRY"),
+    /** The corrected input the new job runs with; null: the source's input, unchanged. */
+    input: jsonb("input").$type<unknown>(),
     reasonCode: retryReasonCode("reason_code").notNull(),
     reasonText: text("reason_text").notNull(),
     approvedBy: text("approved_by").notNull(),
@@ -192,6 +216,16 @@ export const retryIntents = pgTable(
     check(
       "retry_intents_override_reason",
       sql`NOT ${t.budgetOverride} OR ${t.reasonCode} = 'OTHER'`,
+    ),
+    /** Only a reason that says the input or the prompt was wrong may change the input. */
+    check(
+      "retry_intents_input_reason",
+      sql`${t.input} IS NULL OR ${t.reasonCode} IN ${CHANGING_REASONS}`,
+    ),
+    /** Superseding a result says what changed; a transient failure or the infrastructure does not. */
+    check(
+      "retry_intents_supersede_reason",
+      sql`${t.kind} = 'RETRY' OR ${t.reasonCode} IN ${CHANGING_REASONS}`,
     ),
     index("retry_intents_batch_idx").on(t.batchId, t.id).where(sql`${t.batchId} IS NOT NULL`),
     /** The expiry sweep reads only these: PENDING intents by expiry. */

@@ -1,7 +1,8 @@
 -- Consumes the PENDING, unexpired intents among p_intent_ids for the caller p_ctx and creates
--- each one's retry job, linked to its failed job, with RETRY_INTENT_CONSUMED,
--- RETRY_INTENT_EXECUTED, JOB_CREATED and REGEN_JOB_RETRIED (a batch's intents name their batch
--- in the first two). Set-based: the intents are consumed (with their events) in one statement
+-- each one's new job, linked to its source (the intent's corrected input, else the source's),
+-- with RETRY_INTENT_CONSUMED, RETRY_INTENT_EXECUTED, JOB_CREATED, and on the source
+-- REGEN_JOB_RETRIED or, for a supersession, REGEN_JOB_SUPERSEDED (a batch's intents name their
+-- batch in the first two). Set-based: the intents are consumed (with their events) in one statement
 -- and their jobs created (with theirs) in the next, whose insert trigger must see the intents
 -- CONSUMED; a single intent and 500 of a batch cost the same two statements. Returns each
 -- consumed intent with its job; a job is null when its failed job was retried meanwhile (the
@@ -32,7 +33,7 @@ BEGIN
   RETURN QUERY
   WITH jobs AS (
     INSERT INTO regeneration_jobs (id, generator, input, retry_of_job_id, retry_intent_id, created_by)
-    SELECT regent_new_id(), src.generator, src.input, src.id, i.id, v_actor
+    SELECT regent_new_id(), src.generator, coalesce(i.input, src.input), src.id, i.id, v_actor
     FROM unnest(v_consumed) WITH ORDINALITY AS c(intent_id, n)
     JOIN retry_intents i ON i.id = c.intent_id
     JOIN regeneration_jobs src ON src.id = i.source_job_id
@@ -48,11 +49,11 @@ BEGIN
     CROSS JOIN LATERAL (VALUES
       ('RETRY_INTENT_EXECUTED', 'retry_intent', i.id,
        jsonb_strip_nulls(jsonb_build_object('sourceJobId', jobs.retry_of_job_id, 'jobId', jobs.id,
-                                            'batchId', i.batch_id))),
+                                            'batchId', i.batch_id, 'kind', i.kind))),
       ('JOB_CREATED', 'job', jobs.id,
        jsonb_build_object('generator', jobs.generator, 'retryOfJobId', jobs.retry_of_job_id,
-                          'retryIntentId', i.id)),
-      ('REGEN_JOB_RETRIED', 'job', jobs.retry_of_job_id,
+                          'retryIntentId', i.id, 'correctedInput', i.input IS NOT NULL)),
+      (CASE i.kind WHEN 'SUPERSEDE' THEN 'REGEN_JOB_SUPERSEDED' ELSE 'REGEN_JOB_RETRIED' END, 'job', jobs.retry_of_job_id,
        jsonb_build_object('retryJobId', jobs.id, 'retryIntentId', i.id,
                           'reasonCode', i.reason_code, 'approvedBy', i.approved_by))
     ) AS e(type, subject_type, subject_id, data)

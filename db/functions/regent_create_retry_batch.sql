@@ -1,25 +1,30 @@
--- Approves the previewed set as one batch ({ctx, filter, previewToken, reasonCode, reasonText,
--- expiresInHours?}). The jobs the filter matches are locked (NO KEY UPDATE, in id order); a
+-- Approves the previewed set as one batch ({ctx, kind?, filter, previewToken, reasonCode,
+-- reasonText, expiresInHours?}): of FAILED jobs to retry (kind RETRY, the default) or of
+-- COMPLETED ones to supersede (SUPERSEDE, with a reason that says what changed). The jobs the filter matches are locked (NO KEY UPDATE, in id order); a
 -- lock that waited for a concurrent approval returned them as the statement's snapshot saw
 -- them, so the set is read again (regent_preview_retry_batch) once they are held. If it is
 -- still the one the preview's token names, the batch and one PENDING intent per job are
 -- written in two set-based statements, each intent with its event. Refused: VALIDATION_FAILED
--- (a lifetime outside the policy), BATCH_EMPTY, BATCH_TOO_LARGE, BATCH_PREVIEW_STALE (with the
+-- (a lifetime outside the policy, a supersession with a reason that changes nothing), BATCH_EMPTY, BATCH_TOO_LARGE, BATCH_PREVIEW_STALE (with the
 -- new count and token). Returns {batch}.
 CREATE FUNCTION regent_create_retry_batch(p jsonb) RETURNS jsonb LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
   v_filter constant jsonb := coalesce(p->'filter', '{}'::jsonb);
   v_hours constant integer := regent_intent_hours(p);
+  v_kind constant retry_intent_kind := coalesce(p->>'kind', 'RETRY')::retry_intent_kind;
   v_preview jsonb;
   v_count integer;
   b retry_batches%ROWTYPE;
 BEGIN
+  IF v_kind = 'SUPERSEDE' AND p->>'reasonCode' NOT IN ('BAD_INPUT', 'IMPROVED_PROMPT', 'OTHER') THEN
+    PERFORM regent_refuse_with('VALIDATION_FAILED', jsonb_build_object('field', 'reasonCode', 'kind', v_kind));
+  END IF;
   PERFORM 1 FROM regeneration_jobs j
-  WHERE j.id IN (SELECT c.id FROM regent_batch_candidates(v_filter) c)
+  WHERE j.id IN (SELECT c.id FROM regent_batch_candidates(v_filter, v_kind) c)
   ORDER BY j.id
   FOR NO KEY UPDATE OF j;
-  v_preview := regent_preview_retry_batch(v_filter);
+  v_preview := regent_preview_retry_batch(v_filter, v_kind);
   v_count := (v_preview->>'count')::integer;
   IF v_count = 0 THEN
     PERFORM regent_refuse_with('BATCH_EMPTY', jsonb_build_object('count', 0));
@@ -31,17 +36,17 @@ BEGIN
     PERFORM regent_refuse_with('BATCH_PREVIEW_STALE',
       jsonb_build_object('count', v_count, 'previewToken', v_preview->>'previewToken'));
   END IF;
-  INSERT INTO retry_batches (id, filter, reason_code, reason_text, approved_by, job_count)
-  VALUES (regent_new_id(), v_filter, (p->>'reasonCode')::retry_reason_code, p->>'reasonText',
+  INSERT INTO retry_batches (id, filter, kind, reason_code, reason_text, approved_by, job_count)
+  VALUES (regent_new_id(), v_filter, v_kind, (p->>'reasonCode')::retry_reason_code, p->>'reasonText',
           p->'ctx'->>'actor', v_count)
   RETURNING * INTO b;
   PERFORM regent_audit(p->'ctx', jsonb_build_array(jsonb_build_object(
     'type', 'RETRY_BATCH_CREATED', 'subjectType', 'retry_batch', 'subjectId', b.id,
-    'data', jsonb_build_object('filter', v_filter, 'reasonCode', b.reason_code,
+    'data', jsonb_build_object('filter', v_filter, 'kind', b.kind, 'reasonCode', b.reason_code,
                                'reasonText', b.reason_text, 'jobCount', b.job_count))));
   WITH created AS (
-    INSERT INTO retry_intents (id, source_job_id, reason_code, reason_text, approved_by, batch_id, expires_at)
-    SELECT regent_new_id(), s.job_id, b.reason_code, b.reason_text, b.approved_by, b.id,
+    INSERT INTO retry_intents (id, source_job_id, kind, reason_code, reason_text, approved_by, batch_id, expires_at)
+    SELECT regent_new_id(), s.job_id, b.kind, b.reason_code, b.reason_text, b.approved_by, b.id,
            now() + make_interval(hours => v_hours)
     FROM jsonb_array_elements_text(v_preview->'jobIds') WITH ORDINALITY AS s(job_id, n)
     ORDER BY s.n
@@ -49,7 +54,7 @@ BEGIN
   )
   INSERT INTO audit_events (type, actor, subject_type, subject_id, data, request_id, ip, user_agent)
   SELECT 'RETRY_INTENT_CREATED', p->'ctx'->>'actor', 'retry_intent', c.id,
-         jsonb_build_object('sourceJobId', c.source_job_id, 'reasonCode', b.reason_code, 'batchId', b.id),
+         jsonb_build_object('sourceJobId', c.source_job_id, 'kind', b.kind, 'reasonCode', b.reason_code, 'batchId', b.id),
          p->'ctx'->>'requestId', p->'ctx'->>'ip', p->'ctx'->>'userAgent'
   FROM created c
   ORDER BY c.source_job_id;

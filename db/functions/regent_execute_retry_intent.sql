@@ -34,7 +34,7 @@ BEGIN
   IF v_job_id IS NULL THEN
     SELECT id INTO v_retry_id FROM regeneration_jobs WHERE retry_of_job_id = src.id;
     PERFORM regent_refuse_with('JOB_ALREADY_RETRIED',
-      jsonb_build_object('jobId', src.id, 'retryJobId', v_retry_id));
+      jsonb_build_object('jobId', src.id, 'retryJobId', v_retry_id, 'kind', pending.kind));
   END IF;
   PERFORM pg_notify('regent_job_created', '');
   RETURN jsonb_build_object(

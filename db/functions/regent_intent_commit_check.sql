@@ -1,5 +1,5 @@
--- Checked at commit, with what other transactions committed meanwhile: an intent is for a
--- FAILED job not yet retried, and joins a batch only in the transaction that created the
+-- Checked at commit, with what other transactions committed meanwhile: an intent is for a job
+-- without a successor yet, FAILED for a RETRY and COMPLETED for a SUPERSEDE, and joins a batch only in the transaction that created the
 -- batch; a consumed intent yielded its job; every step is audited (an expiry as
 -- RETRY_INTENT_EXPIRED).
 CREATE FUNCTION regent_intent_commit_check() RETURNS trigger LANGUAGE plpgsql
@@ -14,9 +14,10 @@ BEGIN
       PERFORM regent_require_event('RETRY_BATCH_CREATED', NEW.batch_id);
     END IF;
     SELECT status INTO src_status FROM regeneration_jobs WHERE id = NEW.source_job_id;
-    IF src_status IS DISTINCT FROM 'FAILED' THEN
-      RAISE EXCEPTION 'a retry intent is for a FAILED job: % is %', NEW.source_job_id, coalesce(src_status::text, 'missing')
-        USING ERRCODE = 'RG001';
+    IF src_status IS DISTINCT FROM (CASE NEW.kind WHEN 'SUPERSEDE' THEN 'COMPLETED' ELSE 'FAILED' END)::job_status THEN
+      RAISE EXCEPTION 'a % intent is for a % job: % is %', NEW.kind,
+        CASE NEW.kind WHEN 'SUPERSEDE' THEN 'COMPLETED' ELSE 'FAILED' END,
+        NEW.source_job_id, coalesce(src_status::text, 'missing') USING ERRCODE = 'RG001';
     END IF;
     SELECT id INTO retry_job FROM regeneration_jobs
     WHERE retry_of_job_id = NEW.source_job_id AND retry_intent_id <> NEW.id;

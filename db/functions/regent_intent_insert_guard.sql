@@ -30,8 +30,12 @@ BEGIN
   IF NEW.batch_id IS NOT NULL THEN
     SELECT * INTO batch FROM retry_batches WHERE id = NEW.batch_id;
     IF FOUND AND (batch.reason_code <> NEW.reason_code OR batch.reason_text <> NEW.reason_text
-                  OR batch.approved_by <> NEW.approved_by) THEN
-      RAISE EXCEPTION 'an intent of a batch carries the batch''s reason and approver (batch %)', NEW.batch_id
+                  OR batch.approved_by <> NEW.approved_by OR batch.kind <> NEW.kind) THEN
+      RAISE EXCEPTION 'an intent of a batch carries the batch''s reason and approver, and its kind (batch %)', NEW.batch_id
+        USING ERRCODE = 'RG001';
+    END IF;
+    IF NEW.input IS NOT NULL THEN
+      RAISE EXCEPTION 'an intent of a batch runs its job''s own input: a corrected input is approved one job at a time (batch %)', NEW.batch_id
         USING ERRCODE = 'RG001';
     END IF;
   END IF;

@@ -1,5 +1,5 @@
--- New jobs, per statement: each has its JOB_CREATED event, and a retry job its source's
--- REGEN_JOB_RETRIED. What the statement did not bring itself is checked again at commit.
+-- New jobs, per statement: each has its JOB_CREATED event, and a successor its source's
+-- REGEN_JOB_RETRIED (REGEN_JOB_SUPERSEDED for a supersession). What the statement did not bring itself is checked again at commit.
 CREATE FUNCTION regent_jobs_inserted() RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
@@ -9,7 +9,10 @@ BEGIN
   SELECT array_agg(r.subject_id), array_agg(r.type) INTO v_subjects, v_types FROM (
     SELECT id AS subject_id, 'JOB_CREATED' AS type FROM inserted
     UNION ALL
-    SELECT retry_of_job_id, 'REGEN_JOB_RETRIED' FROM inserted WHERE retry_of_job_id IS NOT NULL) r;
+    SELECT n.retry_of_job_id,
+           CASE i.kind WHEN 'SUPERSEDE' THEN 'REGEN_JOB_SUPERSEDED' ELSE 'REGEN_JOB_RETRIED' END
+    FROM inserted n LEFT JOIN retry_intents i ON i.id = n.retry_intent_id
+    WHERE n.retry_of_job_id IS NOT NULL) r;
   IF v_subjects IS NOT NULL THEN
     PERFORM regent_require(v_subjects, v_types, '{}', '{}', false);
   END IF;

@@ -1,9 +1,10 @@
--- What a batch approved now would hold, for a filter: {count, jobIds (sorted), previewToken,
+-- What a batch of p_kind approved now would hold, for a filter: {count, jobIds (sorted), previewToken,
 -- excluded: {overBudget, pendingIntent}, max, refusal}. The token is SHA-256 of the sorted
 -- ids, one per line: approval recomputes it under lock. refusal is BATCH_TOO_LARGE
 -- ({code, details}) when the set is over the policy's maximum, else null; it is answered
 -- rather than raised so that a page can read a preview beside its other reads.
-CREATE FUNCTION regent_preview_retry_batch(p_filter jsonb) RETURNS jsonb LANGUAGE sql STABLE
+CREATE FUNCTION regent_preview_retry_batch(p_filter jsonb, p_kind retry_intent_kind DEFAULT 'RETRY')
+RETURNS jsonb LANGUAGE sql STABLE
 SET search_path = pg_catalog, public, pg_temp AS $$
   SELECT jsonb_build_object(
     'count', s.count, 'jobIds', to_jsonb(s.ids), 'previewToken', s.token,
@@ -18,8 +19,8 @@ SET search_path = pg_catalog, public, pg_temp AS $$
            count(*) FILTER (WHERE NOT c.pending AND NOT c.eligible)::integer AS over_budget,
            count(*) FILTER (WHERE c.pending)::integer AS pending,
            (SELECT retry_batch_max FROM regent_policy WHERE singleton) AS max
-    FROM regent_batch_candidates(p_filter) c
+    FROM regent_batch_candidates(p_filter, p_kind) c
   ) s
 $$;
 
-GRANT EXECUTE ON FUNCTION regent_preview_retry_batch(jsonb) TO regent_app;
+GRANT EXECUTE ON FUNCTION regent_preview_retry_batch(jsonb, retry_intent_kind) TO regent_app;

@@ -7,6 +7,7 @@
  */
 import { type OutputUnit, Validator } from "@cfworker/json-schema";
 import { sql } from "drizzle-orm";
+import { PgTransaction } from "drizzle-orm/pg-core";
 import {
   type Generator,
   type GeneratorVersion,
@@ -17,6 +18,7 @@ import { type Executor, rowsOf } from "../../db/types";
 import type { AuditContext } from "./audit";
 import { DomainError } from "./errors";
 import { rowFromJson, rowsFromJson } from "./json-rows";
+import { raisedRefusal } from "./refusals";
 import { runUnit } from "./units";
 
 /** A generator of the catalog with its current version. */
@@ -173,6 +175,28 @@ export class InputSchemas {
     return this.#byName.get(generator);
   }
 
+  /**
+   * `input` checked against the schemas in hand: of `generator` alone when the caller knows it,
+   * of every generator known here when it does not (a retry's input is for its source's).
+   * `checkedAgainst` (generator → schema SHA-256) names those it matches, as the database's
+   * units take it; `failed`, those it does not.
+   */
+  check(
+    input: unknown,
+    generator?: string,
+  ): { checkedAgainst: Record<string, string>; failed: Map<string, InputSchema> } {
+    const candidates = generator
+      ? [this.#byName.get(generator)].filter((s) => s !== undefined)
+      : [...this.#byName.values()];
+    const checkedAgainst: Record<string, string> = {};
+    const failed = new Map<string, InputSchema>();
+    for (const schema of candidates) {
+      if (schema.issues(input).length === 0) checkedAgainst[schema.generator] = schema.schemaSha256;
+      else failed.set(schema.generator, schema);
+    }
+    return { checkedAgainst, failed };
+  }
+
   /** Compiles and keeps the schema a GENERATOR_SCHEMA_CHANGED refusal carries. */
   learn(details: Record<string, unknown>): InputSchema {
     const schema = compile(
@@ -185,6 +209,49 @@ export class InputSchemas {
     return schema;
   }
 }
+
+/**
+ * Runs a unit of work that holds an input to its generator's current schema
+ * (regent_checked_input) — `run(executor, checkedAgainst)` — with the schemas in hand that the
+ * input matches. The database refuses a map that does not name the current schema, with that
+ * schema (GENERATOR_SCHEMA_CHANGED): when it is the one in hand, the input fails it and is
+ * refused here (VALIDATION_FAILED naming the paths); otherwise it is learnt and the unit asked
+ * again. An input is never refused on the word of a schema in hand alone: a release may have
+ * published one that accepts it. So a valid input costs one statement once its generator's
+ * schema is known, two the first time, and a refused one costs one.
+ *
+ * Inside a transaction the attempt gets a savepoint, so that a refusal does not end it.
+ */
+export async function withCheckedInput<T>(
+  db: Executor,
+  schemas: InputSchemas,
+  input: unknown,
+  generator: string | undefined,
+  run: (executor: Executor, checkedAgainst: Record<string, string>) => Promise<T>,
+): Promise<T> {
+  // A schema learnt and at once replaced again (two releases published meanwhile) is rare; a
+  // third time would mean publications without end.
+  for (let attempt = 1; ; attempt++) {
+    const { checkedAgainst, failed } = schemas.check(input, generator);
+    const once = (executor: Executor) => run(executor, checkedAgainst);
+    try {
+      return await (db instanceof PgTransaction ? db.transaction(once) : once(db));
+    } catch (error) {
+      const raised = raisedRefusal(error);
+      if (raised?.code !== "GENERATOR_SCHEMA_CHANGED" || attempt >= 3) throw error;
+      // The current schema is one the input was checked against, and failed: refused. (What
+      // this process learnt meanwhile says nothing about what this attempt checked.)
+      const checked = failed.get(String(raised.details.generator));
+      if (checked && checked.schemaSha256 === raised.details.schemaSha256) {
+        throw inputRefused(checked, checked.issues(input));
+      }
+      schemas.learn(raised.details);
+    }
+  }
+}
+
+/** The schemas of callers that keep none of their own (the CLI, scripts, tests): this process's. */
+export const processInputSchemas = new InputSchemas();
 
 const MAX_ISSUES = 20;
 

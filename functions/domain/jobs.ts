@@ -1,23 +1,18 @@
 import { eq, type SQL } from "drizzle-orm";
-import { PgTransaction } from "drizzle-orm/pg-core";
 import { GENERATOR_NAME } from "../../db/catalog";
 import { type Job, type JobStatus, regenerationJobs } from "../../db/schema";
 import type { Executor } from "../../db/types";
 import type { AuditContext } from "./audit";
 import { DomainError } from "./errors";
-import { InputSchemas, inputRefused } from "./generators";
+import { type InputSchemas, processInputSchemas, withCheckedInput } from "./generators";
 import { rowFromJson } from "./json-rows";
 import { newestFirstPage, type Page } from "./pagination";
-import { raisedRefusal } from "./refusals";
 import { createdOf, type IdempotencyKeyUse, type Once, runOnce } from "./units";
 
 export interface SubmitJobInput {
   generator: string;
   input: unknown;
 }
-
-/** The schemas of callers that keep none of their own (the CLI, scripts): this process's. */
-const processInputSchemas = new InputSchemas();
 
 /**
  * Creates a PENDING job and its JOB_CREATED event, and wakes the worker, in one statement (the
@@ -28,9 +23,7 @@ const processInputSchemas = new InputSchemas();
  * input schema (VALIDATION_FAILED, naming the paths); nothing is written otherwise. The input is
  * checked here, against the schema `schemas` holds; the statement names the schema it was
  * checked against, and the database refuses it when that is not the current one, with the
- * current one (GENERATOR_SCHEMA_CHANGED): learnt, checked, asked again. So the first submission
- * of a generator a process makes costs two statements, later valid ones one, and a refused
- * input one (the refusal confirms the schema is current) before the 400.
+ * current one (GENERATOR_SCHEMA_CHANGED): learnt, checked, asked again (`withCheckedInput`).
  */
 export async function submitJobOnce(
   db: Executor,
@@ -52,38 +45,21 @@ export async function submitJobOnce(
       field: "input",
     });
   }
-  // Whether the schema in hand is the current one by the database's word in this call: then an
-  // input it refuses is refused without asking again.
-  let confirmed = false;
-  // A schema learnt and at once replaced again (two releases published meanwhile) is rare; a
-  // third time would mean publications without end.
-  for (let attempt = 1; ; attempt++) {
-    const schema = schemas.get(request.generator);
-    const issues = schema ? schema.issues(request.input) : [];
-    if (schema && issues.length > 0 && confirmed) throw inputRefused(schema, issues);
-    // An input the schema in hand refuses is not refused on its word alone: a release may have
-    // published a schema that accepts it. The statement then names no schema, which the
-    // database refuses with the current one.
-    const schemaSha256 = schema && issues.length === 0 ? schema.schemaSha256 : null;
-    const submit = (executor: Executor) =>
+  return withCheckedInput(
+    db,
+    schemas,
+    request.input,
+    request.generator,
+    (executor, checkedAgainst) =>
       runOnce(
         executor,
         "submit_job",
         ctx,
-        { generator: request.generator, input: request.input, schemaSha256 },
+        { generator: request.generator, input: request.input, checkedAgainst },
         key,
         (body) => rowFromJson(regenerationJobs, body.job as Record<string, unknown>),
-      );
-    try {
-      // Inside a transaction, a refusal must not end it: the attempt gets a savepoint.
-      return await (db instanceof PgTransaction ? db.transaction(submit) : submit(db));
-    } catch (error) {
-      const raised = raisedRefusal(error);
-      if (raised?.code !== "GENERATOR_SCHEMA_CHANGED" || attempt >= 3) throw error;
-      schemas.learn(raised.details);
-      confirmed = true;
-    }
-  }
+      ),
+  );
 }
 
 /** Creates a PENDING job and its JOB_CREATED event in one statement. */

@@ -73,24 +73,50 @@ function intentsOfJobJson(jobId: string): SQL {
     FROM retry_intents i WHERE i.source_job_id = ${jobId})`;
 }
 
+/**
+ * The generator version a job ran under (its output's, or the one its failure recorded; null
+ * when nothing says) and the one a new job of its generator runs under now (null when the
+ * catalog does not hold it): `regent_job_versions`.
+ */
+export interface GeneratorVersions {
+  source: string | null;
+  current: string | null;
+}
+
 function jobNotFound(id: string): DomainError {
   return new DomainError("JOB_NOT_FOUND", `no job with id ${id}`, { jobId: id });
 }
 
-/** A job and its output (if it has one), in one statement; JOB_NOT_FOUND when there is none. */
+/** The newest job of a chain: where its retries and supersessions have got to. */
+export interface LatestJob {
+  jobId: string;
+  status: JobStatus;
+}
+
+/**
+ * A job and its output (if it has one), with the newest job of its chain and who submitted the
+ * chain's original, in one statement; JOB_NOT_FOUND when there is none.
+ */
 export async function jobWithOutput(
   db: Executor,
   jobId: string,
-): Promise<{ job: Job; output: Output | undefined }> {
+): Promise<{ job: Job; output: Output | undefined; latest: LatestJob; rootCreatedBy: string }> {
   const result = await db.execute(sql`
     SELECT to_jsonb(j) AS job,
-           (SELECT to_jsonb(o) FROM regeneration_outputs o WHERE o.job_id = j.id) AS output
+           (SELECT to_jsonb(o) FROM regeneration_outputs o WHERE o.job_id = j.id) AS output,
+           regent_chain_ends(j.id) AS chain
     FROM regeneration_jobs j WHERE j.id = ${jobId}`);
-  const [row] = rowsOf<{ job: JsonObject; output: JsonObject | null }>(result);
+  const [row] = rowsOf<{
+    job: JsonObject;
+    output: JsonObject | null;
+    chain: { latest: LatestJob; root: { createdBy: string } };
+  }>(result);
   if (!row) throw jobNotFound(jobId);
   return {
     job: rowFromJson(regenerationJobs, row.job),
     output: row.output ? rowFromJson(regenerationOutputs, row.output) : undefined,
+    latest: row.chain.latest,
+    rootCreatedBy: row.chain.root.createdBy,
   };
 }
 
@@ -99,39 +125,57 @@ export interface JobDetail {
   output: Output | undefined;
   /** The whole retry chain, oldest first. */
   lineage: LineageEntry[];
+  /** The newest job of the chain (this one when it has no successor). */
+  latest: LatestJob;
+  /** The generator version the job ran under, and the one a new job of it runs under now. */
+  versions: GeneratorVersions;
   intents: RetryIntent[];
   /** The database's policy: governed retries a chain gets without an override. */
   retryBudget: number;
   /**
-   * Why a retry intent cannot be recorded for the job now, as the database would refuse it
-   * (`regent_retry_refusal`); null when it can.
+   * Why an intent cannot be recorded for the job now, as the database would refuse it
+   * (`regent_retry_refusal`: a retry for a FAILED job, a supersession for a COMPLETED one);
+   * null when it can.
    */
   retryRefusal: { code: ErrorCode; details: Record<string, unknown> } | null;
 }
 
 /**
+ * The output of the newest job of a job's chain when that is another job (null otherwise):
+ * what the admin page sets beside a superseded output.
+ */
+function latestOutputJson(): SQL {
+  return sql`(SELECT to_jsonb(o) FROM regeneration_outputs o
+    WHERE o.job_id = (SELECT regent_chain_ends(j.id)->'latest'->>'jobId') AND o.job_id <> j.id)`;
+}
+
+/**
  * A job with its output, its retry chain and its intents, in one statement; with `audit`, its
- * audit trail too (the admin page shows it). JOB_NOT_FOUND when there is none.
+ * audit trail too, and with `latestOutput` the output of the newest job of its chain when that
+ * is another job (the admin page shows both). JOB_NOT_FOUND when there is none.
  */
 export async function jobDetail(db: Executor, jobId: string): Promise<JobDetail>;
 export async function jobDetail(
   db: Executor,
   jobId: string,
-  options: { audit: true },
-): Promise<JobDetail & { audit: AuditEvent[] }>;
+  options: { audit: true; latestOutput?: boolean },
+): Promise<JobDetail & { audit: AuditEvent[]; latestOutput?: Output | undefined }>;
 export async function jobDetail(
   db: Executor,
   jobId: string,
-  options: { audit?: boolean } = {},
-): Promise<JobDetail & { audit?: AuditEvent[] }> {
+  options: { audit?: boolean; latestOutput?: boolean } = {},
+): Promise<JobDetail & { audit?: AuditEvent[]; latestOutput?: Output | undefined }> {
   const result = await db.execute(sql`
     SELECT to_jsonb(j) AS job,
            (SELECT to_jsonb(o) FROM regeneration_outputs o WHERE o.job_id = j.id) AS output,
            ${lineageJson(jobId)} AS lineage,
            ${intentsOfJobJson(jobId)} AS intents,
            ${options.audit ? auditTrailJson(jobId) : sql`NULL::jsonb`} AS audit,
+           ${options.latestOutput ? latestOutputJson() : sql`NULL::jsonb`} AS latest_output,
            (SELECT retry_budget FROM regent_policy WHERE singleton) AS retry_budget,
-           regent_retry_refusal(j.id) AS retry_refusal
+           regent_retry_refusal(j.id, CASE WHEN j.status = 'COMPLETED' THEN 'SUPERSEDE'
+                                          ELSE 'RETRY' END::retry_intent_kind) AS retry_refusal,
+           regent_job_versions(j.id) AS versions
     FROM regeneration_jobs j WHERE j.id = ${jobId}`);
   const [row] = rowsOf<{
     job: JsonObject;
@@ -141,16 +185,27 @@ export async function jobDetail(
     audit: unknown;
     retry_budget: number;
     retry_refusal: JobDetail["retryRefusal"];
+    versions: GeneratorVersions;
+    latest_output: JsonObject | null;
   }>(result);
   if (!row) throw jobNotFound(jobId);
+  const lineage = lineageFrom(row.lineage);
+  const newest = lineage.at(-1)?.job;
   return {
     job: rowFromJson(regenerationJobs, row.job),
     output: row.output ? rowFromJson(regenerationOutputs, row.output) : undefined,
-    lineage: lineageFrom(row.lineage),
+    lineage,
+    latest: newest
+      ? { jobId: newest.id, status: newest.status }
+      : { jobId, status: rowFromJson(regenerationJobs, row.job).status },
+    versions: row.versions,
     intents: rowsFromJson(retryIntents, row.intents),
     retryBudget: Number(row.retry_budget),
     retryRefusal: row.retry_refusal ?? null,
     ...(options.audit ? { audit: rowsFromJson(auditEvents, row.audit) } : {}),
+    ...(options.latestOutput && row.latest_output
+      ? { latestOutput: rowFromJson(regenerationOutputs, row.latest_output) }
+      : {}),
   };
 }
 
@@ -185,6 +240,8 @@ export interface IntentDetail {
   /** The job a CONSUMED intent created; undefined otherwise. */
   resultingJob: Job | undefined;
   audit: AuditEvent[];
+  /** The version the source ran under, and the one the new job will run under now. */
+  versions: GeneratorVersions;
   /**
    * Who the database's four-eyes rule keeps from executing it while it is PENDING
    * (regent_excluded_executor); null when nobody.
@@ -204,7 +261,8 @@ export async function intentDetail(db: Executor, intentId: string): Promise<Inte
              SELECT to_jsonb(r) FROM regeneration_jobs r WHERE r.retry_intent_id = i.id
            ) END AS resulting_job,
            ${auditTrailJson(intentId)} AS audit,
-           CASE WHEN i.status = 'PENDING' THEN regent_excluded_executor(i.approved_by) END AS excluded_executor
+           CASE WHEN i.status = 'PENDING' THEN regent_excluded_executor(i.approved_by) END AS excluded_executor,
+           regent_job_versions(i.source_job_id) AS versions
     FROM retry_intents i WHERE i.id = ${intentId}`);
   const [row] = rowsOf<{
     intent: JsonObject;
@@ -212,6 +270,7 @@ export async function intentDetail(db: Executor, intentId: string): Promise<Inte
     resulting_job: JsonObject | null;
     audit: unknown;
     excluded_executor: string | null;
+    versions: GeneratorVersions;
   }>(result);
   if (!row) {
     throw new DomainError("INTENT_NOT_FOUND", `no retry intent with id ${intentId}`, {
@@ -227,6 +286,7 @@ export async function intentDetail(db: Executor, intentId: string): Promise<Inte
     resultingJob: row.resulting_job ? rowFromJson(regenerationJobs, row.resulting_job) : undefined,
     audit: rowsFromJson(auditEvents, row.audit),
     excludedExecutor: row.excluded_executor ?? null,
+    versions: row.versions,
   };
 }
 

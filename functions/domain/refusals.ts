@@ -19,7 +19,12 @@ type Details = Record<string, unknown>;
 const MESSAGES: Partial<Record<ErrorCode, (d: Details) => string>> = {
   JOB_NOT_FOUND: (d) => `no job with id ${d.jobId}`,
   JOB_NOT_FAILED: (d) => `job ${d.jobId} is ${d.status}; only a FAILED job can be retried`,
-  JOB_ALREADY_RETRIED: (d) => `job ${d.jobId} was already retried by job ${d.retryJobId}`,
+  JOB_NOT_COMPLETED: (d) =>
+    `job ${d.jobId} is ${d.status}; only a COMPLETED job can be superseded (a FAILED one is retried)`,
+  JOB_ALREADY_RETRIED: (d) =>
+    d.kind === "SUPERSEDE"
+      ? `job ${d.jobId} already has its successor, job ${d.retryJobId}: supersede that one`
+      : `job ${d.jobId} was already retried by job ${d.retryJobId}`,
   INTENT_ALREADY_PENDING: (d) => `job ${d.jobId} already has a PENDING retry intent`,
   RETRY_BUDGET_EXHAUSTED: (d) =>
     `job ${d.jobId} is retry ${d.depth} of its chain, which has used its budget of ${d.budget} retries; approve past it with overrideBudget and reason code OTHER`,
@@ -36,12 +41,16 @@ const MESSAGES: Partial<Record<ErrorCode, (d: Details) => string>> = {
     `the jobs this filter matches changed since the preview (now ${d.count}): preview again and approve what you see`,
   IDEMPOTENCY_KEY_REUSED: () => "this Idempotency-Key was already used for a different request",
   VALIDATION_FAILED: (d) =>
-    d.field === "reasonText"
-      ? `reasonText must be ${d.min} to ${d.max} characters, not only spaces`
-      : d.field === "overrideBudget"
-        ? "overrideBudget needs reason code OTHER: going past the retry budget is an exception, explained in the reason text"
-        : // The database's policy bounds a lifetime; the bounds come with the refusal.
-          `${d.field} must be a whole number from ${d.min} to ${d.max}`,
+    d.field === "input"
+      ? `a corrected input needs reason code BAD_INPUT, IMPROVED_PROMPT or OTHER, not ${d.reasonCode}: ${d.reasonCode} says nothing in the job was wrong`
+      : d.field === "reasonCode" && d.kind === "SUPERSEDE"
+        ? "superseding a result needs reason code BAD_INPUT, IMPROVED_PROMPT or OTHER: what changed"
+        : d.field === "reasonText"
+          ? `reasonText must be ${d.min} to ${d.max} characters, not only spaces`
+          : d.field === "overrideBudget"
+            ? "overrideBudget needs reason code OTHER: going past the retry budget is an exception, explained in the reason text"
+            : // The database's policy bounds a lifetime; the bounds come with the refusal.
+              `${d.field} must be a whole number from ${d.min} to ${d.max}`,
   NOT_FOUND: (d) => `no api token with id ${d.tokenId}`,
   UNKNOWN_GENERATOR: (d) =>
     `no generator named "${d.generator}" is in the catalog: GET /api/admin/generators lists them`,

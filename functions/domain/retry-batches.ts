@@ -5,12 +5,13 @@
  * of its intents at once. Each intent is still consumed at most once and yields one job.
  */
 import { type SQL, sql } from "drizzle-orm";
-import { GENERATOR_NAME } from "../../db/catalog";
+import { GENERATOR_NAME, GENERATOR_VERSION } from "../../db/catalog";
 import {
   type AuditEvent,
   auditEvents,
   type RetryBatch,
   type RetryIntent,
+  type RetryIntentKind,
   type RetryReasonCode,
   retryBatches,
   retryIntents,
@@ -24,7 +25,12 @@ import { refusal } from "./refusals";
 import { normaliseReasonText, REASON_CODES } from "./retry-intents";
 import { createdOf, type IdempotencyKeyUse, type Once, runOnce, runUnit } from "./units";
 
-/** Which FAILED jobs a batch is about. Every field narrows; none means all failed jobs. */
+/**
+ * Which jobs a batch is about: FAILED ones to retry (`generator`, `errorCode`, `failedAfter`,
+ * `failedBefore`) or, for a batch of kind SUPERSEDE, COMPLETED ones (`generator`,
+ * `generatorVersion`: the version its output names, `completedAfter`, `completedBefore`).
+ * Every field narrows; none means all of them.
+ */
 export interface BatchFilter {
   generator?: string | undefined;
   errorCode?: string | undefined;
@@ -32,7 +38,16 @@ export interface BatchFilter {
   failedAfter?: string | undefined;
   /** ISO-8601; before, by `finished_at`. */
   failedBefore?: string | undefined;
+  generatorVersion?: string | undefined;
+  completedAfter?: string | undefined;
+  completedBefore?: string | undefined;
 }
+
+/** The fields of a filter each kind of batch reads; the others are refused. */
+const FILTER_FIELDS: Record<RetryIntentKind, readonly (keyof BatchFilter)[]> = {
+  RETRY: ["generator", "errorCode", "failedAfter", "failedBefore"],
+  SUPERSEDE: ["generator", "generatorVersion", "completedAfter", "completedBefore"],
+};
 
 export interface BatchPreview {
   count: number;
@@ -48,11 +63,19 @@ const YEAR_ONE = Date.parse("0001-01-01T00:00:00Z");
 const ERROR_CODE = /^[A-Za-z0-9_.:-]{1,100}$/;
 
 /** The filter with its timestamps checked and normalised; refused with the field at fault. */
-export function normaliseFilter(filter: BatchFilter): BatchFilter {
+export function normaliseFilter(filter: BatchFilter, kind: RetryIntentKind = "RETRY"): BatchFilter {
   const invalid = (field: string, message: string) =>
     new DomainError("VALIDATION_FAILED", `filter.${field} ${message}`, {
       field: `filter.${field}`,
     });
+  for (const [field, value] of Object.entries(filter)) {
+    if (value !== undefined && !FILTER_FIELDS[kind].includes(field as keyof BatchFilter)) {
+      throw invalid(
+        field,
+        `does not apply to a ${kind} batch: it filters ${kind === "RETRY" ? "FAILED" : "COMPLETED"} jobs by ${FILTER_FIELDS[kind].join(", ")}`,
+      );
+    }
+  }
   const out: BatchFilter = {};
   if (filter.generator !== undefined) {
     if (!GENERATOR_NAME.test(filter.generator))
@@ -63,7 +86,17 @@ export function normaliseFilter(filter: BatchFilter): BatchFilter {
     if (!ERROR_CODE.test(filter.errorCode)) throw invalid("errorCode", "is not an error code");
     out.errorCode = filter.errorCode;
   }
-  for (const field of ["failedAfter", "failedBefore"] as const) {
+  if (filter.generatorVersion !== undefined) {
+    if (!GENERATOR_VERSION.test(filter.generatorVersion))
+      throw invalid("generatorVersion", "is not a generator version");
+    out.generatorVersion = filter.generatorVersion;
+  }
+  for (const field of [
+    "failedAfter",
+    "failedBefore",
+    "completedAfter",
+    "completedBefore",
+  ] as const) {
     const value = filter[field];
     if (value === undefined) continue;
     // A zone is required: without one, the same request would select other jobs on a server
@@ -80,6 +113,9 @@ export function normaliseFilter(filter: BatchFilter): BatchFilter {
   if (out.failedAfter && out.failedBefore && out.failedAfter >= out.failedBefore) {
     throw invalid("failedBefore", "must be later than failedAfter");
   }
+  if (out.completedAfter && out.completedBefore && out.completedAfter >= out.completedBefore) {
+    throw invalid("completedBefore", "must be later than completedAfter");
+  }
   return out;
 }
 
@@ -95,8 +131,8 @@ export interface PreviewAnswer extends BatchPreview {
  * The statement part that previews a normalised filter (a jsonb value), for a read that shows
  * a preview beside its other reads; `previewFrom` turns its answer into the preview.
  */
-export function previewJson(filter: BatchFilter): SQL {
-  return sql`regent_preview_retry_batch(${JSON.stringify(filter)}::jsonb)`;
+export function previewJson(filter: BatchFilter, kind: RetryIntentKind = "RETRY"): SQL {
+  return sql`regent_preview_retry_batch(${JSON.stringify(filter)}::jsonb, ${kind}::retry_intent_kind)`;
 }
 
 /** The preview the database answered, or its refusal (BATCH_TOO_LARGE) thrown. */
@@ -112,14 +148,22 @@ export function previewFrom(answer: PreviewAnswer): BatchPreview {
  * under lock). Reads only. Refused with BATCH_TOO_LARGE when the set is over RETRY_BATCH_MAX,
  * so that a preview never promises what approval would refuse.
  */
-export async function previewRetryBatch(db: Executor, filter: BatchFilter): Promise<BatchPreview> {
-  const result = await db.execute(sql`SELECT ${previewJson(normaliseFilter(filter))} AS preview`);
+export async function previewRetryBatch(
+  db: Executor,
+  filter: BatchFilter,
+  kind: RetryIntentKind = "RETRY",
+): Promise<BatchPreview> {
+  const result = await db.execute(
+    sql`SELECT ${previewJson(normaliseFilter(filter, kind), kind)} AS preview`,
+  );
   const [row] = rowsOf<{ preview: PreviewAnswer }>(result);
   if (!row) throw new Error("the preview returned no row");
   return previewFrom(row.preview);
 }
 
 export interface CreateRetryBatchInput {
+  /** RETRY (the default): FAILED jobs; SUPERSEDE: COMPLETED ones, with a reason that says what changed. */
+  kind?: RetryIntentKind | undefined;
   filter: BatchFilter;
   previewToken: string;
   reasonCode: RetryReasonCode;
@@ -142,7 +186,8 @@ export async function createRetryBatchOnce(
   request: CreateRetryBatchInput,
   key?: IdempotencyKeyUse,
 ): Promise<Once<RetryBatch>> {
-  const filter = normaliseFilter(request.filter);
+  const kind = request.kind ?? "RETRY";
+  const filter = normaliseFilter(request.filter, kind);
   const reasonText = normaliseReasonText(request.reasonText);
   if (!REASON_CODES.includes(request.reasonCode)) {
     throw new DomainError(
@@ -156,6 +201,7 @@ export async function createRetryBatchOnce(
     "create_retry_batch",
     ctx,
     {
+      kind,
       filter,
       previewToken: request.previewToken,
       reasonCode: request.reasonCode,

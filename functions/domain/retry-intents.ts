@@ -2,25 +2,46 @@ import { eq, type SQL, sql } from "drizzle-orm";
 import { REASON_TEXT_MAX } from "../../db/policy";
 import {
   type RetryIntent,
+  type RetryIntentKind,
   type RetryIntentStatus,
   type RetryReasonCode,
+  retryIntentKind,
   retryIntents,
   retryReasonCode,
 } from "../../db/schema";
 import { type Executor, rowsOf } from "../../db/types";
 import type { AuditContext } from "./audit";
 import { DomainError } from "./errors";
+import { type InputSchemas, processInputSchemas, withCheckedInput } from "./generators";
 import { rowFromJson } from "./json-rows";
 import { newestFirstPage, type Page } from "./pagination";
 import { refusal } from "./refusals";
 import { createdOf, type IdempotencyKeyUse, type Once, runOnce, runUnit } from "./units";
 
 export const REASON_CODES = retryReasonCode.enumValues;
+export const INTENT_KINDS = retryIntentKind.enumValues;
+/**
+ * The reason codes that say something in the job was wrong: only they may correct the input or
+ * supersede a result. A transient failure or the infrastructure blames nothing in the job.
+ */
+export const CHANGING_REASONS: readonly RetryReasonCode[] = [
+  "BAD_INPUT",
+  "IMPROVED_PROMPT",
+  "OTHER",
+];
 export { REASON_TEXT_MAX };
 export const OUTPUT_REF_MAX = 500;
 
 export interface CreateRetryIntentInput {
   sourceJobId: string;
+  /** RETRY (the default) a FAILED job, or SUPERSEDE a COMPLETED one. */
+  kind?: RetryIntentKind | undefined;
+  /**
+   * The corrected input the new job runs with, instead of the source's: only with BAD_INPUT,
+   * IMPROVED_PROMPT or OTHER, and it must match the current input schema of the source's
+   * generator.
+   */
+  input?: unknown;
   reasonCode: RetryReasonCode;
   reasonText: string;
   sourceOutputRef?: string | null | undefined;
@@ -62,6 +83,7 @@ export async function createRetryIntentOnce(
   ctx: AuditContext,
   request: CreateRetryIntentInput,
   key?: IdempotencyKeyUse,
+  schemas: InputSchemas = processInputSchemas,
 ): Promise<Once<RetryIntent>> {
   const reasonText = normaliseReasonText(request.reasonText);
   if (!REASON_CODES.includes(request.reasonCode)) {
@@ -79,20 +101,26 @@ export async function createRetryIntentOnce(
       { field: "sourceOutputRef" },
     );
   }
-  return runOnce(
-    db,
-    "create_retry_intent",
-    ctx,
-    {
-      sourceJobId: request.sourceJobId,
-      sourceOutputRef,
-      reasonCode: request.reasonCode,
-      reasonText,
-      overrideBudget: request.overrideBudget === true,
-      expiresInHours: request.expiresInHours ?? null,
-    },
-    key,
-    (body) => rowFromJson(retryIntents, body.intent as Record<string, unknown>),
+  const fields = {
+    sourceJobId: request.sourceJobId,
+    kind: request.kind ?? "RETRY",
+    sourceOutputRef,
+    reasonCode: request.reasonCode,
+    reasonText,
+    overrideBudget: request.overrideBudget === true,
+    expiresInHours: request.expiresInHours ?? null,
+  };
+  const create = (executor: Executor, more: Record<string, unknown> = {}) =>
+    runOnce(executor, "create_retry_intent", ctx, { ...fields, ...more }, key, (body) =>
+      rowFromJson(retryIntents, body.intent as Record<string, unknown>),
+    );
+  if (request.input === undefined || request.input === null) return create(db);
+  if (!CHANGING_REASONS.includes(request.reasonCode)) {
+    throw refusal("VALIDATION_FAILED", { field: "input", reasonCode: request.reasonCode });
+  }
+  // Checked against the schema of the source's generator, which the database names.
+  return withCheckedInput(db, schemas, request.input, undefined, (executor, checkedAgainst) =>
+    create(executor, { input: request.input, checkedAgainst }),
   );
 }
 

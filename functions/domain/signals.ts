@@ -52,6 +52,8 @@ export interface SignalTotals {
   retryIntents: { status: RetryIntentStatus; reasonCode: RetryReasonCode; count: number }[];
   /** Retry jobs by their intent's reason code and their own state, zero included. */
   retryJobs: { reasonCode: RetryReasonCode; outcome: RetryOutcome; count: number }[];
+  /** Jobs that superseded a COMPLETED one, likewise, zero included: counted apart from retries. */
+  supersessionJobs: { reasonCode: RetryReasonCode; outcome: RetryOutcome; count: number }[];
   /** 0 when no job is pending. */
   oldestPendingJobAgeSeconds: number;
 }
@@ -104,9 +106,10 @@ function totalsQuery(at: SQL): SQL {
     SELECT 'intents', status::text, reason_code::text, NULL, count(*)::float8
     FROM retry_intents GROUP BY 2, 3
     UNION ALL
-    SELECT 'retries', i.reason_code::text, j.status::text, NULL, count(*)::float8
+    SELECT CASE i.kind WHEN 'SUPERSEDE' THEN 'supersessions' ELSE 'retries' END,
+           i.reason_code::text, j.status::text, NULL, count(*)::float8
     FROM retry_intents i JOIN regeneration_jobs j ON j.retry_intent_id = i.id
-    WHERE i.status = 'CONSUMED' GROUP BY 2, 3
+    WHERE i.status = 'CONSUMED' GROUP BY 1, 2, 3
     UNION ALL
     SELECT 'generators', name, NULL, NULL, (paused_at IS NOT NULL)::int::float8 FROM generators
     UNION ALL
@@ -122,6 +125,7 @@ function totalsOf(rows: TotalsRow[]): SignalTotals {
   >;
   const intents = new Map<string, number>();
   const retries = new Map<string, number>();
+  const supersessions = new Map<string, number>();
   const failures: FailureCount[] = [];
   const generators: { name: string; paused: boolean }[] = [];
   let oldestPendingJobAgeSeconds = 0;
@@ -134,7 +138,9 @@ function totalsOf(rows: TotalsRow[]): SignalTotals {
       }
     } else if (row.family === "intents") intents.set(`${row.a} ${row.b}`, n);
     else if (row.family === "retries") retries.set(`${row.a} ${row.b?.toLowerCase()}`, n);
-    else if (row.family === "generators") generators.push({ name: row.a ?? "", paused: n > 0 });
+    else if (row.family === "supersessions") {
+      supersessions.set(`${row.a} ${row.b?.toLowerCase()}`, n);
+    } else if (row.family === "generators") generators.push({ name: row.a ?? "", paused: n > 0 });
     else if (row.family === "oldest") oldestPendingJobAgeSeconds = Math.round(n * 1000) / 1000;
   }
   failures.sort(
@@ -155,16 +161,25 @@ function totalsOf(rows: TotalsRow[]): SignalTotals {
         count: intents.get(`${status} ${reasonCode}`) ?? 0,
       })),
     ),
-    retryJobs: retryReasonCode.enumValues.flatMap((reasonCode) =>
-      RETRY_OUTCOMES.map((outcome) => ({
-        reasonCode,
-        outcome,
-        count: retries.get(`${reasonCode} ${outcome}`) ?? 0,
-      })),
-    ),
+    retryJobs: byReasonAndOutcome(retries),
+    supersessionJobs: byReasonAndOutcome(supersessions),
     oldestPendingJobAgeSeconds,
   };
 }
+
+function byReasonAndOutcome(counts: Map<string, number>) {
+  return retryReasonCode.enumValues.flatMap((reasonCode) =>
+    RETRY_OUTCOMES.map((outcome) => ({
+      reasonCode,
+      outcome,
+      count: counts.get(`${reasonCode} ${outcome}`) ?? 0,
+    })),
+  );
+}
+
+/** A retry job, not a supersession: what the surge rule and the hourly retries count. */
+const IS_RETRY = sql`NOT EXISTS (SELECT 1 FROM retry_intents si
+                                 WHERE si.id = regeneration_jobs.retry_intent_id AND si.kind = 'SUPERSEDE')`;
 
 export interface Surge {
   /** Retry jobs created in the hour before now. */
@@ -224,13 +239,13 @@ export function surgeQuery(config: SurgeConfig, at: SQL = sql`statement_timestam
   return sql`
     WITH last_hour AS (
       SELECT count(*)::int AS n FROM regeneration_jobs
-      WHERE retry_intent_id IS NOT NULL
+      WHERE retry_intent_id IS NOT NULL AND ${IS_RETRY}
         AND created_at > ${at} - interval '1 hour' AND created_at <= ${at}
     )
     SELECT n AS last_hour,
            CASE WHEN n >= ${config.min} THEN (
              SELECT count(*)::int FROM regeneration_jobs
-             WHERE retry_intent_id IS NOT NULL
+             WHERE retry_intent_id IS NOT NULL AND ${IS_RETRY}
                AND created_at > ${at} - interval '25 hours' AND created_at <= ${at} - interval '1 hour'
            ) END AS trailing
     FROM last_hour`;
@@ -291,7 +306,7 @@ function hourlyQuery(at: SQL): SQL {
     UNION ALL
     SELECT 'retries', floor(extract(epoch FROM ${at} - created_at) / 3600)::int, count(*)::int, NULL
     FROM regeneration_jobs
-    WHERE retry_intent_id IS NOT NULL
+    WHERE retry_intent_id IS NOT NULL AND ${IS_RETRY}
       AND created_at > ${at} - interval '25 hours' AND created_at <= ${at}
     GROUP BY 2
     UNION ALL

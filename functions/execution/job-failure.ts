@@ -6,10 +6,21 @@ const MAX_MESSAGE_CHARS = 2000;
 
 /**
  * The outcome of a job that ended without an output. Both the run of a job and the finisher
- * (when the database refuses an output) make them, with the same limits on the message.
+ * (when the database refuses an output) make them, with the same limits on the message. A
+ * failure of a generator that ran records its version, as an output does: which code failed is
+ * what an admin weighs before retrying it unchanged.
  */
-export function failure(jobId: string, code: string, message: string): Outcome {
-  return { jobId, ok: false, error: { code, message: clean(message) } };
+export function failure(
+  jobId: string,
+  code: string,
+  message: string,
+  generatorVersion?: string,
+): Outcome {
+  return {
+    jobId,
+    ok: false,
+    error: { code, message: clean(message), ...(generatorVersion ? { generatorVersion } : {}) },
+  };
 }
 
 /** PostgreSQL's jsonb refuses U+0000; messages are for humans and stay short. */

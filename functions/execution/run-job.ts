@@ -38,6 +38,7 @@ export async function runJob(
       job.id,
       "INVALID_INPUT",
       `the input does not match ${generator.version}'s input schema: ${issuesOf(parsed.error)}`,
+      generator.version,
     );
   }
   // Most generators never look at the signal; an AbortController per job is made only on demand.
@@ -66,6 +67,7 @@ export async function runJob(
         job.id,
         "INVALID_OUTPUT",
         `the generator's output is not JSON: ${describeError(error)}`,
+        generator.version,
       );
     }
     if (content.includes("\\u0000")) {
@@ -73,6 +75,7 @@ export async function runJob(
         job.id,
         "INVALID_OUTPUT",
         "PostgreSQL cannot store the character U+0000 in JSON",
+        generator.version,
       );
     }
     return {
@@ -89,12 +92,13 @@ export async function runJob(
         job.id,
         "GENERATOR_TIMEOUT",
         `the generator ran longer than ${jobTimeoutMs} ms`,
+        generator.version,
       );
     }
     if (error instanceof GeneratorError && typeof error.code === "string" && error.code) {
-      return failure(job.id, error.code.slice(0, 100), error.message);
+      return failure(job.id, error.code.slice(0, 100), error.message, generator.version);
     }
-    return failure(job.id, "GENERATOR_ERROR", describeError(error));
+    return failure(job.id, "GENERATOR_ERROR", describeError(error), generator.version);
   } finally {
     timings.generatorMs += performance.now() - t;
   }

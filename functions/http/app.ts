@@ -44,9 +44,10 @@ export function newApp(deps: AppDeps): App {
   app.onError(onError);
 
   registerMetaRoutes(app, { version: API_VERSION, access: Boolean(deps.access) });
-  registerJobRoutes(app, deps.inputSchemas ?? new InputSchemas());
+  const inputSchemas = deps.inputSchemas ?? new InputSchemas();
+  registerJobRoutes(app, inputSchemas);
   registerAdminJobRoutes(app);
-  registerRetryIntentRoutes(app);
+  registerRetryIntentRoutes(app, inputSchemas);
   registerRetryBatchRoutes(app);
   registerGeneratorRoutes(app);
   registerAuditRoutes(app);

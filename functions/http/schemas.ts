@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { GENERATOR_NAME } from "../../db/catalog";
+import { GENERATOR_NAME, GENERATOR_VERSION } from "../../db/catalog";
 import { MAX_INTENT_TTL_HOURS } from "../../db/policy";
-import { jobStatus, retryIntentStatus, retryReasonCode } from "../../db/schema";
+import { jobStatus, retryIntentKind, retryIntentStatus, retryReasonCode } from "../../db/schema";
 import { AUDIT_TYPES } from "../domain/audit";
 import { ERROR_CODES } from "../domain/errors";
 import { MAX_PAGE_SIZE } from "../domain/pagination";
@@ -182,6 +182,17 @@ export const RetryBatchFilterSchema = z
     failedBefore: instant
       .optional()
       .openapi({ description: "jobs that failed before this instant (`finishedAt`)" }),
+    generatorVersion: z
+      .string()
+      .regex(GENERATOR_VERSION, "is not a generator version")
+      .optional()
+      .openapi({ description: "SUPERSEDE only: jobs whose output this version made" }),
+    completedAfter: instant.optional().openapi({
+      description: "SUPERSEDE only: jobs that completed at or after this instant (`finishedAt`)",
+    }),
+    completedBefore: instant.optional().openapi({
+      description: "SUPERSEDE only: jobs that completed before this instant (`finishedAt`)",
+    }),
   })
   .refine(
     (filter) =>
@@ -189,11 +200,42 @@ export const RetryBatchFilterSchema = z
       Date.parse(filter.failedAfter) < Date.parse(filter.failedBefore),
     { message: "must be later than failedAfter", path: ["failedBefore"] },
   )
+  .refine(
+    (filter) =>
+      !(filter.completedAfter && filter.completedBefore) ||
+      Date.parse(filter.completedAfter) < Date.parse(filter.completedBefore),
+    { message: "must be later than completedAfter", path: ["completedBefore"] },
+  )
   .openapi("RetryBatchFilter", {
-    description: "which FAILED, not yet retried jobs; every field narrows, none means all of them",
+    description:
+      "which jobs without a successor: FAILED ones for a RETRY batch (generator, errorCode, failedAfter, failedBefore), COMPLETED ones for a SUPERSEDE batch (generator, generatorVersion, completedAfter, completedBefore); every field narrows, none means all of them, and a field of the other kind is refused",
   });
 
+export const IntentKindSchema = z.enum(retryIntentKind.enumValues).openapi({
+  description:
+    "RETRY a FAILED job (the default), or SUPERSEDE a COMPLETED one: a new job replaces its result; the old job and output stay as they are",
+});
+
 export const JobStatusSchema = z.enum(jobStatus.enumValues);
+
+export const LatestJobSchema = z
+  .object({ jobId: z.string(), status: JobStatusSchema })
+  .openapi("LatestJob", {
+    description:
+      "the newest job of this job's chain of retries and supersessions (this job itself when it has no successor): where its current output is",
+  });
+
+export const GeneratorVersionsSchema = z
+  .object({
+    source: z.string().nullable().openapi({
+      description:
+        "the generator version the job ran under (its output's, or its failure's); null when nothing says",
+    }),
+    current: z.string().nullable().openapi({
+      description: "the version a new job of its generator runs under now (the catalog's)",
+    }),
+  })
+  .openapi("GeneratorVersions");
 export const IntentStatusSchema = z.enum(retryIntentStatus.enumValues);
 export const ReasonCodeSchema = z.enum(retryReasonCode.enumValues);
 
@@ -211,7 +253,16 @@ export const JobSchema = z
     claimedAt: nullableTimestamp,
     leaseExpiresAt: nullableTimestamp,
     finishedAt: nullableTimestamp,
-    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    error: z
+      .object({
+        code: z.string(),
+        message: z.string(),
+        generatorVersion: z
+          .string()
+          .optional()
+          .openapi({ description: "the generator version that failed, when one ran" }),
+      })
+      .nullable(),
   })
   .openapi("Job");
 
@@ -231,6 +282,10 @@ export const RetryIntentSchema = z
     id: z.string(),
     sourceJobId: z.string(),
     sourceOutputRef: z.string().nullable(),
+    kind: IntentKindSchema,
+    input: anyJson.nullable().openapi({
+      description: "the corrected input the new job runs with; null: the source's input, unchanged",
+    }),
     reasonCode: ReasonCodeSchema,
     reasonText: z.string(),
     approvedBy: z.string(),
@@ -274,6 +329,7 @@ export const RetryBatchSchema = z
   .object({
     id: z.string(),
     filter: RetryBatchFilterSchema,
+    kind: IntentKindSchema,
     reasonCode: ReasonCodeSchema,
     reasonText: z.string(),
     approvedBy: z.string(),
@@ -400,6 +456,11 @@ export const SubmitJobBody = z
 export const CreateRetryIntentBody = z
   .strictObject({
     sourceJobId: idString,
+    kind: IntentKindSchema.optional(),
+    input: jsonValue.optional().openapi({
+      description:
+        "a corrected input for the new job, instead of the source's: only with reason code BAD_INPUT, IMPROVED_PROMPT or OTHER, and it must match the current input schema of the source's generator",
+    }),
     reasonCode: ReasonCodeSchema,
     reasonText: reasonText().openapi({ example: "the model endpoint timed out" }),
     sourceOutputRef: text(OUTPUT_REF_MAX).nullable().optional(),
@@ -416,11 +477,12 @@ export const RejectRetryIntentBody = z
   .openapi("RejectRetryIntent");
 
 export const PreviewRetryBatchBody = z
-  .strictObject({ filter: RetryBatchFilterSchema })
+  .strictObject({ kind: IntentKindSchema.optional(), filter: RetryBatchFilterSchema })
   .openapi("PreviewRetryBatch");
 
 export const CreateRetryBatchBody = z
   .strictObject({
+    kind: IntentKindSchema.optional(),
     filter: RetryBatchFilterSchema,
     previewToken: z
       .string()

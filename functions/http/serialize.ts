@@ -71,7 +71,9 @@ function shown<Row extends Record<string, unknown>>(row: Row): Shown<Row> {
 }
 
 export function intentJson(intent: RetryIntent): z.infer<typeof RetryIntentSchema> {
-  return shown(intent);
+  const row = shown(intent);
+  // A corrected input is any JSON value but null; null says the source's input is kept.
+  return { ...row, input: (intent.input ?? null) as NonNullable<unknown> | null };
 }
 
 export function batchIntentJson(

@@ -344,6 +344,8 @@ function unforeseeable400(body: {
   // input its schema refuses (the catalog is data, not document), an override with a reason
   // code other than OTHER.
   if (body.error?.code === "UNKNOWN_GENERATOR") return true;
+  // A batch filter's field of the other kind (the filter's description says so in words).
+  if (String(details.field ?? "").startsWith("filter.")) return true;
   if (["cursor", "generator", "overrideBudget", "input"].includes(details.field as string)) {
     return true;
   }
@@ -353,6 +355,7 @@ function unforeseeable400(body: {
     issues.every(
       (issue) =>
         issue.path.includes("failedBefore") ||
+        issue.path.includes("completedBefore") ||
         (issue.path[0] === "input" && /nested|NUL/.test(issue.message)),
     )
   );

@@ -130,6 +130,7 @@ describe("an incident: 320 jobs failed, then 20 more", () => {
       [
         "id",
         "filter",
+        "kind",
         "reasonCode",
         "reasonText",
         "approvedBy",

@@ -224,7 +224,12 @@ describe("POST /api/jobs and the catalog", () => {
 
   it("refuses a raw SQL submission that names no current schema, and an INSERT of an uncatalogued generator", async () => {
     const p = (generator: string, schemaSha256: string | null) =>
-      JSON.stringify({ ctx: { actor: "raw" }, generator, input: { text: "x" }, schemaSha256 });
+      JSON.stringify({
+        ctx: { actor: "raw" },
+        generator,
+        input: { text: "x" },
+        checkedAgainst: schemaSha256 ? { [generator]: schemaSha256 } : {},
+      });
     await expect(
       member.raw.query("SELECT regent_submit_job($1::jsonb)", [p("made-up", null)]),
     ).rejects.toThrow(/UNKNOWN_GENERATOR/);

@@ -134,6 +134,7 @@ describe("GET /metrics", () => {
       regent_generator_paused: "GAUGE",
       regent_retry_intents: "GAUGE",
       regent_retry_jobs_total: "COUNTER",
+      regent_supersession_jobs_total: "COUNTER",
       regent_oldest_pending_job_age_seconds: "GAUGE",
       regent_retry_surge: "GAUGE",
     });

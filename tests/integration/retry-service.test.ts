@@ -100,7 +100,15 @@ describe("createRetryJobFromIntent", () => {
     ]);
     const jobEvents = await auditTrail(t.db, job.id);
     expect(jobEvents.map((e) => [e.type, e.data])).toEqual([
-      ["JOB_CREATED", { generator: "demo", retryOfJobId: original.id, retryIntentId: intent.id }],
+      [
+        "JOB_CREATED",
+        {
+          generator: "demo",
+          retryOfJobId: original.id,
+          retryIntentId: intent.id,
+          correctedInput: false,
+        },
+      ],
     ]);
     const retried = (await auditTrail(t.db, original.id)).filter(
       (e) => e.type === "REGEN_JOB_RETRIED",

@@ -423,6 +423,7 @@ describe("the http generator against a hostile or broken service", () => {
     expect(error).toEqual({
       code: "HTTP_STATUS_401",
       message: "the generator service answered 401",
+      generatorVersion: "http@1",
     });
     const line = logs.lines.find((l) => l.includes(ids["echo-credentials"] as string)) ?? "";
     const logged = JSON.parse(line) as { code: string; status: number; excerpt: string };

@@ -23,6 +23,7 @@ describe("a row shown column for column", () => {
     const batch = {
       id: "b1",
       filter: { errorCode: "X" },
+      kind: "RETRY" as const,
       reasonCode: "OTHER" as const,
       reasonText: "why",
       approvedBy: "token:a",

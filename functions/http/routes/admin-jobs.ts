@@ -7,9 +7,11 @@ import { jobId } from "../lookup";
 import { errorResponses, securedRoute } from "../route";
 import {
   DEFAULT_PAGE_SIZE,
+  GeneratorVersionsSchema,
   IdParams,
   JobListQuery,
   JobSchema,
+  LatestJobSchema,
   LineageEntrySchema,
   OutputSchema,
   orNull,
@@ -40,7 +42,7 @@ const getJobRoute = securedRoute("viewer", {
   method: "get",
   path: "/api/admin/jobs/{id}",
   tags: ["admin"],
-  summary: "A job with its output, its whole retry lineage and its retry intents",
+  summary: "A job with its output, its whole lineage of retries and supersessions, and its intents",
   description:
     "Also what an admin deciding about a FAILED job needs: the reason code its error suggests, and how much of its chain's retry budget is used (`retryDepth` of `retryBudget`).",
   request: { params: IdParams },
@@ -66,6 +68,8 @@ const getJobRoute = securedRoute("viewer", {
               description:
                 "governed retries a chain gets without an override (RETRY_BUDGET); a FAILED job at retryDepth ≥ retryBudget needs overrideBudget",
             }),
+            latest: LatestJobSchema,
+            versions: GeneratorVersionsSchema,
           }),
         },
       },
@@ -82,7 +86,7 @@ export function registerAdminJobRoutes(app: App): void {
   });
 
   app.openapi(getJobRoute, async (c) => {
-    const { job, output, lineage, intents, retryBudget } = await jobDetail(
+    const { job, output, lineage, intents, retryBudget, latest, versions } = await jobDetail(
       c.var.db,
       jobId(c.req.valid("param").id),
     );
@@ -96,6 +100,8 @@ export function registerAdminJobRoutes(app: App): void {
           job.status === "FAILED" ? (suggestReasonCode(job.error) ?? null) : null,
         retryDepth: lineage.find((entry) => entry.job.id === job.id)?.depth ?? 0,
         retryBudget,
+        latest,
+        versions,
       },
       200,
     );

@@ -13,6 +13,7 @@ import {
   IdempotencyHeaders,
   IdParams,
   JobSchema,
+  LatestJobSchema,
   OutputSchema,
   orNull,
   SubmitJobBody,
@@ -53,15 +54,20 @@ const getOwnJobRoute = securedRoute("submitter", {
   method: "get",
   path: "/api/jobs/{id}",
   tags: ["jobs"],
-  summary: "Read a job you submitted, with its output",
-  description: "A submitter sees only the jobs it created; any other id is 404 JOB_NOT_FOUND.",
+  summary: "Read a job you submitted, with its output and where its chain has got to",
+  description:
+    "A submitter sees the jobs it created and their successors (retries and supersessions an admin approved); any other id is 404 JOB_NOT_FOUND. `latest` names the newest job of the chain: follow it to the current output.",
   request: { params: IdParams },
   responses: {
     200: {
       description: "the job and its output (null until it COMPLETED)",
       content: {
         "application/json": {
-          schema: z.object({ job: JobSchema, output: orNull(OutputSchema) }),
+          schema: z.object({
+            job: JobSchema,
+            output: orNull(OutputSchema),
+            latest: LatestJobSchema,
+          }),
         },
       },
     },
@@ -83,13 +89,14 @@ export function registerJobRoutes(app: App, inputSchemas: InputSchemas): void {
 
   app.openapi(getOwnJobRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const { job, output } = await jobWithOutput(c.var.db, jobId(id));
+    const { job, output, latest, rootCreatedBy } = await jobWithOutput(c.var.db, jobId(id));
     // The caller is known once the read's statement has proved it.
     const principal = c.var.principal;
-    // Someone else's job is reported as missing, so that ids of other callers do not leak.
-    if (!hasRole(principal, "admin") && job.createdBy !== principal.actor) {
+    // Someone else's job is reported as missing, so that ids of other callers do not leak; the
+    // successors of one's own job are one's own to follow.
+    if (!hasRole(principal, "admin") && rootCreatedBy !== principal.actor) {
       throw new DomainError("JOB_NOT_FOUND", `no job with id ${id}`, { jobId: id });
     }
-    return c.json({ job: jobJson(job), output: output ? outputJson(output) : null }, 200);
+    return c.json({ job: jobJson(job), output: output ? outputJson(output) : null, latest }, 200);
   });
 }

@@ -45,6 +45,12 @@ const SignalsSchema = z
     retryJobs: z
       .array(z.object({ reasonCode: ReasonCodeSchema, outcome: z.enum(RETRY_OUTCOMES), count }))
       .openapi({ description: "retry jobs by their intent's reason code and their own state" }),
+    supersessionJobs: z
+      .array(z.object({ reasonCode: ReasonCodeSchema, outcome: z.enum(RETRY_OUTCOMES), count }))
+      .openapi({
+        description:
+          "jobs that superseded a COMPLETED one, by their intent's reason code and their own state: counted apart from retries",
+      }),
     oldestPendingJobAgeSeconds: z.number().nonnegative(),
     hourly: z
       .array(z.object({ start: timestamp, end: timestamp, failures: count, retries: count }))
@@ -144,6 +150,15 @@ function families(totals: SignalTotals, surging: boolean): MetricFamily[] {
       })),
     },
     {
+      name: "regent_supersession_jobs_total",
+      help: "Jobs that superseded a COMPLETED job, by their intent's reason code and their state (pending, running, completed, failed).",
+      type: "counter",
+      samples: totals.supersessionJobs.map((r) => ({
+        labels: { reason_code: r.reasonCode, outcome: r.outcome },
+        value: r.count,
+      })),
+    },
+    {
       name: "regent_oldest_pending_job_age_seconds",
       help: "How long the oldest PENDING job has waited; 0 when none is pending.",
       type: "gauge",
@@ -171,7 +186,7 @@ export function registerMetricsRoutes(app: App, resolvePrincipal: CredentialChec
     tags: ["meta"],
     summary: "Metrics in the Prometheus text exposition format 0.0.4",
     description:
-      "For a viewer, or for `Authorization: Bearer <METRICS_TOKEN>` when METRICS_TOKEN is configured. Families: regent_jobs{status}, regent_job_failures_total{generator,error_code} (generators not in the catalog counted as `(uncatalogued)`), regent_generator_paused{generator}, regent_retry_intents{status,reason_code}, regent_retry_jobs_total{reason_code,outcome}, regent_oldest_pending_job_age_seconds, regent_retry_surge.",
+      "For a viewer, or for `Authorization: Bearer <METRICS_TOKEN>` when METRICS_TOKEN is configured. Families: regent_jobs{status}, regent_job_failures_total{generator,error_code} (generators not in the catalog counted as `(uncatalogued)`), regent_generator_paused{generator}, regent_retry_intents{status,reason_code}, regent_retry_jobs_total{reason_code,outcome}, regent_supersession_jobs_total{reason_code,outcome}, regent_oldest_pending_job_age_seconds, regent_retry_surge.",
     middleware: metricsAccess(resolvePrincipal),
     "x-regent-role": "viewer",
     responses: {

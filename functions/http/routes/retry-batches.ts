@@ -47,9 +47,9 @@ const previewRoute = securedRoute("admin", {
   method: "post",
   path: "/api/admin/retry-batches/preview",
   tags: TAGS,
-  summary: "Which FAILED jobs a batch approved now would hold",
+  summary: "Which jobs a batch approved now would hold",
   description:
-    "Reads only. Matches FAILED jobs not yet retried; leaves out, and counts, those whose chain used its retry budget (RETRY_BUDGET) and those an intent already waits for. Pass `previewToken` to the approval: it names exactly this set. 409 BATCH_TOO_LARGE when the set is over RETRY_BATCH_MAX.",
+    "Reads only. Matches FAILED jobs not yet retried (kind RETRY, the default) or COMPLETED jobs not yet superseded (kind SUPERSEDE); leaves out, and counts, those whose chain used its retry budget (RETRY_BUDGET) and those an intent already waits for. Pass `previewToken` to the approval: it names exactly this set. 409 BATCH_TOO_LARGE when the set is over RETRY_BATCH_MAX.",
   request: {
     body: { required: true, content: { "application/json": { schema: PreviewRetryBatchBody } } },
   },
@@ -67,9 +67,9 @@ const createBatchRoute = securedRoute("admin", {
   method: "post",
   path: "/api/admin/retry-batches",
   tags: TAGS,
-  summary: "Approve a previewed set of FAILED jobs as one batch",
+  summary: "Approve a previewed set of jobs as one batch",
   description:
-    "In one transaction: the batch and one PENDING intent per job of the preview, each with the batch's reason and the caller as approver. Frozen at approval: jobs that fail later never join. 409 BATCH_PREVIEW_STALE when the set differs from the preview's (details.count is the new size; preview again), BATCH_EMPTY, BATCH_TOO_LARGE; nothing is written on any refusal. Accepts an Idempotency-Key header.",
+    "In one transaction: the batch and one PENDING intent per job of the preview (of the batch's `kind`: RETRY FAILED jobs, or SUPERSEDE COMPLETED ones with reason code BAD_INPUT, IMPROVED_PROMPT or OTHER; a corrected input is approved one job at a time, never by a batch), each with the batch's reason and the caller as approver. Frozen at approval: jobs that fail later never join. 409 BATCH_PREVIEW_STALE when the set differs from the preview's (details.count is the new size; preview again), BATCH_EMPTY, BATCH_TOO_LARGE; nothing is written on any refusal. Accepts an Idempotency-Key header.",
   request: {
     headers: IdempotencyHeaders,
     body: { required: true, content: { "application/json": { schema: CreateRetryBatchBody } } },
@@ -194,8 +194,8 @@ const rejectBatchRoute = securedRoute("admin", {
 
 export function registerRetryBatchRoutes(app: App): void {
   app.openapi(previewRoute, async (c) => {
-    const { filter } = c.req.valid("json");
-    const preview = await previewRetryBatch(c.var.db, filter);
+    const { filter, kind } = c.req.valid("json");
+    const preview = await previewRetryBatch(c.var.db, filter, kind);
     return c.json(preview, 200);
   });
 

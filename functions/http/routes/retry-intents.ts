@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import type { InputSchemas } from "../../domain/generators";
 import { intentDetail } from "../../domain/read-models";
 import {
   createRetryIntentOnce,
@@ -15,6 +16,7 @@ import {
   AuditEventSchema,
   CreateRetryIntentBody,
   DEFAULT_PAGE_SIZE,
+  GeneratorVersionsSchema,
   IdempotencyHeaders,
   IdParams,
   IntentListQuery,
@@ -35,7 +37,7 @@ const createIntentRoute = securedRoute("admin", {
   tags: ["retry intents"],
   summary: "Approve retrying a FAILED job",
   description:
-    "Records a PENDING RetryIntent with the caller as approver, executable for `expiresInHours` (default INTENT_TTL_HOURS). 409 JOB_NOT_FAILED, INTENT_ALREADY_PENDING, JOB_ALREADY_RETRIED (details.retryJobId names the retry) or RETRY_BUDGET_EXHAUSTED when the job's chain used its RETRY_BUDGET retries (details jobId, depth, budget); `overrideBudget: true` approves past the budget, with reason code OTHER only. Accepts an Idempotency-Key header.",
+    "Records a PENDING RetryIntent with the caller as approver, executable for `expiresInHours` (default INTENT_TTL_HOURS). `kind` RETRY (the default) is for a FAILED job, SUPERSEDE for a COMPLETED one (409 JOB_NOT_COMPLETED otherwise; reason code BAD_INPUT, IMPROVED_PROMPT or OTHER, else 400). `input` is a corrected input for the new job, only with those reason codes (else 400), checked against the current input schema of the source's generator (400 VALIDATION_FAILED naming the paths). 409 JOB_NOT_FAILED, INTENT_ALREADY_PENDING, JOB_ALREADY_RETRIED (details.retryJobId names the retry) or RETRY_BUDGET_EXHAUSTED when the job's chain used its RETRY_BUDGET retries (details jobId, depth, budget); `overrideBudget: true` approves past the budget, with reason code OTHER only. Accepts an Idempotency-Key header.",
   request: {
     headers: IdempotencyHeaders,
     body: { required: true, content: { "application/json": { schema: CreateRetryIntentBody } } },
@@ -53,6 +55,7 @@ const createIntentRoute = securedRoute("admin", {
       [
         409,
         "JOB_NOT_FAILED",
+        "JOB_NOT_COMPLETED",
         "INTENT_ALREADY_PENDING",
         "JOB_ALREADY_RETRIED",
         "RETRY_BUDGET_EXHAUSTED",
@@ -86,7 +89,8 @@ const getIntentRoute = securedRoute("viewer", {
   method: "get",
   path: "/api/admin/retry-intents/{id}",
   tags: ["retry intents"],
-  summary: "An intent with its source job, the job it created and its audit trail",
+  summary:
+    "An intent with its source job, the job it created, its audit trail, and the generator versions",
   request: { params: IdParams },
   responses: {
     200: {
@@ -98,6 +102,7 @@ const getIntentRoute = securedRoute("viewer", {
             sourceJob: JobSchema,
             resultingJob: orNull(JobSchema),
             audit: z.array(AuditEventSchema),
+            versions: GeneratorVersionsSchema,
           }),
         },
       },
@@ -157,13 +162,13 @@ const rejectIntentRoute = securedRoute("admin", {
   },
 });
 
-export function registerRetryIntentRoutes(app: App): void {
+export function registerRetryIntentRoutes(app: App, inputSchemas: InputSchemas): void {
   app.openapi(createIntentRoute, async (c) => {
     const body = c.req.valid("json");
     const result = await idempotent(
       c,
       { key: c.req.valid("header")["idempotency-key"], body, status: 201 },
-      (key) => createRetryIntentOnce(c.var.db, auditContext(c), body, key),
+      (key) => createRetryIntentOnce(c.var.db, auditContext(c), body, key, inputSchemas),
       (intent) => ({ intent: intentJson(intent) }),
     );
     return c.json(result, 201);
@@ -179,7 +184,7 @@ export function registerRetryIntentRoutes(app: App): void {
   });
 
   app.openapi(getIntentRoute, async (c) => {
-    const { intent, sourceJob, resultingJob, audit } = await intentDetail(
+    const { intent, sourceJob, resultingJob, audit, versions } = await intentDetail(
       c.var.db,
       intentId(c.req.valid("param").id),
     );
@@ -189,6 +194,7 @@ export function registerRetryIntentRoutes(app: App): void {
         sourceJob: jobJson(sourceJob),
         resultingJob: resultingJob ? jobJson(resultingJob) : null,
         audit: audit.map(auditEventJson),
+        versions,
       },
       200,
     );
