@@ -135,6 +135,8 @@ dl.meta dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
 .badge-rejected { background: var(--grey-bg); color: var(--grey-fg); }
 .badge-expired { background: var(--red-bg); color: var(--red-fg); }
 .badge-override { background: var(--amber-bg); color: var(--amber-fg); }
+.badge-kind { background: var(--blue-bg); color: var(--blue-fg); }
+.badge-input { background: var(--grey-bg); color: var(--grey-fg); }
 .badge-role { background: rgba(255,255,255,0.1); color: var(--header-text); }
 .badge-role::before { display: none; }
 .chip { display: inline-block; padding: 0 7px; border-radius: 4px; background: var(--grey-bg);
@@ -206,6 +208,7 @@ blockquote.notice { margin: 0 0 10px; }
 .notice { border: 1px solid var(--border); border-left-width: 4px; border-radius: 6px; padding: 9px 13px;
   margin-bottom: 14px; background: var(--surface); }
 .notice p:last-child { margin-bottom: 0; }
+.notice ul.issues { margin: 0; padding-left: 1.2rem; }
 .notice strong.code { font-family: var(--mono); font-size: 0.88rem; margin-right: 6px; }
 .notice-error { border-left-color: var(--red-fg); background: var(--red-bg); }
 .notice-success { border-left-color: var(--green-fg); background: var(--green-bg); }
@@ -226,6 +229,25 @@ blockquote.notice { margin: 0 0 10px; }
 .json .n { color: var(--json-number); }
 .json .l { color: var(--json-literal); }
 td .json pre { max-height: 180px; padding: 5px 8px; font-size: 0.82rem; }
+.json-diff { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px 14px; }
+.json-diff .diff-summary { grid-column: 1 / -1; margin: 0; }
+.diff-pane { min-width: 0; }
+.diff-pane h3 { font-size: 0.92rem; font-weight: 600; margin-bottom: 6px; }
+.diff-pane pre { margin: 0; background: var(--code-bg); border: 1px solid var(--border); border-radius: 5px;
+  padding: 9px 0; overflow: auto; max-height: 420px; line-height: 1.5; white-space: pre; }
+.diff-pane .k { color: var(--json-key); }
+.diff-pane .s { color: var(--json-string); }
+.diff-pane .n { color: var(--json-number); }
+.diff-pane .l { color: var(--json-literal); }
+/* As wide as its longest line, so that a marked line's background runs under all of it. */
+.diff-pane code { display: inline-block; min-width: 100%; }
+.diff-line { display: block; padding: 0 11px 0 26px; position: relative; text-decoration: none; }
+.diff-line::before { position: absolute; left: 9px; color: var(--faint); }
+del.diff-line { background: var(--red-bg); }
+del.diff-line::before { content: "\\2212"; color: var(--red-fg); }
+ins.diff-line { background: var(--green-bg); }
+ins.diff-line::before { content: "+"; color: var(--green-fg); }
+@media (max-width: 900px) { .json-diff { grid-template-columns: minmax(0, 1fr); } }
 td .json > summary { padding: 0; }
 
 .lineage { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; align-items: stretch; gap: 0; }

@@ -1,7 +1,8 @@
 /**
  * A realistic admin database for the screenshots: finished and failed jobs of two generators,
- * a retry chain three jobs long, and retry intents in each status. Original jobs are backdated
- * (hours ago) the way a worker would have left them; decisions go through the domain functions.
+ * a retry chain three jobs long, retry intents in each status, a superseded result and a retry
+ * with a corrected input. Original jobs are backdated (hours ago) the way a worker would have
+ * left them; decisions go through the domain functions.
  */
 import { sql } from "drizzle-orm";
 import { type Db, type Executor, rowsOf } from "../../db/types";
@@ -39,6 +40,11 @@ async function audit(
       ${request.id}, ${request.ip}, ${request.ua})`);
 }
 
+/** The catalog's current version of a job's generator: what a worker runs it under. */
+const versionOf = (jobId: string) =>
+  sql`(SELECT g.current_version FROM generators g JOIN regeneration_jobs j ON j.generator = g.name
+       WHERE j.id = ${jobId})`;
+
 /** Claims and finishes a job as the worker does, each step in its own audited transaction. */
 async function run(db: Db, jobId: string, outcome: Outcome, claimedAgo: number, tookMinutes = 1) {
   if (outcome.status === "PENDING") return;
@@ -62,12 +68,15 @@ async function run(db: Db, jobId: string, outcome: Outcome, claimedAgo: number, 
         "",
       );
       await t.execute(sql`INSERT INTO regeneration_outputs (id, job_id, content, content_sha256, generator_version, created_at)
-        VALUES (${`out_${jobId}`}, ${jobId}, ${content}::jsonb, ${hex}, '1.4.2', ${at(finishedAgo)}::timestamptz)`);
+        VALUES (${`out_${jobId}`}, ${jobId}, ${content}::jsonb, ${hex}, ${versionOf(jobId)}, ${at(finishedAgo)}::timestamptz)`);
       await audit(t, "JOB_COMPLETED", jobId, WORKER, finishedAgo);
     } else {
       const error = JSON.stringify({ code: outcome.code, message: outcome.message });
+      // A generator that ran names its version with its failure; a lapsed lease knows none.
+      const version = outcome.code === "LEASE_EXPIRED" ? sql`NULL` : versionOf(jobId);
       await t.execute(sql`UPDATE regeneration_jobs SET status = 'FAILED', finished_at = ${at(finishedAgo)}::timestamptz,
-        error = ${error}::jsonb WHERE id = ${jobId}`);
+        error = jsonb_strip_nulls(${error}::jsonb || jsonb_build_object('generatorVersion', ${version}))
+        WHERE id = ${jobId}`);
       await audit(t, "JOB_FAILED", jobId, WORKER, finishedAgo, { code: outcome.code });
     }
   });
@@ -111,6 +120,10 @@ export interface Demo {
   previewPath: string;
   /** A failed job whose chain has used its whole retry budget. */
   overBudgetJobId: string;
+  /** A completed invoice summary superseded by a better template's, both outputs on record. */
+  supersededJobId: string;
+  /** A pending retry of a failed job with a corrected input. */
+  correctedIntentId: string;
 }
 
 export async function seedDemo(db: Db): Promise<Demo> {
@@ -122,6 +135,23 @@ export async function seedDemo(db: Db): Promise<Demo> {
       content: { text: text.toUpperCase() },
     });
   }
+  const terms = await job(
+    db,
+    "http",
+    { documentId: "inv_2025_0398", template: "summary-v2", locale: "en-GB" },
+    230,
+    {
+      status: "COMPLETED",
+      content: {
+        summary: "Invoice INV-2025-0398: 4 lines, total EUR 2,310.00, due 14 days net.",
+        lines: 4,
+        currency: "EUR",
+        total: "2310.00",
+        dueDays: 14,
+        template: "summary-v2",
+      },
+    },
+  );
   const invoice = await job(
     db,
     "http",
@@ -226,6 +256,53 @@ export async function seedDemo(db: Db): Promise<Demo> {
   });
   const second = await createRetryJobFromIntent(db, asAlice(), again.id);
   await run(db, second.job.id, { status: "RUNNING" }, 0);
+
+  // A result that was wrong: the old template took the invoice's default payment terms, not
+  // the contract's. Superseded with the new template; the old output stays on record.
+  const betterTemplate = await createRetryIntent(db, asAlice(), {
+    sourceJobId: terms,
+    kind: "SUPERSEDE",
+    input: { documentId: "inv_2025_0398", template: "summary-v3", locale: "en-GB" },
+    reasonCode: "IMPROVED_PROMPT",
+    reasonText: "summary-v2 printed the invoice's default terms; summary-v3 reads the contract's.",
+  });
+  const replacement = await createRetryJobFromIntent(db, asBob(), betterTemplate.id);
+  await run(
+    db,
+    replacement.job.id,
+    {
+      status: "COMPLETED",
+      content: {
+        summary: "Invoice INV-2025-0398: 4 lines, total EUR 2,310.00, due 30 days net.",
+        lines: 4,
+        currency: "EUR",
+        total: "2310.00",
+        dueDays: 30,
+        template: "summary-v3",
+      },
+    },
+    0,
+    0,
+  );
+
+  // An input the upstream refused: corrected, the retry waits for execution.
+  const badLocale = await job(
+    db,
+    "http",
+    { documentId: "inv_2025_0431", template: "summary-v3", locale: "en_GB" },
+    16,
+    {
+      status: "FAILED",
+      code: "INVALID_INPUT",
+      message: 'upstream refused the request: locale "en_GB" is not a BCP 47 tag',
+    },
+  );
+  const corrected = await createRetryIntent(db, asBob(), {
+    sourceJobId: badLocale,
+    input: { documentId: "inv_2025_0431", template: "summary-v3", locale: "en-GB" },
+    reasonCode: "BAD_INPUT",
+    reasonText: "Ingest wrote the locale with an underscore; fixed there for new documents too.",
+  });
 
   // A lease that expired during a deploy: an intent waits for execution.
   const pending = await createRetryIntent(db, asAlice(), {
@@ -335,5 +412,7 @@ export async function seedDemo(db: Db): Promise<Demo> {
     batchId: batch.id,
     previewPath: "/admin/retry-batches/new?generator=demo&errorCode=GENERATOR_TIMEOUT",
     overBudgetJobId: stubborn,
+    supersededJobId: terms,
+    correctedIntentId: corrected.id,
   };
 }

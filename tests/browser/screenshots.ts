@@ -46,6 +46,8 @@ try {
     ["admin-batch.png", `/admin/retry-batches/${demo.batchId}`],
     ["admin-job-budget.png", `/admin/jobs/${demo.overBudgetJobId}`, "#retry"],
     ["admin-signals.png", "/admin/signals"],
+    ["admin-supersede.png", `/admin/jobs/${demo.supersededJobId}`],
+    ["admin-corrected-input.png", `/admin/retry-intents/${demo.correctedIntentId}`],
   ];
   for (const [file, path, section] of shots) {
     await page.goto(server.origin + path);

@@ -479,3 +479,83 @@ describe("generators pages", () => {
     );
   });
 });
+
+describe("corrected inputs and supersessions", () => {
+  /** A demo job submitted through the API, then claimed and completed as a worker would. */
+  async function completedJob(text: string): Promise<string> {
+    const { completeJob } = await import("../helpers/fixtures");
+    const res = await call(api, "POST", "/api/jobs", {
+      token: tokens.submitter,
+      body: { generator: "demo", input: { text } },
+    });
+    await completeJob(t.db, res.body.job.id, { text: text.toUpperCase() });
+    return res.body.job.id;
+  }
+
+  /** Where a form's redirect leads, counted as the form's own request. */
+  const postFollowing =
+    (path: string, fields: Record<string, string>, into: { location: string }) => async () => {
+      const res = await page.post(path, fields, { csrf });
+      into.location = res.headers.get("location") ?? "";
+      return { status: res.status, detail: res.status === 303 ? undefined : await res.text() };
+    };
+
+  it("both forms with a corrected input, a supersession's intent, confirmation and execution, and the superseded job's page", async () => {
+    // A demo job submitted through the domain first, so this process knows demo's input schema:
+    // a corrected input is then checked in the form's one statement.
+    const failed = await failedJob(t.db);
+    await expectRoundTrips(
+      "POST /admin/jobs/:id/retry-intents (corrected input)",
+      adminPost(`/admin/jobs/${failed.id}/retry-intents`, {
+        reasonCode: "BAD_INPUT",
+        reasonText: "counted",
+        correctedInput: '{"text": "fixed"}',
+      }),
+      303,
+    );
+
+    const old = await completedJob("counted wrng");
+    await expectRoundTrips("GET /admin/jobs/:id (COMPLETED)", adminGet(`/admin/jobs/${old}`), 200);
+    const created = { location: "" };
+    await expectRoundTrips(
+      "POST /admin/jobs/:id/supersede",
+      postFollowing(
+        `/admin/jobs/${old}/supersede`,
+        {
+          reasonCode: "IMPROVED_PROMPT",
+          reasonText: "counted",
+          correctedInput: '{"text": "counted wrong"}',
+        },
+        created,
+      ),
+      303,
+    );
+    const intentPath = created.location.split("?")[0] ?? "";
+    await expectRoundTrips(
+      "GET /admin/retry-intents/:id (supersede, corrected input)",
+      adminGet(intentPath),
+      200,
+    );
+    await expectRoundTrips(
+      "GET /admin/retry-intents/:id/execute (supersede)",
+      adminGet(`${intentPath}/execute`),
+      200,
+    );
+    const executed = { location: "" };
+    await expectRoundTrips(
+      "POST /admin/retry-intents/:id/execute (supersede)",
+      postFollowing(`${intentPath}/execute`, {}, executed),
+      303,
+    );
+    const newJob = /\/admin\/jobs\/([^?]+)/.exec(executed.location)?.[1] ?? "";
+    const { completeJob } = await import("../helpers/fixtures");
+    await completeJob(t.db, newJob, { text: "COUNTED WRONG" });
+    // The latest job's output is read in the page's one statement, beside its own.
+    await expectRoundTrips(
+      "GET /admin/jobs/:id (superseded, both outputs)",
+      adminGet(`/admin/jobs/${old}`),
+      200,
+    );
+    expect((await page.page(`/admin/jobs/${old}`)).html).toContain('id="comparison"');
+  });
+});

@@ -5,9 +5,24 @@ import { BatchLink, IntentLink, JobLink } from "./links";
 import { IntentStatusBadge } from "./status-badge";
 import { ExpiresIn, hasExpired, Time } from "./time";
 
-/** What sets an intent apart from a plain one: approved past the budget, or as part of a batch. */
+/** What each kind of intent is called, and what its source job is to it. */
+export const KIND_NAMES = {
+  RETRY: { kind: "Retry", intent: "Retry intent", source: "Failed job" },
+  SUPERSEDE: { kind: "Supersede", intent: "Supersede intent", source: "Completed job" },
+} as const;
+
+/** An intent carries a corrected input when it has one; null means the source's, unchanged. */
+export const hasCorrectedInput = (intent: RetryIntent): boolean =>
+  intent.input !== null && intent.input !== undefined;
+
+/**
+ * What sets an intent apart from a plain retry: a supersession, a corrected input, approved past
+ * the budget, or as part of a batch.
+ */
 export const IntentMarks: FC<{ intent: RetryIntent }> = ({ intent }) => (
   <>
+    {intent.kind === "SUPERSEDE" ? <span class="badge badge-kind">supersede</span> : null}
+    {hasCorrectedInput(intent) ? <span class="badge badge-input">corrected input</span> : null}
     {intent.budgetOverride ? <span class="badge badge-override">budget override</span> : null}
     {intent.batchId ? (
       <span class="nowrap subtle">
@@ -19,7 +34,7 @@ export const IntentMarks: FC<{ intent: RetryIntent }> = ({ intent }) => (
 
 /**
  * Retry intents with who approved them and why. `createdJobs` maps a consumed intent to the job
- * it created; `showSource` adds the failed job's column where the list spans many jobs.
+ * it created; `showSource` adds the source job's column where the list spans many jobs.
  */
 export const IntentTable: FC<{
   intents: RetryIntent[];
@@ -32,7 +47,7 @@ export const IntentTable: FC<{
         <tr>
           <th scope="col">Intent</th>
           <th scope="col">Status</th>
-          {showSource ? <th scope="col">Failed job</th> : null}
+          {showSource ? <th scope="col">Source job</th> : null}
           <th scope="col">Reason</th>
           <th scope="col">Approved by</th>
           <th scope="col">Approved</th>
@@ -58,7 +73,10 @@ export const IntentTable: FC<{
               ) : null}
               <td class="wrap">
                 <span class="chip">{intent.reasonCode}</span> {intent.reasonText}
-                {intent.budgetOverride || intent.batchId ? (
+                {intent.budgetOverride ||
+                intent.batchId ||
+                intent.kind === "SUPERSEDE" ||
+                hasCorrectedInput(intent) ? (
                   <span class="marks">
                     <IntentMarks intent={intent} />
                   </span>

@@ -1,4 +1,5 @@
 import type { Child, FC } from "hono/jsx";
+import { type DiffLine, diffJson } from "../json-diff";
 
 /** Longer documents are cut for display; the API serves them whole. */
 const DISPLAY_LIMIT = 100_000;
@@ -57,5 +58,74 @@ export const ReadOnlyJsonViewer: FC<{ value: unknown; label?: string; open?: boo
         </code>
       </pre>
     </details>
+  );
+};
+
+/** One side of a comparison: each line on its own, a changed one marked as removed or added. */
+const DiffPane: FC<{ lines: DiffLine[]; side: "before" | "after"; label: Child }> = ({
+  lines,
+  side,
+  label,
+}) => (
+  <div class="diff-pane">
+    <h3>{label}</h3>
+    <pre>
+      <code>
+        {lines.map((line) =>
+          !line.changed ? (
+            <span class="diff-line">{highlight(line.text)}</span>
+          ) : side === "before" ? (
+            <del class="diff-line">{highlight(line.text)}</del>
+          ) : (
+            <ins class="diff-line">{highlight(line.text)}</ins>
+          ),
+        )}
+      </code>
+    </pre>
+  </div>
+);
+
+/**
+ * Two JSON values side by side for reading only, keys sorted so that they line up, with the
+ * lines that differ marked (`<del>` on the old side, `<ins>` on the new, and a − or + in the
+ * margin, so the marks do not rest on colour alone). Values too long to show whole are shown
+ * one after the other, unmarked, as the viewer shows them.
+ */
+export const ReadOnlyJsonComparison: FC<{
+  before: unknown;
+  after: unknown;
+  beforeLabel: Child;
+  afterLabel: Child;
+  id?: string;
+}> = ({ before, after, beforeLabel, afterLabel, id }) => {
+  const tooLong = [before, after].some(
+    (value) => (JSON.stringify(value ?? null)?.length ?? 0) > DISPLAY_LIMIT,
+  );
+  if (tooLong) {
+    return (
+      <div class="json-diff" id={id}>
+        <p class="subtle diff-summary">Too long to compare line by line here.</p>
+        <div class="diff-pane">
+          <h3>{beforeLabel}</h3>
+          <ReadOnlyJsonViewer value={before} label="before" />
+        </div>
+        <div class="diff-pane">
+          <h3>{afterLabel}</h3>
+          <ReadOnlyJsonViewer value={after} label="after" />
+        </div>
+      </div>
+    );
+  }
+  const diff = diffJson(before, after);
+  const summary =
+    diff.removed + diff.added === 0
+      ? "No difference."
+      : `${diff.removed} ${diff.removed === 1 ? "line" : "lines"} only before, ${diff.added} ${diff.added === 1 ? "line" : "lines"} only after (marked − and +).`;
+  return (
+    <div class="json-diff" id={id}>
+      <p class="subtle diff-summary">{summary}</p>
+      <DiffPane lines={diff.before} side="before" label={beforeLabel} />
+      <DiffPane lines={diff.after} side="after" label={afterLabel} />
+    </div>
   );
 };

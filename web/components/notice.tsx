@@ -5,8 +5,12 @@ import { JobLink } from "./links";
 type Kind = "error" | "success" | "info" | "warn";
 
 /** A message block; errors are announced to screen readers at once, other notices politely. */
-export const Notice: FC<{ kind: Kind; children?: Child }> = ({ kind, children }) => (
-  <div class={`notice notice-${kind}`} role={kind === "error" ? "alert" : "status"}>
+export const Notice: FC<{ kind: Kind; id?: string; children?: Child }> = ({
+  kind,
+  id,
+  children,
+}) => (
+  <div id={id} class={`notice notice-${kind}`} role={kind === "error" ? "alert" : "status"}>
     {children}
   </div>
 );
@@ -41,12 +45,40 @@ function nextStep(error: DomainError): Child {
       ) : null;
     case "JOB_ALREADY_RETRIED": {
       const retryJobId = stringDetail(error, "retryJobId");
+      if (retryJobId && stringDetail(error, "kind") === "SUPERSEDE") {
+        return (
+          <p>
+            Its successor is job <JobLink id={retryJobId} />. To replace the newest result,
+            supersede the newest job of the chain.
+          </p>
+        );
+      }
       return retryJobId ? (
         <p>
           Its retry is job <JobLink id={retryJobId} />. To try again, retry the newest failed job of
           the chain.
         </p>
       ) : null;
+    }
+    case "VALIDATION_FAILED": {
+      // An input the generator's schema refuses: each place it goes wrong (up to 20), not only
+      // the first.
+      const issues = error.details?.issues;
+      if (!Array.isArray(issues) || issues.length === 0) return null;
+      return (
+        <ul class="issues">
+          {(issues as { path?: unknown; message?: unknown }[]).map((issue) => (
+            <li>
+              <span class="mono">
+                {Array.isArray(issue.path) && issue.path.length > 0
+                  ? issue.path.join(".")
+                  : "(the whole input)"}
+              </span>
+              : {String(issue.message ?? "")}
+            </li>
+          ))}
+        </ul>
+      );
     }
     case "FOUR_EYES_REQUIRED":
       return <p>Another admin has to execute it.</p>;

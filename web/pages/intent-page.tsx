@@ -4,15 +4,56 @@ import type { IntentDetail } from "../../functions/domain/read-models";
 import { Actor } from "../components/actor";
 import { ApprovalFacts } from "../components/approval-facts";
 import { AuditPanel } from "../components/audit-table";
-import { ReadOnlyJsonViewer } from "../components/json-viewer";
+import { hasCorrectedInput, KIND_NAMES } from "../components/intent-table";
+import { ReadOnlyJsonComparison, ReadOnlyJsonViewer } from "../components/json-viewer";
 import { BatchLink, JobLink } from "../components/links";
 import { DomainErrorNotice, Notice } from "../components/notice";
 import { RejectForm } from "../components/reject-form";
 import { IntentStatusBadge, JobStatusBadge } from "../components/status-badge";
 import { ExpiresIn, formatUtc, hasExpired, Time } from "../components/time";
+import { JobVersions, SameVersionWarning } from "../components/versions";
 import { adminPath } from "../context";
 
 export type IntentPageData = IntentDetail;
+
+/**
+ * The input an intent's new job runs with, as the source's input beside the corrected one
+ * with what differs marked; null when the intent keeps the source's input.
+ */
+export const InputChange: FC<{ data: IntentPageData }> = ({ data }) => {
+  const { intent, sourceJob } = data;
+  if (!hasCorrectedInput(intent)) return null;
+  return (
+    <section class="panel" id="input-change" aria-labelledby="input-change-title">
+      <header>
+        <h2 id="input-change-title">Input: before → after</h2>
+        <span class="subtle">read-only · the job's own input is never changed</span>
+      </header>
+      <div class="panel-body">
+        <ReadOnlyJsonComparison
+          before={sourceJob.input}
+          after={intent.input}
+          beforeLabel={
+            <>
+              Before: the input of job <JobLink id={sourceJob.id} short />
+            </>
+          }
+          afterLabel="After: the corrected input the new job runs with"
+        />
+      </div>
+    </section>
+  );
+};
+
+/** The version the source job ran under, and the one its new job would run under now. */
+export const VersionFacts: FC<{ data: IntentPageData }> = ({ data }) => (
+  <>
+    <dt>Generator version</dt>
+    <dd>
+      the source job <JobVersions versions={data.versions} status={data.sourceJob.status} />
+    </dd>
+  </>
+);
 
 export interface IntentPageView {
   canMutate: boolean;
@@ -51,7 +92,8 @@ const Decision: FC<{ data: IntentPageData; view: IntentPageView }> = ({ data, vi
         </p>
         <blockquote class="notice">{intent.rejectionText}</blockquote>
         <p class="subtle">
-          To retry the job after all, create a new intent on the <JobLink id={sourceJob.id} /> page.
+          To {intent.kind === "SUPERSEDE" ? "supersede its result" : "retry the job"} after all,
+          create a new intent on the <JobLink id={sourceJob.id} /> page.
         </p>
       </>
     );
@@ -72,8 +114,13 @@ const Decision: FC<{ data: IntentPageData; view: IntentPageView }> = ({ data, vi
       <div class="field">
         {expired ? null : (
           <p>
-            Executing creates a new regeneration job with the generator and input of job{" "}
-            <JobLink id={sourceJob.id} short />, linked to it. You confirm on the next step.
+            Executing creates a new regeneration job with the generator of job{" "}
+            <JobLink id={sourceJob.id} short /> and{" "}
+            {hasCorrectedInput(intent) ? "the corrected input below" : "its input"}, linked to it.
+            {intent.kind === "SUPERSEDE"
+              ? " Its output will be the chain's latest; the completed job and its output stay as they are."
+              : null}{" "}
+            You confirm on the next step.
           </p>
         )}
         {expired ? (
@@ -109,6 +156,7 @@ const Decision: FC<{ data: IntentPageData; view: IntentPageView }> = ({ data, vi
 /** One retry intent: what was approved, by whom and why, what became of it, and its audit trail. */
 export const IntentPage: FC<{ data: IntentPageData; view: IntentPageView }> = ({ data, view }) => {
   const { intent, sourceJob, audit } = data;
+  const names = KIND_NAMES[intent.kind];
   return (
     <>
       <div class="page-head">
@@ -119,16 +167,20 @@ export const IntentPage: FC<{ data: IntentPageData; view: IntentPageView }> = ({
           <div class="title">
             <h1 class="id">{intent.id}</h1>
             <IntentStatusBadge status={intent.status} />
+            <span class="chip">{names.kind}</span>
           </div>
         </div>
         <a href={adminPath(`/audit?subjectId=${encodeURIComponent(intent.id)}`)}>Audit events →</a>
       </div>
       {view.notice ? <Notice kind="success">{view.notice}</Notice> : null}
       {view.error ? <DomainErrorNotice error={view.error} /> : null}
+      {intent.status === "PENDING" ? (
+        <SameVersionWarning intent={intent} versions={data.versions} />
+      ) : null}
       <div class="columns">
         <section class="panel" aria-labelledby="intent-title">
           <header>
-            <h2 id="intent-title">Retry intent</h2>
+            <h2 id="intent-title">{names.intent}</h2>
           </header>
           <div class="panel-body">
             <dl class="meta">
@@ -136,12 +188,30 @@ export const IntentPage: FC<{ data: IntentPageData; view: IntentPageView }> = ({
               <dd>
                 <IntentStatusBadge status={intent.status} />
               </dd>
-              <dt>Failed job</dt>
+              <dt>Kind</dt>
+              <dd>
+                {names.kind}{" "}
+                <span class="subtle">
+                  {intent.kind === "SUPERSEDE"
+                    ? "· a new job replaces a COMPLETED job's result"
+                    : "· a FAILED job runs again"}
+                </span>
+              </dd>
+              <dt>{names.source}</dt>
               <dd>
                 <JobLink id={sourceJob.id} /> <JobStatusBadge status={sourceJob.status} />
               </dd>
               <dt>Generator</dt>
               <dd class="mono">{sourceJob.generator}</dd>
+              <VersionFacts data={data} />
+              <dt>Input</dt>
+              <dd>
+                {hasCorrectedInput(intent) ? (
+                  <a href="#input-change">corrected: before → after below</a>
+                ) : (
+                  <span class="subtle">the source job's, unchanged</span>
+                )}
+              </dd>
               <ApprovalFacts decision={intent} />
               <dt>Expires</dt>
               <dd>
@@ -192,6 +262,7 @@ export const IntentPage: FC<{ data: IntentPageData; view: IntentPageView }> = ({
           </div>
         </section>
       </div>
+      <InputChange data={data} />
       <section class="panel" aria-labelledby="json-title">
         <header>
           <h2 id="json-title">Full record</h2>

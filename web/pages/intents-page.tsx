@@ -34,8 +34,9 @@ export const IntentsPage: FC<{
       <div>
         <h1>Retry intents</h1>
         <p class="subtle">
-          An intent is an admin's recorded decision to retry a failed job. Executing it creates the
-          retry job; rejecting it closes it.
+          An intent is an admin's recorded decision to retry a failed job, or to supersede a
+          completed job's result (marked "supersede"). Executing it creates the new job; rejecting
+          it closes it.
         </p>
       </div>
     </div>

@@ -1,8 +1,8 @@
 /** The jobs list (the admin page's home), a job's page, and a job's retry intents. */
 import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { JobStatus, RetryReasonCode } from "../../db/schema";
-import { type DomainError, isDomainError } from "../../functions/domain/errors";
+import type { JobStatus, RetryIntentKind, RetryReasonCode } from "../../db/schema";
+import { isDomainError } from "../../functions/domain/errors";
 import { jobDetail, jobIntents, jobsPage } from "../../functions/domain/read-models";
 import type { PreviewAnswer } from "../../functions/domain/retry-batches";
 import { type BatchFilter, normaliseFilter } from "../../functions/domain/retry-batches";
@@ -10,17 +10,16 @@ import { createRetryIntent } from "../../functions/domain/retry-intents";
 import { isCallerRefusal } from "../../functions/http/auth";
 import { auditContext } from "../../functions/http/caller";
 import { type AdminContext, type AdminEnv, canMutate } from "../context";
-import { field, intentHref, noticeOf, queryValue, statusOf } from "../forms";
+import { correctedInput, field, intentHref, noticeOf, queryValue, statusOf } from "../forms";
 import { requireAdmin } from "../middleware";
 import { JobIntentsPage } from "../pages/job-intents-page";
-import { JobPage, type JobPageData } from "../pages/job-page";
+import { type JobForm, JobPage, type JobPageData } from "../pages/job-page";
 import { type BatchOffer, JobsPage, STATUS_TABS, type StatusFilter } from "../pages/jobs-page";
-import type { RetryFormValues } from "../pages/retry-form";
 
 const PAGE_SIZE = 50;
 
 async function loadJob(c: AdminContext, jobId: string): Promise<JobPageData> {
-  const detail = await jobDetail(c.var.db, jobId, { audit: true });
+  const detail = await jobDetail(c.var.db, jobId, { audit: true, latestOutput: true });
   // A consumed intent of this job created the next job of its chain.
   const createdJobs = new Map(
     detail.lineage.flatMap((e) =>
@@ -33,7 +32,7 @@ async function loadJob(c: AdminContext, jobId: string): Promise<JobPageData> {
 async function renderJob(
   c: AdminContext,
   jobId: string,
-  extra: { notice?: string | undefined; form?: { values: RetryFormValues; error?: DomainError } },
+  extra: { notice?: string | undefined; form?: JobForm },
   status: ContentfulStatusCode = 200,
 ) {
   const data = await loadJob(c, jobId);
@@ -117,26 +116,40 @@ jobPages.get("/jobs/:jobId/retry-intents", async (c) => {
   });
 });
 
-jobPages.post("/jobs/:jobId/retry-intents", requireAdmin(), async (c) => {
-  const jobId = c.req.param("jobId");
+/**
+ * Records an intent from a job's page: a RETRY of a FAILED job (its form posts to
+ * `retry-intents`) or a SUPERSEDE of a COMPLETED one (`supersede`), each with the corrected
+ * input typed, if any. A refusal, the page's own (text that is not JSON) or the domain's, shows
+ * the job's page again with the form as it was typed; nothing is written.
+ */
+async function recordIntent(c: AdminContext, kind: RetryIntentKind) {
+  const jobId = c.req.param("jobId") ?? "";
   const body = await c.req.parseBody();
   const values = {
     reasonCode: field(body, "reasonCode"),
     reasonText: field(body, "reasonText"),
     overrideBudget: field(body, "overrideBudget") !== "",
+    correctedInput: field(body, "correctedInput"),
   };
   try {
     const intent = await createRetryIntent(c.var.db, auditContext(c), {
       sourceJobId: jobId,
+      kind,
+      input: correctedInput(values.correctedInput),
       reasonCode: values.reasonCode as RetryReasonCode,
       reasonText: values.reasonText,
       overrideBudget: values.overrideBudget,
     });
-    return c.redirect(`${intentHref(intent.id)}?notice=intent-created`, 303);
+    const notice = kind === "SUPERSEDE" ? "supersede-intent-created" : "intent-created";
+    return c.redirect(`${intentHref(intent.id)}?notice=${notice}`, 303);
   } catch (error) {
     if (!isDomainError(error) || isCallerRefusal(error) || error.code === "JOB_NOT_FOUND") {
       throw error;
     }
     return renderJob(c, jobId, { form: { values, error } }, statusOf(error));
   }
-});
+}
+
+jobPages.post("/jobs/:jobId/retry-intents", requireAdmin(), (c) => recordIntent(c, "RETRY"));
+
+jobPages.post("/jobs/:jobId/supersede", requireAdmin(), (c) => recordIntent(c, "SUPERSEDE"));

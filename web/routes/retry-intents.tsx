@@ -93,17 +93,21 @@ intentPages.get("/:id/execute", requireAdmin(), async (c) => {
   }
   const fourEyes = fourEyesRefusal(c, data);
   if (fourEyes) return renderIntent(c, intent.id, { error: fourEyes }, statusOf(fourEyes));
-  return c.render(<ExecutePage intent={intent} sourceJob={data.sourceJob} />, {
-    title: "Execute retry intent",
-    section: "intents",
-  });
+  return c.render(
+    <ExecutePage intent={intent} sourceJob={data.sourceJob} versions={data.versions} />,
+    {
+      title: intent.kind === "SUPERSEDE" ? "Execute supersede intent" : "Execute retry intent",
+      section: "intents",
+    },
+  );
 });
 
 intentPages.post("/:id/execute", requireAdmin(), async (c) => {
   const id = c.req.param("id");
   try {
-    const { job } = await createRetryJobFromIntent(c.var.db, auditContext(c), id);
-    return c.redirect(`${jobHref(job.id)}?notice=retry-created`, 303);
+    const { intent, job } = await createRetryJobFromIntent(c.var.db, auditContext(c), id);
+    const notice = intent.kind === "SUPERSEDE" ? "supersede-created" : "retry-created";
+    return c.redirect(`${jobHref(job.id)}?notice=${notice}`, 303);
   } catch (error) {
     if (!isDomainError(error) || isCallerRefusal(error) || error.code === "INTENT_NOT_FOUND") {
       throw error;
