@@ -2,9 +2,10 @@
  * Two JSON values compared line by line, for the pages that show an old value beside its
  * replacement (a superseded output and the latest, an input and its correction). Both are
  * pretty-printed with their keys sorted, so that the same key sits on the same line on both
- * sides whatever order the documents were written in; a line is marked when it is not part of
- * the longest run of lines the two share.
+ * sides whatever order the documents were written in; a line is marked when the shortest edit
+ * from one to the other (jsdiff) removes or adds it.
  */
+import { diffArrays } from "diff";
 
 /** One line of a side, and whether it is missing from the other side. */
 export interface DiffLine {
@@ -21,13 +22,12 @@ export interface JsonDiff {
 }
 
 /**
- * The lines compared exactly once the common head and tail are set aside: the comparison costs
- * their product in steps, and a page is rendered inside a Worker's CPU budget. Two values that
- * differ over 500 lines each still compare exactly (250,000 steps, about 6 ms measured under
- * Node 22; 1,000 lines each took 15 to 30 ms); past that the differing middle is marked whole,
- * which is still true, only coarser.
+ * The most lines two values may differ by and still be compared line by line: the comparison
+ * (jsdiff's Myers algorithm) costs in proportion to the lines times the differences, and a page
+ * is rendered inside a Worker's CPU budget. Past it, every line between the common head and tail
+ * is marked, which is still true, only coarser.
  */
-export const EXACT_DIFF_CELLS = 250_000;
+export const MAX_EDIT_LENGTH = 1_000;
 
 function sortedKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortedKeys);
@@ -47,61 +47,33 @@ export function prettyCanonical(value: unknown): string {
   return JSON.stringify(sortedKeys(value ?? null), null, 2) ?? "null";
 }
 
-/** Which lines of `a` and of `b` belong to a longest common subsequence of the two. */
-function commonLines(a: string[], b: string[]): { inA: boolean[]; inB: boolean[] } {
-  const inA = a.map(() => false);
-  const inB = b.map(() => false);
-  // lengths[i][j]: the longest common subsequence of a[i..] and b[j..], one row at a time.
-  const width = b.length + 1;
-  const lengths = new Uint32Array((a.length + 1) * width);
-  for (let i = a.length - 1; i >= 0; i--) {
-    for (let j = b.length - 1; j >= 0; j--) {
-      lengths[i * width + j] =
-        a[i] === b[j]
-          ? (lengths[(i + 1) * width + j + 1] ?? 0) + 1
-          : Math.max(lengths[(i + 1) * width + j] ?? 0, lengths[i * width + j + 1] ?? 0);
-    }
-  }
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    if (a[i] === b[j]) {
-      inA[i++] = true;
-      inB[j++] = true;
-    } else if ((lengths[(i + 1) * width + j] ?? 0) >= (lengths[i * width + j + 1] ?? 0)) {
-      i++;
-    } else {
-      j++;
-    }
-  }
-  return { inA, inB };
-}
-
 /** Two lists of lines, each line marked when the other list does not share it. */
 export function diffLines(a: string[], b: string[]): Pick<JsonDiff, "before" | "after"> {
-  let head = 0;
-  while (head < a.length && head < b.length && a[head] === b[head]) head++;
-  let tail = 0;
-  while (
-    tail < a.length - head &&
-    tail < b.length - head &&
-    a[a.length - 1 - tail] === b[b.length - 1 - tail]
-  ) {
-    tail++;
+  const parts = diffArrays(a, b, { maxEditLength: MAX_EDIT_LENGTH });
+  if (!parts) {
+    let head = 0;
+    while (head < a.length && head < b.length && a[head] === b[head]) head++;
+    let tail = 0;
+    while (
+      tail < a.length - head &&
+      tail < b.length - head &&
+      a[a.length - 1 - tail] === b[b.length - 1 - tail]
+    ) {
+      tail++;
+    }
+    const mark = (lines: string[]): DiffLine[] =>
+      lines.map((text, i) => ({ text, changed: i >= head && i < lines.length - tail }));
+    return { before: mark(a), after: mark(b) };
   }
-  const middleA = a.slice(head, a.length - tail);
-  const middleB = b.slice(head, b.length - tail);
-  const exact = middleA.length * middleB.length <= EXACT_DIFF_CELLS;
-  const { inA, inB } = exact
-    ? commonLines(middleA, middleB)
-    : { inA: middleA.map(() => false), inB: middleB.map(() => false) };
-  const mark = (lines: string[], shared: boolean[]): DiffLine[] =>
-    lines.map((text, index) => {
-      const middle = index - head;
-      const inMiddle = middle >= 0 && index < lines.length - tail;
-      return { text, changed: inMiddle && !shared[middle] };
-    });
-  return { before: mark(a, inA), after: mark(b, inB) };
+  const before: DiffLine[] = [];
+  const after: DiffLine[] = [];
+  for (const part of parts) {
+    for (const text of part.value) {
+      if (!part.added) before.push({ text, changed: part.removed });
+      if (!part.removed) after.push({ text, changed: part.added });
+    }
+  }
+  return { before, after };
 }
 
 /** `before` and `after` side by side, line by line, with what differs marked. */

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { diffJson, diffLines, EXACT_DIFF_CELLS, prettyCanonical } from "../../web/json-diff";
+import { diffJson, diffLines, MAX_EDIT_LENGTH, prettyCanonical } from "../../web/json-diff";
 
 const changed = (lines: { text: string; changed: boolean }[]) =>
   lines.filter((l) => l.changed).map((l) => l.text.trim());
@@ -87,8 +87,8 @@ describe("diffLines", () => {
     expect(after.map((l) => l.changed)).toEqual([false, false, true, false]);
   });
 
-  it("marks the differing middle whole past its budget of steps, keeping head and tail", () => {
-    const size = Math.ceil(Math.sqrt(EXACT_DIFF_CELLS)) + 1;
+  it("marks the differing middle whole past its budget of edits, keeping head and tail", () => {
+    const size = MAX_EDIT_LENGTH;
     const a = ["{", ...Array.from({ length: size }, (_, i) => `a${i}`), "shared", "}"];
     const b = ["{", ...Array.from({ length: size }, (_, i) => `b${i}`), "shared", "}"];
     // One line the two middles share: exact comparison would keep it, the coarse one does not.
