@@ -16,7 +16,9 @@ const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/;
  * every time in UTC, so it is read as UTC here rather than in whatever zone the server runs.
  */
 function instant(value: string): string {
-  return LOCAL_DATE_TIME.test(value) ? `${value}Z` : value;
+  if (!LOCAL_DATE_TIME.test(value)) return value;
+  // An input that leaves out the seconds means zero seconds; the instant rule wants them said.
+  return `${value.length === 16 ? `${value}:00` : value}Z`;
 }
 
 /** The filter from a query or a form; an empty field means no condition. */

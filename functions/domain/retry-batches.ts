@@ -19,6 +19,7 @@ import {
 import { type Executor, rowsOf } from "../../db/types";
 import { type AuditContext, auditTrailJson } from "./audit";
 import { DomainError, type ErrorCode } from "./errors";
+import { parseInstant } from "./instants";
 import { rowFromJson, rowsFromJson } from "./json-rows";
 import { newestFirstPage, type Page } from "./pagination";
 import { refusal } from "./refusals";
@@ -59,7 +60,6 @@ export interface BatchPreview {
   excluded: { overBudget: number; pendingIntent: number };
 }
 
-const YEAR_ONE = Date.parse("0001-01-01T00:00:00Z");
 const ERROR_CODE = /^[A-Za-z0-9_.:-]{1,100}$/;
 
 /** The filter with its timestamps checked and normalised; refused with the field at fault. */
@@ -99,16 +99,16 @@ export function normaliseFilter(filter: BatchFilter, kind: RetryIntentKind = "RE
   ] as const) {
     const value = filter[field];
     if (value === undefined) continue;
-    // A zone is required: without one, the same request would select other jobs on a server
-    // in another time zone.
-    const time = /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/i.test(value)
-      ? Date.parse(value)
-      : Number.NaN;
-    // PostgreSQL's timestamps start at year 1; JavaScript's dates also reach year 0 and below.
-    if (Number.isNaN(time) || time < YEAR_ONE) {
-      throw invalid(field, "must be an ISO-8601 timestamp with a zone, e.g. 2026-11-29T10:00:00Z");
+    // The API's rule (functions/domain/instants.ts), so that the page never reads a filter the
+    // API would refuse, nor a 30 February as 2 March.
+    const instant = parseInstant(value);
+    if (!instant) {
+      throw invalid(
+        field,
+        "must be an RFC 3339 instant with seconds and an offset, years 0002 to 9998, on a day of the calendar, e.g. 2026-11-29T10:00:00Z",
+      );
     }
-    out[field] = new Date(time).toISOString();
+    out[field] = instant;
   }
   if (out.failedAfter && out.failedBefore && out.failedAfter >= out.failedBefore) {
     throw invalid("failedBefore", "must be later than failedAfter");

@@ -54,10 +54,14 @@ export interface CreateRetryIntentInput {
   expiresInHours?: number | undefined;
 }
 
-/** Trims a human reason and checks it is 1..REASON_TEXT_MAX characters. */
+/**
+ * Trims a human reason and checks it is 1..REASON_TEXT_MAX characters, counted as the API's
+ * schema and the database's CHECK count them: in code points (an emoji is one, not two).
+ */
 export function normaliseReasonText(text: string, field = "reasonText"): string {
   const trimmed = text.trim();
-  if (trimmed.length === 0 || trimmed.length > REASON_TEXT_MAX) {
+  const length = [...trimmed].length;
+  if (length === 0 || length > REASON_TEXT_MAX) {
     throw new DomainError(
       "VALIDATION_FAILED",
       `${field} must be 1 to ${REASON_TEXT_MAX} characters after trimming`,

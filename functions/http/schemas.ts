@@ -4,6 +4,7 @@ import { MAX_INTENT_TTL_HOURS } from "../../db/policy";
 import { jobStatus, retryIntentKind, retryIntentStatus, retryReasonCode } from "../../db/schema";
 import { AUDIT_TYPES } from "../domain/audit";
 import { ERROR_CODES } from "../domain/errors";
+import { calendarDay, INSTANT_PATTERN } from "../domain/instants";
 import { MAX_PAGE_SIZE } from "../domain/pagination";
 import { OUTPUT_REF_MAX, REASON_TEXT_MAX } from "../domain/retry-intents";
 
@@ -137,25 +138,6 @@ const expiresInHours = z
   .min(1)
   .max(MAX_INTENT_TTL_HOURS)
   .openapi({ description: "how long the approval stays executable; default INTENT_TTL_HOURS" });
-
-/**
- * An instant with its offset (`Z` or `+01:00`): a time without one would mean a different
- * moment on each server. RFC 3339 as JSON Schema's `date-time` reads it, narrowed to what
- * PostgreSQL and JavaScript both take: seconds always, `T` and `Z` upper-case, no leap second,
- * years 0002 to 9998 (so that any offset stays within the years 1 to 9999: PostgreSQL's dates
- * start at year 1, and JavaScript prints years past 9999 in a form PostgreSQL does not read).
- * The pattern is in the document; the calendar check (no 30 February) is `date-time`'s own.
- */
-export const INSTANT_PATTERN =
-  /^(?!000[01]|9999)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
-
-/** Whether the date part names a day of the calendar (2025-02-29 does not). */
-function calendarDay(value: string): boolean {
-  const [year, month, day] = value.slice(0, 10).split("-").map(Number) as [number, number, number];
-  const date = new Date(Date.UTC(2000, month - 1, day));
-  date.setUTCFullYear(year);
-  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
-}
 
 const instant = z
   .string()

@@ -51,6 +51,20 @@ describe("the admin page and bad input", () => {
     expect(res.headers.get("content-type")).toMatch(/text\/html/);
   });
 
+  it("reads a batch filter's instants by the API's rule: an offset out of range or a 30 February is 400", async () => {
+    for (const query of [
+      "failedBefore=9999-12-31T23:59:59-23:59",
+      "failedAfter=2026-02-30T00:00:00Z",
+      "failedAfter=2026-03-01",
+    ]) {
+      const res = await client.request(`/admin/retry-batches/new?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(await res.text()).toContain("RFC 3339 instant");
+    }
+    const fine = await client.request("/admin/retry-batches/new?failedAfter=2026-02-28T00:00:00Z");
+    expect(fine.status).toBe(200);
+  });
+
   it("refuses bad forms with 4xx and writes nothing", async () => {
     const before = await rowCounts();
     const from = `/admin/jobs/${failedJobId}`;

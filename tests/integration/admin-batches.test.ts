@@ -293,7 +293,7 @@ describe("a retry batch from the failed jobs list to execution", () => {
     const bad = await client.page("/admin/retry-batches/new?failedAfter=yesterday");
     expect(bad.res.status).toBe(400);
     expect(bad.html).toContain("VALIDATION_FAILED");
-    expect(bad.html).toContain("filter.failedAfter must be an ISO-8601 timestamp");
+    expect(bad.html).toContain("filter.failedAfter must be an RFC 3339 instant");
     const backwards = await client.page(
       "/admin/retry-batches/new?failedAfter=2030-01-02T00:00&failedBefore=2030-01-01T00:00",
     );

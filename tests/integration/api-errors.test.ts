@@ -183,6 +183,9 @@ describe("routing", () => {
       ["PATCH", "/api/admin/retry-intents", "GET, HEAD, POST"],
       ["POST", "/healthz", "GET, HEAD"],
       ["POST", "/api/openapi.json", "GET, HEAD"],
+      // A path of its own, which the batch routes must not take for an id.
+      ["GET", "/api/admin/retry-batches/preview", "POST"],
+      ["OPTIONS", "/api/admin/retry-batches/preview", "POST"],
     ] as const) {
       for (const token of [tokens.admin, undefined]) {
         const response = await call(app, method, path, { token });

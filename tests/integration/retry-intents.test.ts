@@ -189,6 +189,25 @@ describe("createRetryIntent", () => {
     });
     expect(intent.reasonText).toHaveLength(2000);
   });
+
+  it("counts a reason in characters as the API and the database do: 2000 emoji pass, 2001 do not", async () => {
+    const job = await failedJob(t.db);
+    const intent = await createRetryIntent(t.db, admin, {
+      sourceJobId: job.id,
+      reasonCode: "OTHER",
+      reasonText: "🔁".repeat(2000),
+    });
+    expect([...intent.reasonText]).toHaveLength(2000);
+    const other = await failedJob(t.db);
+    const error = await refusal(
+      createRetryIntent(t.db, admin, {
+        sourceJobId: other.id,
+        reasonCode: "OTHER",
+        reasonText: "🔁".repeat(2001),
+      }),
+    );
+    expect(error.details).toMatchObject({ field: "reasonText" });
+  });
 });
 
 describe("rejectRetryIntent", () => {

@@ -10,6 +10,7 @@ import {
 } from "../../domain/retry-batches";
 import { auditContext } from "../caller";
 import type { App } from "../env";
+import { errorResponse } from "../errors";
 import { idempotent } from "../idempotency";
 import { errorResponses, securedRoute } from "../route";
 import {
@@ -193,6 +194,20 @@ const rejectBatchRoute = securedRoute("admin", {
 });
 
 export function registerRetryBatchRoutes(app: App): void {
+  // `preview` is a path of its own, not a batch's id: any other method than POST is answered
+  // as a method not allowed here (405, `Allow: POST`), before the batch routes could take the
+  // word for an id. Registered for every method, it stays out of the 405 answers' own index.
+  app.all("/api/admin/retry-batches/preview", async (c, next) => {
+    if (c.req.method === "POST") return next();
+    c.header("Allow", "POST");
+    return errorResponse(
+      c,
+      new DomainError("METHOD_NOT_ALLOWED", `${c.req.method.slice(0, 20)} is not allowed here`, {
+        allowed: ["POST"],
+      }),
+    );
+  });
+
   app.openapi(previewRoute, async (c) => {
     const { filter, kind } = c.req.valid("json");
     const preview = await previewRetryBatch(c.var.db, filter, kind);
