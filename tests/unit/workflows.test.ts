@@ -24,6 +24,8 @@ interface Step {
 }
 interface Job {
   if?: string;
+  needs?: string | string[];
+  uses?: string;
   environment?: { name: string };
   concurrency?: { group: string; "cancel-in-progress": boolean };
   services?: Record<string, { image: string; ports?: string[] }>;
@@ -59,7 +61,7 @@ function lint(file: string): Promise<{ code: number; output: string }> {
 describe("ci.yml", () => {
   it("runs npm ci, then npm test against a PostgreSQL service container", () => {
     const { on, jobs } = workflow("ci.yml");
-    expect(Object.keys(on).sort()).toEqual(["pull_request", "push"]);
+    expect(Object.keys(on).sort()).toEqual(["pull_request", "push", "workflow_call"]);
     const job = jobs.test as Job;
     expect(job.services?.postgres?.image).toMatch(/^postgres:\d+$/);
     expect(job.services?.postgres?.ports).toEqual(["5432:5432"]);
@@ -83,8 +85,16 @@ describe("deploy.yml", () => {
     );
   });
 
+  it("deploys a commit only once npm test passed for it: each stage needs the CI workflow's run", () => {
+    expect(jobs.test).toEqual({ uses: "./.github/workflows/ci.yml" });
+    for (const stage of stages) expect((jobs[stage] as Job).needs, stage).toBe("test");
+    // The tests a deploy runs are CI's own, whatever CI's concurrency group cancels.
+    const ci = text("ci.yml");
+    expect(ci).toContain("group: ci-${{ github.workflow }}-${{ github.ref }}");
+  });
+
   it("runs each stage in its own environment and concurrency group, never cancelling a deploy", () => {
-    expect(Object.keys(jobs).sort()).toEqual([...stages].sort());
+    expect(Object.keys(jobs).sort()).toEqual(["test", ...stages].sort());
     for (const stage of stages) {
       const job = jobs[stage] as Job;
       expect(job.environment, stage).toEqual({ name: stage });
