@@ -8,7 +8,7 @@ import { claimerWake } from "./wake";
 import { workerScript } from "./worker-script";
 import { placement } from "./worker-settings";
 
-/** Counts admin sign-in attempts per address and token prefix, across the Worker's isolates. */
+/** Counts admin sign-in attempts per client address, across the Worker's isolates. */
 export const signInLimit = new sst.cloudflare.RateLimit(SIGN_IN_RATE_LIMIT.name, {
   namespaceId: SIGN_IN_RATE_LIMIT.namespaceId,
   limit: SIGN_IN_RATE_LIMIT.limit,

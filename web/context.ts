@@ -18,7 +18,7 @@ export interface AdminDeps {
   /** Cloudflare Access verification, the API's own, when Access is configured. */
   access?: CredentialCheck | undefined;
   /**
-   * Failed token sign-ins allowed per address and token prefix; the entry picks the store.
+   * Failed token sign-ins allowed per client address; the entry picks the store.
    * Without one, the page keeps its own in memory.
    */
   signInLimiter?: SignInLimiter | undefined;

@@ -252,7 +252,7 @@ function retryWhen(seconds: number): string {
 /**
  * `/login` (a form taking an API token) and `/logout`.
  *
- * Failed sign-ins are limited per client address and per token prefix, and the limit is
+ * Failed sign-ins are limited per client address (never per token), and the limit is
  * checked before the token is looked up, so that guessing costs a client its turn, not us a
  * query. A failure naming a known token (revoked, or a submitter's) is audited as
  * SIGN_IN_FAILED under that token; an unknown token proves no identity and is only counted
@@ -282,7 +282,7 @@ export function registerSignIn(app: Hono<AdminEnv>, deps: AdminDeps): void {
     const body = await c.req.parseBody();
     const presented = typeof body.token === "string" ? body.token.trim() : "";
     const next = safeReturnPath(typeof body.next === "string" ? body.next : undefined);
-    const keys = signInKeys(c.var.caller.ip, presented);
+    const keys = signInKeys(c.var.caller.ip);
     const refusal = (reason: string) =>
       recordAuthRefusal(deps.db, { ip: c.var.caller.ip, reason, path: c.req.path });
 
@@ -294,7 +294,7 @@ export function registerSignIn(app: Hono<AdminEnv>, deps: AdminDeps): void {
       return c.render(
         <LoginPage
           next={next}
-          error={`Too many failed sign-ins from this address or with this token. Try again ${retryWhen(decision.retryAfterSeconds)}.`}
+          error={`Too many failed sign-ins from this address. Try again ${retryWhen(decision.retryAfterSeconds)}.`}
         />,
         { title: "Sign in" },
       );

@@ -1,6 +1,9 @@
 /**
- * Limits failed sign-ins at `/admin/login`, per client address and per token prefix, so that a
- * client can neither guess tokens quickly nor flood the page with lookups. One interface, two
+ * Limits failed sign-ins at `/admin/login` per client address, so that a client can neither
+ * guess tokens quickly nor flood the page with lookups. Never per token, nor by any part of one:
+ * failures sent from one address with a victim's first characters would otherwise lock the
+ * victim out at another (and 256-bit tokens leave nothing to gain from guessing one token from
+ * many addresses). One interface, two
  * stores: this process's memory (`npm start`, and a Worker without the binding), and
  * Cloudflare's rate-limit binding (the API Worker, declared in infra/api.ts).
  */
@@ -18,20 +21,9 @@ export interface SignInLimiter {
   recordFailure(keys: readonly string[]): Promise<void>;
 }
 
-/**
- * The characters of a presented token that key the limit: enough to tell tokens apart
- * (`rgt_` and 8 random characters), far too few to help anyone guess the rest.
- */
-export const TOKEN_PREFIX_LENGTH = 12;
-
-/**
- * The keys of one attempt: the client address (all unknown addresses share one key), and
- * the presented token's prefix, which many addresses guessing at one token share.
- */
-export function signInKeys(ip: string | null, presented: string): string[] {
-  const keys = [`ip:${ip ?? "unknown"}`];
-  if (presented.length > 0) keys.push(`token:${presented.slice(0, TOKEN_PREFIX_LENGTH)}`);
-  return keys;
+/** The keys of one attempt: its client address (all unknown addresses share one key). */
+export function signInKeys(ip: string | null): string[] {
+  return [`ip:${ip ?? "unknown"}`];
 }
 
 /**
@@ -60,8 +52,7 @@ const MEMORY_MAX_KEYS = 10_000;
 
 /**
  * A sliding-window limiter in this process's memory: each key keeps the times of its last
- * `failures` failures. Bounded to `maxKeys` keys, least recently failed first out, so that a
- * client inventing token prefixes evicts other prefixes, never its own address.
+ * `failures` failures. Bounded to `maxKeys` keys, least recently failed first out.
  */
 export function memorySignInLimiter(
   options: { failures?: number; windowSeconds?: number; maxKeys?: number; now?: () => number } = {},

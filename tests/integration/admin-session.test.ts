@@ -396,18 +396,16 @@ describe("the sign-in limit", () => {
     expect((await elsewhere.signIn(adminToken.secret)).status).toBe(303);
   });
 
-  it("limits guesses at one token from many addresses by the token's first characters", async () => {
+  it("never locks out a correct token from another address, whatever failures used its first characters", async () => {
     const app = adminApp({ db: t.db });
     const prefix = adminToken.secret.slice(0, 12);
+    const attacker = fromAddress(app, "127.0.0.3");
     for (let i = 0; i < 10; i++) {
-      const res = await fromAddress(app, `192.0.2.${i + 1}`).signIn(`${prefix}-wrong-${i}`);
-      expect(res.status).toBe(401);
+      expect((await attacker.signIn(`${prefix}-wrong-${i}`)).status).toBe(401);
     }
-    const limited = await fromAddress(app, "192.0.2.100").signIn(`${prefix}-wrong-again`);
-    expect(limited.status).toBe(429);
-    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
-    // Other tokens, from a fresh address, are not.
-    expect((await fromAddress(app, "192.0.2.101").signIn("rgt_another-guess")).status).toBe(401);
+    expect((await attacker.signIn(`${prefix}-wrong-again`)).status).toBe(429);
+    // The victim, from its own address, signs in at once.
+    expect((await fromAddress(app, "127.0.0.4").signIn(adminToken.secret)).status).toBe(303);
   });
 
   it("does not count successful sign-ins", async () => {
