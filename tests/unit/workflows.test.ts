@@ -90,7 +90,7 @@ describe("deploy.yml", () => {
     for (const stage of stages) expect((jobs[stage] as Job).needs, stage).toBe("test");
     // The tests a deploy runs are CI's own, whatever CI's concurrency group cancels.
     const ci = text("ci.yml");
-    expect(ci).toContain("group: ci-${{ github.workflow }}-${{ github.ref }}");
+    expect(ci).toContain(`group: ci-${expression("github.workflow")}-${expression("github.ref")}`);
   });
 
   it("runs each stage in its own environment and concurrency group, never cancelling a deploy", () => {
