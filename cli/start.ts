@@ -1,13 +1,15 @@
 /**
- * `npm start`: applies migrations (embedded PGlite by default), makes sure the bootstrap admin
- * token exists if one is configured, serves Regent on PORT and runs the worker loop beside it,
- * woken as soon as a request creates jobs.
+ * `npm start [-- --migrate]`: gets the database ready (the embedded PGlite by default is
+ * migrated; a server's database must be at this release's migration, made by
+ * `npm run db:migrate` as the tables' owner, unless --migrate asks this process to migrate it as
+ * that owner), makes sure the bootstrap admin token exists if one is configured, serves Regent
+ * on PORT and runs the worker loop beside it, woken as soon as a request creates jobs.
  */
 import { randomBytes } from "node:crypto";
+import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { connect } from "../db/client";
-import { migrate } from "../db/migrate";
 import { type Config, ConfigError, loadConfig } from "../functions/config/api";
 import { loadWorkerConfig, type WorkerConfig, WorkerConfigError } from "../functions/config/worker";
 import { ensureBootstrapAdminToken } from "../functions/domain/api-tokens";
@@ -16,6 +18,7 @@ import { catalogOf } from "../functions/execution/generators";
 import { invocationOptionsFrom } from "../functions/execution/invocation";
 import { startWorkerLoop } from "../functions/execution/loop";
 import { createServer } from "../functions/server";
+import { NotMigratedError, prepareDatabase } from "./database";
 
 let config: Config;
 let workerConfig: WorkerConfig;
@@ -28,14 +31,24 @@ try {
   process.exit(1);
 }
 
+const { values: args } = parseArgs({ options: { migrate: { type: "boolean", default: false } } });
 const database = await connect({ url: config.databaseUrl });
 const workerOptions = invocationOptionsFrom(workerConfig);
-// The policy is the database's; npm start writes this process's configuration into it, and
-// publishes the generators its worker runs to the catalog the API checks submissions against.
-await migrate(database, {
-  policy: config.policy,
-  generators: catalogOf(workerOptions.generators ?? new Map()),
-});
+// Migrating writes this process's policy into the database; either way the generators its
+// worker runs are published to the catalog the API checks submissions against.
+try {
+  await prepareDatabase(database, {
+    url: config.databaseUrl,
+    migrate: args.migrate,
+    policy: config.policy,
+    generators: catalogOf(workerOptions.generators ?? new Map()),
+    actor: "system:start",
+  });
+} catch (error) {
+  await database.close();
+  console.error(error instanceof NotMigratedError ? error.message : error);
+  process.exit(1);
+}
 if (config.bootstrapAdminToken) {
   await ensureBootstrapAdminToken(database.db, config.bootstrapAdminToken);
 }

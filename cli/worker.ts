@@ -3,24 +3,27 @@
  * run jobs until nothing is claimable or WORKER_BUDGET_MS is spent — then print the counts and
  * exit 0. Without --once: invocations every WORKER_INTERVAL_MS until SIGINT or SIGTERM, and
  * at once whenever jobs are created: it LISTENs on PostgreSQL's `regent_job_created` channel,
- * which the statements creating jobs notify.
+ * which the statements creating jobs notify. The embedded database is migrated first; a
+ * server's must be at this release's migration already (`npm run db:migrate`, as the tables'
+ * owner), unless --migrate asks this process, run as that owner, to migrate it.
  */
 import { parseArgs } from "node:util";
 import { connect } from "../db/client";
-import { migrate } from "../db/migrate";
 import { JOB_CREATED_CHANNEL, listenForNotifications } from "../db/notifications";
 import { loadWorkerConfig, WorkerConfigError } from "../functions/config/worker";
 import { catalogOf } from "../functions/execution/generators";
 import { invocationOptionsFrom, runWorkerInvocation } from "../functions/execution/invocation";
 import { startWorkerLoop } from "../functions/execution/loop";
+import { NotMigratedError, prepareDatabase } from "./database";
 
-const USAGE = "usage: npm run worker -- [--once]";
+const USAGE = "usage: npm run worker -- [--once] [--migrate]";
 
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       once: { type: "boolean", default: false },
+      migrate: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -42,7 +45,18 @@ async function main(argv: string[]): Promise<number> {
   try {
     const options = invocationOptionsFrom(config);
     // The generators this worker runs go into the catalog before it claims anything.
-    await migrate(database, { generators: catalogOf(options.generators ?? new Map()) });
+    try {
+      await prepareDatabase(database, {
+        url: config.databaseUrl,
+        migrate: values.migrate,
+        generators: catalogOf(options.generators ?? new Map()),
+        actor: "system:worker",
+      });
+    } catch (error) {
+      if (!(error instanceof NotMigratedError)) throw error;
+      console.error(error.message);
+      return 1;
+    }
     if (values.once) {
       const r = await runWorkerInvocation(database.db, options);
       console.log(

@@ -4,8 +4,8 @@
  * its grant). Migrations carry the DDL and data moves; after them the migrator applies the
  * core: in one transaction under an advisory lock, every `regent_*` function is dropped (with
  * its triggers) and the files are run again, so that what the database holds is exactly what
- * the repository says, with nothing left over. A digest of the files, kept in
- * `regent_core_applied`, skips the work when nothing changed.
+ * the repository says, with nothing left over. A digest of the files and the release's
+ * migrations, kept in `regent_core_applied`, skips the work when nothing changed.
  *
  * `checkCore` tells whether a database still holds exactly those definitions: it applies them
  * in a transaction it rolls back, and compares PostgreSQL's own rendering of every function
@@ -34,11 +34,27 @@ export function readCore(folder: string = CORE_FOLDER): CoreFile[] {
     .map((name) => ({ name, sql: readFileSync(join(folder, name), "utf8") }));
 }
 
-/** SHA-256 of the files' names and texts: what `regent_core_applied` records. */
+/** SHA-256 of the files' names and texts. */
 export function coreDigest(files: readonly CoreFile[]): string {
   const hash = createHash("sha256");
   for (const file of files) hash.update(`${file.name}\0${file.sql}\0`);
   return hash.digest("hex");
+}
+
+const JOURNAL = fileURLToPath(new URL("./migrations/meta/_journal.json", import.meta.url));
+
+/**
+ * What `regent_core_applied` records: the core's digest with the tags of the release's
+ * migrations, so that one row says both that the migrations ran and that the core is this
+ * release's. A process that may not migrate (the application's role) reads it to know whether
+ * the database is ready for it (`isMigrated` in db/migrate.ts).
+ */
+export function releaseDigest(files: readonly CoreFile[] = readCore()): string {
+  const { entries } = JSON.parse(readFileSync(JOURNAL, "utf8")) as { entries: { tag: string }[] };
+  return createHash("sha256")
+    .update(coreDigest(files))
+    .update(entries.map((entry) => entry.tag).join("\n"))
+    .digest("hex");
 }
 
 type Exec = (text: string) => Promise<Record<string, unknown>[]>;
@@ -158,7 +174,7 @@ export async function applyCore(
   options: { files?: readonly CoreFile[]; force?: boolean } = {},
 ): Promise<"applied" | "unchanged"> {
   const files = options.files ?? readCore();
-  const digest = coreDigest(files);
+  const digest = releaseDigest(files);
   return inTransaction(database, true, async (exec) => {
     await exec("SELECT pg_advisory_xact_lock(hashtextextended('regent.core', 0))");
     await exec(DATABASE_SETTINGS);

@@ -23,13 +23,17 @@ export interface StartedRegent {
 /**
  * Runs `npm start` as a user would, with `env` added, and waits until it says where it listens.
  * It runs in its own process group so that stopping it stops npm and everything under it.
+ * `migrate` (the default) starts it with --migrate, as the owner of a fresh database would;
+ * false starts it as the application's role does, on a database migrated already.
  */
 export async function startRegent(
   env: Record<string, string>,
   timeoutMs = 60_000,
+  options: { migrate?: boolean } = {},
 ): Promise<StartedRegent> {
   const port = await freePort();
-  const child: ChildProcess = spawn("npm", ["start"], {
+  const args = options.migrate === false ? ["start"] : ["start", "--", "--migrate"];
+  const child: ChildProcess = spawn("npm", args, {
     env: { ...process.env, PORT: String(port), ...env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
