@@ -22,6 +22,11 @@ export const api = new sst.cloudflare.Worker("Api", {
   placement,
   environment: stage.api,
   transform: {
-    worker: workerScript(["DATABASE_URL", "SESSION_SECRET", "REGENT_BOOTSTRAP_ADMIN_TOKEN"]),
+    worker: workerScript([
+      "DATABASE_URL",
+      "SESSION_SECRET",
+      "REGENT_BOOTSTRAP_ADMIN_TOKEN",
+      "METRICS_TOKEN",
+    ]),
   },
 });

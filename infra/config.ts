@@ -45,6 +45,9 @@ export const SECRETS = {
   SESSION_SECRET: { component: "SessionSecret", optional: false },
   REGENT_BOOTSTRAP_ADMIN_TOKEN: { component: "BootstrapAdminToken", optional: true },
   HTTP_GENERATOR_HEADERS: { component: "HttpGeneratorHeaders", optional: true },
+  METRICS_TOKEN: { component: "MetricsToken", optional: true },
+  ALERT_WEBHOOK_URL: { component: "AlertWebhookUrl", optional: true },
+  ALERT_WEBHOOK_SECRET: { component: "AlertWebhookSecret", optional: true },
 } as const;
 
 export type SecretName = keyof typeof SECRETS;
@@ -202,6 +205,9 @@ const SECRET_FIELDS = {
   SESSION_SECRET: apiEnvSchema.shape.SESSION_SECRET,
   REGENT_BOOTSTRAP_ADMIN_TOKEN: apiEnvSchema.shape.REGENT_BOOTSTRAP_ADMIN_TOKEN,
   HTTP_GENERATOR_HEADERS: workerEnvSchema.shape.HTTP_GENERATOR_HEADERS,
+  METRICS_TOKEN: apiEnvSchema.shape.METRICS_TOKEN,
+  ALERT_WEBHOOK_URL: workerEnvSchema.shape.ALERT_WEBHOOK_URL,
+  ALERT_WEBHOOK_SECRET: workerEnvSchema.shape.ALERT_WEBHOOK_SECRET,
 } satisfies Record<SecretName, z.ZodType>;
 
 /**
@@ -222,6 +228,12 @@ export function secretProblems(values: Partial<Record<SecretName, string>>): str
     }
     const parsed = SECRET_FIELDS[name].safeParse(value);
     if (!parsed.success) for (const issue of parsed.error.issues) complain(issue.message);
+  }
+  // The Claimer refuses to run with a webhook and no key to sign its digests with.
+  if (values.ALERT_WEBHOOK_URL?.trim() && !values.ALERT_WEBHOOK_SECRET?.trim()) {
+    problems.push(
+      `${SECRETS.ALERT_WEBHOOK_SECRET.component} (ALERT_WEBHOOK_SECRET): is required with ${SECRETS.ALERT_WEBHOOK_URL.component}: receivers check each digest's signature`,
+    );
   }
   return problems;
 }

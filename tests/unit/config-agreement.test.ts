@@ -24,8 +24,14 @@ const API_SECRETS: readonly SecretName[] = [
   "DATABASE_URL",
   "SESSION_SECRET",
   "REGENT_BOOTSTRAP_ADMIN_TOKEN",
+  "METRICS_TOKEN",
 ];
-const CLAIMER_SECRETS: readonly SecretName[] = ["DATABASE_URL", "HTTP_GENERATOR_HEADERS"];
+const CLAIMER_SECRETS: readonly SecretName[] = [
+  "DATABASE_URL",
+  "HTTP_GENERATOR_HEADERS",
+  "ALERT_WEBHOOK_URL",
+  "ALERT_WEBHOOK_SECRET",
+];
 
 const BLANK = ["", " ", "\t"];
 const JUNK = ["junk", "\u00e9t\u00e9", "null", "[]", "{}"];
@@ -120,6 +126,18 @@ const SECRET_POOLS: Record<SecretName, [usual: string[], edge: string[]]> = {
   HTTP_GENERATOR_HEADERS: [
     [NOT_SET, "{}", '{"authorization":"Bearer x"}'],
     [' {"a":"b"} ', " ", '{"a":1}', '{"a":null}', "[]", '["a"]', "null", '"text"', "{nope", "42"],
+  ],
+  METRICS_TOKEN: [
+    [NOT_SET, "m".repeat(16), "m".repeat(40)],
+    ["m".repeat(15), ` ${"m".repeat(16)} `, " ", "m".repeat(513)],
+  ],
+  ALERT_WEBHOOK_URL: [
+    [NOT_SET, "https://alerts.example.com/regent"],
+    ["http://alerts.example.com", "ftp://alerts.example.com", "not a url", " "],
+  ],
+  ALERT_WEBHOOK_SECRET: [
+    [NOT_SET, "w".repeat(16), "w".repeat(40)],
+    ["w".repeat(15), " ", "w".repeat(513)],
   ],
 };
 

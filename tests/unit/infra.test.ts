@@ -27,6 +27,9 @@ const SECRET_VALUES = {
   SessionSecret: "session-secret-0123456789abcdefghijklmnopqrstuvwxyz",
   BootstrapAdminToken: "bootstrap-admin-token-0123456789",
   HttpGeneratorHeaders: '{"authorization":"Bearer generator-credential-0123"}',
+  MetricsToken: "metrics-scraper-token-0123456789",
+  AlertWebhookUrl: "https://alerts.example.com/regent",
+  AlertWebhookSecret: "alert-signing-secret-0123456789",
 };
 
 const ACCESS = {
@@ -120,6 +123,9 @@ describe("sst.config.ts run()", () => {
       { name: "SessionSecret", placeholder: undefined },
       { name: "BootstrapAdminToken", placeholder: "" },
       { name: "HttpGeneratorHeaders", placeholder: "" },
+      { name: "MetricsToken", placeholder: "" },
+      { name: "AlertWebhookUrl", placeholder: "" },
+      { name: "AlertWebhookSecret", placeholder: "" },
     ]);
     expect(Object.values(SECRETS).map((s) => s.component)).toEqual(
       recording.secrets.map((s) => s.name),
@@ -157,12 +163,31 @@ describe("sst.config.ts run()", () => {
       text: SECRET_VALUES.HttpGeneratorHeaders,
     });
 
+    expect(api.METRICS_TOKEN).toEqual({
+      type: "secret_text",
+      name: "METRICS_TOKEN",
+      text: SECRET_VALUES.MetricsToken,
+    });
+    expect(claimer.ALERT_WEBHOOK_URL).toEqual({
+      type: "secret_text",
+      name: "ALERT_WEBHOOK_URL",
+      text: SECRET_VALUES.AlertWebhookUrl,
+    });
+    expect(claimer.ALERT_WEBHOOK_SECRET).toEqual({
+      type: "secret_text",
+      name: "ALERT_WEBHOOK_SECRET",
+      text: SECRET_VALUES.AlertWebhookSecret,
+    });
+
     expect(secretNames(recording.bindings(recording.worker("Api"))).sort()).toEqual([
       "DATABASE_URL",
+      "METRICS_TOKEN",
       "REGENT_BOOTSTRAP_ADMIN_TOKEN",
       "SESSION_SECRET",
     ]);
     expect(secretNames(recording.bindings(recording.cron("Claimer").worker)).sort()).toEqual([
+      "ALERT_WEBHOOK_SECRET",
+      "ALERT_WEBHOOK_URL",
       "DATABASE_URL",
       "HTTP_GENERATOR_HEADERS",
     ]);
@@ -195,6 +220,7 @@ describe("sst.config.ts run()", () => {
     // The Worker still gets its secrets next to the binding; the claimer gets no limit.
     expect(secretNames(api).sort()).toEqual([
       "DATABASE_URL",
+      "METRICS_TOKEN",
       "REGENT_BOOTSTRAP_ADMIN_TOKEN",
       "SESSION_SECRET",
     ]);
@@ -456,6 +482,9 @@ describe("a configuration that must not be deployed is refused, naming what is w
         SessionSecret: "short-secret",
         BootstrapAdminToken: "",
         HttpGeneratorHeaders: '{"authorization": 42}',
+        MetricsToken: "",
+        AlertWebhookUrl: "https://alerts.example.com/regent",
+        AlertWebhookSecret: "",
       },
     );
     const { recording } = evaluation;
@@ -473,6 +502,10 @@ describe("a configuration that must not be deployed is refused, naming what is w
     expect(message).not.toContain("short-secret");
     expect(() => recording.bindings(recording.cron("Claimer").worker)).toThrow(
       /HttpGeneratorHeaders \(HTTP_GENERATOR_HEADERS\): must be a JSON object of strings/,
+    );
+    // A webhook without its signing key would leave the Claimer refusing to run.
+    expect(() => recording.bindings(recording.cron("Claimer").worker)).toThrow(
+      /AlertWebhookSecret \(ALERT_WEBHOOK_SECRET\): is required with AlertWebhookUrl/,
     );
   });
 });
