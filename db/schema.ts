@@ -505,3 +505,23 @@ export const generators = pgTable(
 
 export type Generator = typeof generators.$inferSelect;
 export type GeneratorVersion = typeof generatorVersions.$inferSelect;
+
+/**
+ * A known principal's refusals (a role it lacks), counted per hour, principal and route: the
+ * first of each is audited as AUTH_DENIED, the others only counted here, so that a principal
+ * calling what it may not call cannot grow the insert-only audit log at will. Pruned as the
+ * anonymous counts are.
+ */
+export const authDenials = pgTable(
+  "auth_denials",
+  {
+    hour: ts("hour").notNull(),
+    actor: text("actor").notNull(),
+    /** The route's template (`/api/admin/jobs/:id`), so that ids do not make new rows. */
+    route: text("route").notNull(),
+    count: integer("count").notNull().default(1),
+    lastRequestId: text("last_request_id"),
+    lastSeenAt: ts("last_seen_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.hour, t.actor, t.route] })],
+);

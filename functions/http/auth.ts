@@ -1,8 +1,8 @@
+import { sql } from "drizzle-orm";
 import type { Context, MiddlewareHandler } from "hono";
 import { type JWTVerifyGetKey, errors as jose, jwtVerify } from "jose";
 import type { Db } from "../../db/types";
 import type { AccessConfig } from "../config/api";
-import { recordAudit } from "../domain/audit";
 import { recordAuthRefusal, storablePath } from "../domain/auth-refusals";
 import { type CallerGuard, type CallerJson, guardedDb, proveCaller } from "../domain/caller-guard";
 import { sha256Hex } from "../domain/canonical-json";
@@ -170,9 +170,10 @@ function refusalReason(resolution: Exclude<Resolution, { outcome: "ok" | "deferr
 }
 
 /**
- * A refusal of a known principal: audited as AUTH_DENIED under its own actor, with the reason
- * and the path, never the credential or its hash. Only someone holding a credential can cause
- * one, so the audit log grows with what principals do, not with what strangers send.
+ * A refusal of a known principal: counted per hour, principal and route (`auth_denials`), and
+ * the first of each audited as AUTH_DENIED under its own actor, with the reason, the route and
+ * the path, never the credential or its hash. One statement. A principal calling what its role
+ * may not call cannot grow the insert-only audit log faster than a row per route and hour.
  */
 async function recordDenial(
   c: Context<AppEnv>,
@@ -180,19 +181,29 @@ async function recordDenial(
   principal: Principal,
   facts: Record<string, unknown>,
 ): Promise<void> {
-  await recordAudit(db, auditContext(c, principal.actor), [
-    {
-      type: "AUTH_DENIED",
-      subjectType: "request",
-      subjectId: c.var.requestId,
-      data: {
-        reason: "forbidden role",
-        method: c.req.method,
-        path: storablePath(c.req.path),
-        ...facts,
-      },
-    },
-  ]);
+  const ctx = auditContext(c, principal.actor);
+  // The method and the matched route's template: ids in the path must not make new rows.
+  const route = storablePath(`${c.req.method} ${c.req.routePath || c.req.path}`);
+  const data = JSON.stringify({
+    reason: "forbidden role",
+    method: c.req.method,
+    route,
+    path: storablePath(c.req.path),
+    ...facts,
+  });
+  await db.execute(sql`
+    WITH counted AS (
+      INSERT INTO auth_denials (hour, actor, route, count, last_request_id, last_seen_at)
+      VALUES (date_trunc('hour', now(), 'UTC'), ${principal.actor}, ${route}, 1, ${c.var.requestId}, now())
+      ON CONFLICT (hour, actor, route) DO UPDATE
+        SET count = auth_denials.count + 1, last_request_id = excluded.last_request_id,
+            last_seen_at = excluded.last_seen_at
+      RETURNING (xmax = 0) AS first
+    )
+    INSERT INTO audit_events (type, actor, subject_type, subject_id, data, request_id, ip, user_agent)
+    SELECT 'AUTH_DENIED', ${principal.actor}, 'request', ${c.var.requestId}, ${data}::jsonb,
+           ${ctx.requestId ?? null}, ${ctx.ip ?? null}, ${ctx.userAgent ?? null}
+    FROM counted WHERE first`);
 }
 
 /** The principal the database proved (regent_caller). */

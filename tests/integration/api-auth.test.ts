@@ -401,9 +401,11 @@ describe("authentication details", () => {
   });
 
   it("audits a viewer refused a change as AUTH_DENIED under its own actor, with the role that was needed", async () => {
+    // A viewer not refused this route yet this hour: its first refusal is the one audited.
+    const fresh = await createTokens(t.db);
     const counted = await refusals();
     const response = await call(app, "POST", "/api/admin/retry-intents", {
-      token: tokens.viewer,
+      token: fresh.viewer,
       headers: fromClient,
       body: { sourceJobId: ids.failedForIntent, reasonCode: "OTHER", reasonText: "x" },
     });
@@ -415,14 +417,14 @@ describe("authentication details", () => {
       )
     ).rows;
     expect(event).toMatchObject({
-      actor: tokens.actors.viewer,
+      actor: fresh.actors.viewer,
       ip: CLIENT_IP,
       request_id: response.headers.get("x-request-id"),
       data: {
         reason: "forbidden role",
         method: "POST",
         path: "/api/admin/retry-intents",
-        principal: tokens.actors.viewer,
+        principal: fresh.actors.viewer,
         roles: ["viewer"],
         requiredRole: "admin",
       },
@@ -515,5 +517,35 @@ describe("a submitter sees only its own jobs", () => {
       token: tokens.otherSubmitter,
     });
     expect(own.status).toBe(200);
+  });
+});
+
+describe("a known principal calling what its role may not", () => {
+  it("is audited once per route and hour, and counted after that: 200 calls make 2 events", async () => {
+    const submitter = await createTokens(t.db);
+    const actor = submitter.actors.submitter;
+    const events = async () =>
+      (await authDenials()).filter((e) => e.actor === actor).map((e) => e.data.route);
+    const calls = Array.from({ length: 100 }, (_, i) =>
+      call(app, "GET", `/api/admin/jobs/${"x".repeat(8)}${i}`, { token: submitter.submitter }),
+    );
+    for (const response of await Promise.all(calls)) expect(response.status).toBe(403);
+    for (let i = 0; i < 100; i++) {
+      expect(
+        (await call(app, "GET", "/api/admin/retry-intents", { token: submitter.submitter })).status,
+      ).toBe(403);
+    }
+    expect((await events()).sort()).toEqual([
+      "GET /api/admin/jobs/:id",
+      "GET /api/admin/retry-intents",
+    ]);
+    const { rows } = await t.raw.query(
+      "SELECT route, count FROM auth_denials WHERE actor = $1 ORDER BY route",
+      [actor],
+    );
+    expect(rows).toEqual([
+      { route: "GET /api/admin/jobs/:id", count: 100 },
+      { route: "GET /api/admin/retry-intents", count: 100 },
+    ]);
   });
 });

@@ -306,13 +306,14 @@ function schemaValid(op: Operation, request: Generated): boolean {
   return true;
 }
 
-const SNAPSHOT_EXCLUDED = new Set(["public.auth_refusals"]);
+const SNAPSHOT_EXCLUDED = new Set(["public.auth_refusals", "public.auth_denials"]);
 let snapshotSql = "";
 
 /**
  * Every table's row count and newest row version (max xmin): an insert, update or delete shows.
- * Left out, by design: counted refusals of anonymous requests (auth_refusals) and the AUTH_DENIED
- * audit rows of known callers refused a role; both are what a refusal is meant to record.
+ * Left out, by design: counted refusals of anonymous requests (auth_refusals), and counted
+ * denials of known callers refused a role (auth_denials) with their AUTH_DENIED audit rows: all
+ * are what a refusal is meant to record.
  */
 async function snapshot(): Promise<string> {
   if (!snapshotSql) {
@@ -346,7 +347,12 @@ function unforeseeable400(body: {
   if (body.error?.code === "UNKNOWN_GENERATOR") return true;
   // A batch filter's field of the other kind (the filter's description says so in words).
   if (String(details.field ?? "").startsWith("filter.")) return true;
-  if (["cursor", "generator", "overrideBudget", "input"].includes(details.field as string)) {
+  // (A supersession's reason code that says nothing changed is one more.)
+  if (
+    ["cursor", "generator", "overrideBudget", "input", "reasonCode"].includes(
+      details.field as string,
+    )
+  ) {
     return true;
   }
   const issues = (details.issues ?? []) as { path: (string | number)[]; message: string }[];

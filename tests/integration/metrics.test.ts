@@ -277,8 +277,10 @@ describe("who may read /metrics", () => {
   });
 
   it("audits a known principal refused the metrics, and never a presented credential", async () => {
+    // A submitter not refused /metrics yet this hour: its first refusal is the one audited.
+    const fresh = await createTokens(t.db);
     const before = await t.raw.query("SELECT max(id) AS id FROM audit_events");
-    await call(app, "GET", "/metrics", { token: tokens.submitter });
+    await call(app, "GET", "/metrics", { token: fresh.submitter });
     await call(app, "GET", "/metrics", { token: "not-the-metrics-token-at-all" });
     const { rows } = await t.raw.query<{ type: string; actor: string; data: object }>(
       "SELECT type, actor, data FROM audit_events WHERE id > $1 ORDER BY id",
@@ -286,7 +288,7 @@ describe("who may read /metrics", () => {
     );
     expect(rows[0]).toMatchObject({
       type: "AUTH_DENIED",
-      actor: tokens.actors.submitter,
+      actor: fresh.actors.submitter,
       data: { reason: "forbidden role", path: "/metrics", requiredRole: "viewer" },
     });
     expect(JSON.stringify(rows)).not.toContain("not-the-metrics-token-at-all");
