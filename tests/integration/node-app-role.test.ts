@@ -4,38 +4,16 @@
  * `regent_app`, which may not migrate. On a database that is not at this release's migration
  * they refuse to start with one line naming the command, never a stack trace.
  */
-import { spawn } from "node:child_process";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type AppRoleMember, appRoleMember, asServerAdmin } from "../helpers/app-role";
 import { freshDatabase, serverUrl, type TestDatabase } from "../helpers/db";
+import { npmRun } from "../helpers/npm";
 import { startRegent } from "../helpers/start-server";
 import { insertDemoJobs } from "../helpers/worker";
 
 let t: TestDatabase;
 let member: AppRoleMember;
-
-function npmRun(
-  script: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("npm", ["run", "--silent", ...script], {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 beforeAll(async () => {
   t = await freshDatabase();

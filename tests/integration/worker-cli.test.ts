@@ -4,33 +4,16 @@ import { submitJob } from "../../functions/domain/jobs";
 import { catalogue } from "../helpers/catalog";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { submitter } from "../helpers/fixtures";
+import { npmRun } from "../helpers/npm";
 import { eventually } from "../helpers/start-server";
 import { insertDemoJobs } from "../helpers/worker";
 
 /** `npm run worker -- --once`, as an operator or the CI would type it. */
 let t: TestDatabase;
 
-function npmRunWorker(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("npm", ["run", "--silent", "worker", "--", ...args], {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** `npm run worker -- <args>`. */
+const npmRunWorker = (args: string[], env: Record<string, string>) =>
+  npmRun(["worker", "--", ...args], env);
 
 beforeAll(async () => {
   t = await freshDatabase();
