@@ -30,8 +30,8 @@ let csrf: string;
 const ROUND_TRIPS = 1;
 
 /**
- * The admin page still checks its session in a statement of its own, before the page's read
- * or write.
+ * Every admin page answers in one round trip too: its session is proved, and the page's
+ * context read, in the statement that does the page's read or write.
  */
 const PAGE_ROUND_TRIPS = 1;
 
