@@ -20,6 +20,12 @@ export interface AlertSettings {
   surge: SurgeConfig;
   /** Longest wait for the receiver's whole answer; default 5 s. */
   timeoutMs?: number;
+  /**
+   * Longest wait for the transactions that were running when the digest read the newest event
+   * to end, so that no failure they commit is passed over; default 2 s. Past it, the digest
+   * holds back the new failures for the next one.
+   */
+  finalWaitMs?: number;
 }
 
 export type AlertOutcome =
@@ -114,7 +120,11 @@ export async function sendAlertDigest(
       if (!lock?.held) return { status: "busy" } as const;
 
       const last = await lastDigest(tx);
-      const failures = await failuresAfter(tx, last.throughEventId);
+      const through = await finalThrough(tx, settings.finalWaitMs ?? 2000);
+      const failures =
+        through === undefined
+          ? { total: 0, throughEventId: last.throughEventId, groups: [] }
+          : await failuresAfter(tx, last.throughEventId, through);
       const surge = await readSurge(tx, settings.surge);
       const started = surge.surging && !last.surging;
       const ended = !surge.surging && last.surging;
@@ -155,6 +165,36 @@ export async function sendAlertDigest(
   }
 }
 
+/**
+ * The newest event id below which every event is final: no transaction still running can commit
+ * one. Event ids are taken in order but committed in any order, so a transaction still open
+ * when the digest read id N may yet commit a failure below N; a mark past it would skip that
+ * failure for good. As the audit seals do (regent_seal_audit), the id read is final once every
+ * transaction running then has ended: once the oldest running transaction is at or past the
+ * snapshot's xmax. Waits for that up to `waitMs` (the usual wait is none, or a few ms), else
+ * undefined: the digest holds the new failures back for the next one.
+ */
+async function finalThrough(tx: Executor, waitMs: number): Promise<number | undefined> {
+  const [read] = rowsOf<{ newest: string | number; xmax: string }>(
+    await tx.execute(sql`
+      SELECT coalesce(max(id), 0) AS newest, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax
+      FROM audit_events`),
+  );
+  if (!read) return undefined;
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    // READ COMMITTED: each statement sees the transactions running now.
+    const [now] = rowsOf<{ final: boolean }>(
+      await tx.execute(
+        sql`SELECT pg_snapshot_xmin(pg_current_snapshot()) >= ${read.xmax}::xid8 AS final`,
+      ),
+    );
+    if (now?.final) return Number(read.newest);
+    if (Date.now() >= deadline) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 /** The newest ALERT_SENT: the end of audit_events_type_idx, one index probe. */
 async function lastDigest(tx: Executor): Promise<LastDigest> {
   const [row] = rowsOf<{ data: Record<string, unknown> }>(
@@ -180,13 +220,17 @@ interface NewFailures {
  * jobs: 500 new failures took 80 ms. The first digest ever counts every failure so far (100,000
  * there: 3.7 s, once, by a hash join over the jobs).
  */
-async function failuresAfter(tx: Executor, afterEventId: number): Promise<NewFailures> {
+async function failuresAfter(
+  tx: Executor,
+  afterEventId: number,
+  throughEventId: number,
+): Promise<NewFailures> {
   const rows = rowsOf<{ generator: string; error_code: string; n: number; through: string }>(
     await tx.execute(sql`
       SELECT j.generator, coalesce(j.error->>'code', e.data->>'code', '') AS error_code,
              count(*)::int AS n, max(e.id) AS through
       FROM audit_events e JOIN regeneration_jobs j ON j.id = e.subject_id
-      WHERE e.type = 'JOB_FAILED' AND e.id > ${afterEventId}
+      WHERE e.type = 'JOB_FAILED' AND e.id > ${afterEventId} AND e.id <= ${throughEventId}
       GROUP BY 1, 2`),
   );
   const groups = rows

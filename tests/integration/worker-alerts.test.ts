@@ -6,6 +6,7 @@
 import { createHmac } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { submitJob } from "../../functions/domain/jobs";
 import { createRetryIntent } from "../../functions/domain/retry-intents";
@@ -19,6 +20,7 @@ import { runWorkerInvocation } from "../../functions/execution/invocation";
 import { catalogue } from "../helpers/catalog";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { admin, failJob, secondAdmin, submitter } from "../helpers/fixtures";
+import { rawClaim } from "../helpers/signals";
 import { logSink } from "../helpers/worker";
 
 const SECRET = "alert-signing-secret-0123456789";
@@ -288,6 +290,47 @@ describe("the alert digest", () => {
     expect(events[2]?.actor).toBe("worker:one");
   });
 
+  it("never passes over a failure committed by a transaction still open when it read a later one", async () => {
+    const early = await submit("demo", { text: "early" });
+    const late = await submit("demo", { text: "late" });
+    await rawClaim(t.raw, early.id);
+    const open = new pg.Client({ connectionString: t.url });
+    await open.connect();
+    try {
+      // The early failure takes its event id first, and stays uncommitted.
+      await open.query("BEGIN");
+      await open.query(
+        `UPDATE regeneration_jobs SET status = 'FAILED', finished_at = now(),
+           error = '{"code":"OPEN_TX","message":"failed in an open transaction"}' WHERE id = $1`,
+        [early.id],
+      );
+      await open.query(
+        `INSERT INTO audit_events (type, actor, subject_type, subject_id, data)
+         VALUES ('JOB_FAILED', 'worker:slow', 'job', $1, '{"code":"OPEN_TX"}')`,
+        [early.id],
+      );
+      // A later failure, committed, with a higher event id.
+      await failJob(t.db, late.id, "AFTER_IT");
+      const held = await sendAlertDigest(t.db, settings({ finalWaitMs: 200 }), "worker:one");
+      expect(held).toEqual({ status: "quiet" });
+      await open.query("COMMIT");
+    } finally {
+      await open.end();
+    }
+    const before = hook.received.length;
+    expect(await sendAlertDigest(t.db, settings(), "worker:one")).toMatchObject({
+      status: "sent",
+      failures: 2,
+    });
+    const digest = (hook.received[before] as Received).digest;
+    expect(digest.failures.byGeneratorAndCode).toEqual(
+      expect.arrayContaining([
+        { generator: "demo", errorCode: "OPEN_TX", count: 1 },
+        { generator: "demo", errorCode: "AFTER_IT", count: 1 },
+      ]),
+    );
+  });
+
   it("tells when a surge of retries starts, once, and when it ends", async () => {
     const surging = settings({ surge: { factor: 3, min: 2 } });
     for (let i = 0; i < 2; i++) {
@@ -320,7 +363,8 @@ describe("the alert digest", () => {
     const ended = await work(settings({ surge: { factor: 3, min: 3 } }));
     expect(ended.result.alert).toMatchObject({ status: "sent", failures: 0, surge: "ended" });
     expect(hook.received.at(-1)?.digest.surge).toMatchObject({ surging: false, ended: true });
-    expect(await alertEvents()).toHaveLength(5);
+    // Three digests earlier in this file, one for the open transaction's failures, two here.
+    expect(await alertEvents()).toHaveLength(6);
   });
 
   it("stays off without settings", async () => {
