@@ -52,6 +52,11 @@ export interface NeonOptions {
   /** A WebSocket constructor for runtimes without a global one (Node). */
   webSocketConstructor?: unknown;
   max?: number;
+  /**
+   * How long an idle connection stays open before the pool closes it; default 10 s. 0 keeps
+   * it until close(): a Worker invocation that must open its connections only once.
+   */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -75,6 +80,7 @@ export function connectNeon(url: string, options: NeonOptions = {}): Database {
     max: options.max ?? 5,
     fallback_application_name: APPLICATION_NAME,
     connectionTimeoutMillis: CONNECTION_TIMEOUT_MS,
+    idleTimeoutMillis: options.idleTimeoutMs,
   });
   survivesLostConnections(pool);
   const db = drizzle({ client: pool, schema }) as unknown as Db;

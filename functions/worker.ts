@@ -1,6 +1,8 @@
 /**
  * The claimer Worker: each scheduled event (the Cron) runs one worker invocation against the
- * database, over the Neon serverless driver (WebSocket), and closes its pool when done. The API
+ * database, over the Neon serverless driver (one WebSocket), and closes its pool when done. Each
+ * invocation stays within what Cloudflare lets one invocation send and hold open
+ * (./execution/subrequests.ts): it claims no more jobs than it has subrequests for. The API
  * Worker also wakes it right after creating jobs, through a Cloudflare Queue it consumes
  * (infra/wake.ts), so that they start without waiting for the next tick; the Worker has no URL.
  */
@@ -14,13 +16,19 @@ import {
   invocationOptionsFrom,
   runWorkerInvocation,
 } from "./execution/invocation";
+import { WORKER_DATABASE_SOCKETS, workerLimits } from "./execution/subrequests";
 
 function connect(env: WorkerEnv) {
   const config = loadWorkerConfig(env);
   if (!config.databaseUrl) throw new Error("DATABASE_URL is not set");
   return {
-    options: invocationOptionsFrom(config),
-    database: connectNeon(config.databaseUrl, { wsProxy: config.neonWsProxy }),
+    options: { ...invocationOptionsFrom(config), limits: workerLimits(config.subrequestBudget) },
+    // Its one WebSocket is opened once, and kept while idle: each opening is a subrequest.
+    database: connectNeon(config.databaseUrl, {
+      wsProxy: config.neonWsProxy,
+      max: WORKER_DATABASE_SOCKETS,
+      idleTimeoutMs: 0,
+    }),
   };
 }
 

@@ -49,21 +49,30 @@ export const flag = optionalText.transform((value, ctx) => {
  * Number() reads it (` 42 `, `1e3`), as the worker always has, so no value that started a
  * runtime before is refused now. `maxReason` says why a maximum exists where it is not obvious.
  */
-export function wholeNumber(bounds: {
+export function wholeNumber(bounds: WholeNumberBounds & { fallback: number }) {
+  return optionalText.pipe(boundedWholeNumber(bounds).default(bounds.fallback));
+}
+
+/**
+ * A whole number within bounds, undefined when unset: for a setting whose default depends on
+ * where it runs, which the reader of the setting applies.
+ */
+export function optionalWholeNumber(bounds: WholeNumberBounds) {
+  return optionalText.pipe(boundedWholeNumber(bounds).optional());
+}
+
+interface WholeNumberBounds {
   min: number;
   max: number;
-  fallback: number;
   maxReason?: string;
-}) {
-  const { min, max, fallback, maxReason } = bounds;
-  return optionalText.pipe(
-    z.coerce
-      .number<string>({ error: "must be a whole number" })
-      .int("must be a whole number")
-      .min(min, `must be at least ${min}`)
-      .max(max, maxReason ? `must be at most ${max}: ${maxReason}` : `must be at most ${max}`)
-      .default(fallback),
-  );
+}
+
+function boundedWholeNumber({ min, max, maxReason }: WholeNumberBounds) {
+  return z.coerce
+    .number<string>({ error: "must be a whole number" })
+    .int("must be a whole number")
+    .min(min, `must be at least ${min}`)
+    .max(max, maxReason ? `must be at most ${max}: ${maxReason}` : `must be at most ${max}`);
 }
 
 const EMAIL_OR_DOMAIN = /^([^@\s]+@[^@\s]+|@[^@\s]+)$/;

@@ -11,6 +11,7 @@ import {
   headersJson,
   httpUrl,
   optionalText,
+  optionalWholeNumber,
   pickVariables,
   postgresUrl,
   wholeNumber,
@@ -33,6 +34,16 @@ export const workerEnvSchema = z
       max: 900_000,
       fallback: 25_000,
       maxReason: "Cloudflare ends a Cron Trigger's invocation after 15 minutes",
+    }),
+    /**
+     * Subrequests one invocation may make, as Cloudflare limits them per invocation
+     * (functions/execution/subrequests.ts). Unset: the Free plan's 50 in the claimer's Worker,
+     * no limit on Node.
+     */
+    WORKER_SUBREQUEST_BUDGET: optionalWholeNumber({
+      min: 10,
+      max: 10_000_000,
+      maxReason: "Cloudflare allows at most 10 million subrequests an invocation",
     }),
     /** Pause between invocations of the loop inside `npm start` and `npm run worker`. */
     WORKER_INTERVAL_MS: wholeNumber({ min: 100, max: 3_600_000, fallback: 2_000 }),
@@ -82,6 +93,8 @@ export interface WorkerConfig {
   concurrency: number;
   leaseSeconds: number;
   budgetMs: number;
+  /** WORKER_SUBREQUEST_BUDGET; unset, each runtime has its own default. */
+  subrequestBudget: number | undefined;
   intervalMs: number;
   jobTimeoutMs: number;
   http: { url?: string | undefined; timeoutMs: number; headers: Record<string, string> };
@@ -113,6 +126,7 @@ export function loadWorkerConfig(env: object): WorkerConfig {
     concurrency: e.WORKER_CONCURRENCY,
     leaseSeconds: e.WORKER_LEASE_SECONDS,
     budgetMs: e.WORKER_BUDGET_MS,
+    subrequestBudget: e.WORKER_SUBREQUEST_BUDGET,
     intervalMs: e.WORKER_INTERVAL_MS,
     jobTimeoutMs: e.JOB_TIMEOUT_MS,
     http: {

@@ -11,11 +11,20 @@ import { Finisher } from "./finisher";
 import { builtInGenerators, type ClaimedJob, type GeneratorRegistry } from "./generators";
 import { describeError } from "./job-failure";
 import { runJob } from "./run-job";
+import {
+  effectiveConcurrency,
+  type InvocationLimits,
+  nodeLimits,
+  SubrequestBudget,
+  subrequestsOf,
+  subrequestsPerJob,
+  UNLIMITED,
+} from "./subrequests";
 
 export interface InvocationOptions {
   /** Stop claiming after this long; jobs already claimed still run to their end. */
   budgetMs: number;
-  /** Generators running at once. */
+  /** Generators running at once; fewer when `limits` leave fewer connections free. */
   concurrency: number;
   /** Jobs per claim statement, and at most this many per finishing transaction. */
   batchSize: number;
@@ -37,6 +46,11 @@ export interface InvocationOptions {
    * skips them: it is about starting those jobs soon, and the Cron's invocation does the rest.
    */
   housekeeping?: boolean;
+  /**
+   * What the runtime lets one invocation send and hold open (./subrequests.ts): it claims only
+   * jobs whose generator calls fit in the subrequests left. Default: nothing is limited.
+   */
+  limits?: InvocationLimits | undefined;
 }
 
 export interface InvocationResult {
@@ -58,6 +72,11 @@ export interface InvocationResult {
   sealError?: string | undefined;
   /** Claim statements issued (the last one usually finds nothing). */
   passes: number;
+  /**
+   * Subrequests made or promised to the jobs claimed: the database's sockets, each claimed
+   * job's generator calls, the alert digest's POST. Never more than `limits.subrequests`.
+   */
+  subrequests: number;
   durationMs: number;
   /** Where the time went: sums of the time spent in each kind of step (steps overlap). */
   timings: { sweepMs: number; claimMs: number; generatorMs: number; finishMs: number };
@@ -72,9 +91,11 @@ export const DEFAULT_JOB_TIMEOUT_MS = 60_000;
  * generators (at most `concurrency` at once), record each outcome, and claim again — until
  * nothing is claimable or the budget is spent. The next batch is claimed as soon as the last
  * job of the current one has started, so slow generators overlap the claim; outcomes are
- * written in batches by a finisher that runs beside the claims. Generator errors, timeouts and
- * unknown generators fail their job, never the invocation; nor does an alert receiver that
- * fails (`alerts`: one digest at the end). Logs one JSON line and returns the counts.
+ * written in batches by a finisher that runs beside the claims. Under `limits` (a Worker), a
+ * claim takes only as many jobs as the subrequests left can run, and once none can the
+ * invocation stops claiming. Generator errors, timeouts and unknown generators fail their job,
+ * never the invocation; nor does an alert receiver that fails (`alerts`: one digest at the
+ * end). Logs one JSON line and returns the counts.
  */
 export async function runWorkerInvocation(
   db: Executor,
@@ -96,7 +117,12 @@ export async function runWorkerInvocation(
   // A job starts only with room for its whole timeout left on its lease (and a margin).
   const renewBelowMs = jobTimeoutMs + Math.min(1000, (leaseMs - jobTimeoutMs) / 2);
   const batchSize = Math.max(1, Math.floor(options.batchSize));
-  const slots = new Semaphore(Math.max(1, Math.floor(options.concurrency)));
+  const limits = options.limits ?? UNLIMITED;
+  const alerts = housekeeping ? options.alerts : undefined;
+  const concurrency = effectiveConcurrency(options.concurrency, limits);
+  const slots = new Semaphore(concurrency);
+  const subrequests = new SubrequestBudget(limits, { alerts: alerts !== undefined });
+  const perJob = subrequestsPerJob(registry);
   const deadline = Date.now() + options.budgetMs;
   const result: InvocationResult = {
     invocationId,
@@ -108,6 +134,7 @@ export async function runWorkerInvocation(
     refused: 0,
     sealed: 0,
     passes: 0,
+    subrequests: 0,
     durationMs: 0,
     timings: { sweepMs: 0, claimMs: 0, generatorMs: 0, finishMs: 0 },
   };
@@ -124,13 +151,16 @@ export async function runWorkerInvocation(
     }
 
     while (Date.now() < deadline && !options.signal?.aborted) {
+      const claimable = subrequests.claimable(perJob, batchSize);
+      if (claimable === 0) break;
       t = performance.now();
       const claimedAt = Date.now();
-      const claimed = await claimJobs(db, claimant, { batchSize, leaseSeconds });
+      const claimed = await claimJobs(db, claimant, { batchSize: claimable, leaseSeconds });
       result.timings.claimMs += performance.now() - t;
       result.passes += 1;
       if (claimed.length === 0) break;
       result.claimed += claimed.length;
+      for (const job of claimed) subrequests.take(subrequestsOf(registry, job.generator));
       let queue: ClaimedJob[] = claimed.map((job) => ({
         ...job,
         leaseExpiresAtMs: claimedAt + leaseMs,
@@ -178,8 +208,10 @@ export async function runWorkerInvocation(
   }
   await Promise.all(running);
   await finisher.close();
-  if (housekeeping && options.alerts && !failure) {
-    result.alert = await sendAlertDigest(db, options.alerts, claimant.actor);
+  if (alerts && !failure) {
+    result.alert = await sendAlertDigest(db, alerts, claimant.actor);
+    // A failed digest may have reached its receiver before it failed.
+    if (result.alert.status === "sent" || result.alert.status === "failed") subrequests.take(1);
     if (result.alert.status === "failed") {
       // Also apart from the invocation's line, which the loop leaves out when it was idle.
       console.warn(
@@ -194,6 +226,7 @@ export async function runWorkerInvocation(
       result.sealError = describeError(error);
     }
   }
+  result.subrequests = subrequests.taken;
   result.durationMs = performance.now() - started;
   const log = options.log ?? ((line: string) => console.log(line));
   log(
@@ -210,7 +243,8 @@ export async function runWorkerInvocation(
       passes: result.passes,
       durationMs: Math.round(result.durationMs),
       batchSize,
-      concurrency: options.concurrency,
+      concurrency,
+      ...(Number.isFinite(limits.subrequests) ? { subrequests: result.subrequests } : {}),
       ...(result.alert ? { alert: result.alert.status } : {}),
       ...(result.sealError ? { sealError: result.sealError } : {}),
       ...(failure ? { error: describeError(failure) } : {}),
@@ -241,7 +275,10 @@ async function sweepAll(db: Executor, actor: string): Promise<number> {
   }
 }
 
-/** The invocation settings a worker configuration (WORKER_*, JOB_TIMEOUT_MS, HTTP_*) gives. */
+/**
+ * The invocation settings a worker configuration (WORKER_*, JOB_TIMEOUT_MS, HTTP_*) gives on
+ * Node; the claimer's Worker replaces the limits with its runtime's (./subrequests.ts).
+ */
 export function invocationOptionsFrom(config: WorkerConfig): InvocationOptions {
   return {
     budgetMs: config.budgetMs,
@@ -251,5 +288,6 @@ export function invocationOptionsFrom(config: WorkerConfig): InvocationOptions {
     jobTimeoutMs: config.jobTimeoutMs,
     generators: builtInGenerators(config.http),
     alerts: config.alerts ? { ...config.alerts, surge: config.surge } : undefined,
+    limits: nodeLimits(config.subrequestBudget),
   };
 }

@@ -16,16 +16,18 @@ export interface WsProxyOptions {
  * `ws://127.0.0.1:PORT/v1?address=HOST:PORT` and its binary frames are piped to that PostgreSQL.
  * It lets the Neon serverless driver (used by the Workers bundle) talk to a local PostgreSQL.
  * Only loopback addresses are proxied. With `delayMs` it stands for a database that far away.
+ * `opened()` counts the WebSockets clients have opened so far: each one a Worker's subrequest.
  */
 export async function startWsProxy(
   options: WsProxyOptions = {},
-): Promise<{ address: string; close: () => Promise<void> }> {
+): Promise<{ address: string; opened: () => number; close: () => Promise<void> }> {
   const delayMs = options.delayMs ?? 0;
   const later = (f: () => void) => (delayMs > 0 ? setTimeout(f, delayMs) : f());
   const server: Server = createServer((_req, res) => {
     res.writeHead(426).end("websocket only");
   });
   const wss = new WebSocketServer({ noServer: true });
+  let opened = 0;
   server.on("upgrade", (request, socket, head) => {
     // The upgrade request travels one way and its answer the other: one round trip.
     const upgrade = () =>
@@ -34,6 +36,7 @@ export async function startWsProxy(
     else upgrade();
   });
   wss.on("connection", (socket, request) => {
+    opened += 1;
     const url = new URL(request.url ?? "/", "http://proxy");
     const [host, port] = (url.searchParams.get("address") ?? "").split(":");
     if (!host || !port || !["127.0.0.1", "localhost", "::1"].includes(host)) {
@@ -76,6 +79,7 @@ export async function startWsProxy(
   const { port } = server.address() as { port: number };
   return {
     address: `127.0.0.1:${port}/v1`,
+    opened: () => opened,
     close: async () => {
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -73,6 +73,7 @@ const POOLS: Record<string, readonly string[]> = {
   WORKER_CONCURRENCY: numbers,
   WORKER_LEASE_SECONDS: numbers,
   WORKER_BUDGET_MS: numbers,
+  WORKER_SUBREQUEST_BUDGET: [...numbers, "10000000", "10000001"],
   WORKER_INTERVAL_MS: numbers,
   JOB_TIMEOUT_MS: numbers,
   HTTP_GENERATOR_TIMEOUT_MS: numbers,

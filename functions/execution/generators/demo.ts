@@ -20,6 +20,7 @@ export const demoGenerator: Generator<z.output<typeof DemoInput>> = {
   name: "demo",
   version: "demo@1",
   inputSchema: DemoInput,
+  subrequests: 0,
   run({ text, failAttempts = 0 }, ctx) {
     if (ctx.retryDepth < failAttempts) {
       throw new GeneratorError(

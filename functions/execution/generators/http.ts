@@ -52,6 +52,8 @@ export function httpGenerator(config: HttpGeneratorConfig): Generator {
     name: "http",
     version: "http@1",
     inputSchema: HttpInput,
+    // One POST a run: a redirect is refused, never followed.
+    subrequests: 1,
     async run(input, ctx) {
       if (!config.url) {
         throw new GeneratorError("HTTP_NOT_CONFIGURED", "HTTP_GENERATOR_URL is not set");

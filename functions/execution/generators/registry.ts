@@ -41,11 +41,20 @@ export interface Generator<Input = unknown> {
    */
   inputSchema: z.ZodType<Input>;
   /**
+   * Outgoing requests (fetch) one run makes at most; DEFAULT_SUBREQUESTS when unset. A Worker
+   * invocation may make only so many (functions/execution/subrequests.ts), and claims no more
+   * jobs than it can run within them.
+   */
+  subrequests?: number;
+  /**
    * Returns the output (any JSON value) or throws; a GeneratorError's code becomes the job's
    * error code. `input` is what `inputSchema` made of the job's input.
    */
   run(input: Input, ctx: GeneratorContext): unknown | Promise<unknown>;
 }
+
+/** What a generator that does not say makes: one request a run, as `http` does. */
+export const DEFAULT_SUBREQUESTS = 1;
 
 /** A failure a generator reports on purpose: its code is recorded on the FAILED job. */
 export class GeneratorError extends Error {
@@ -62,7 +71,8 @@ export type GeneratorRegistry = ReadonlyMap<string, Generator>;
 
 /**
  * A registry from a list; two generators with one name, a name or version the catalog cannot
- * hold, or an input schema JSON Schema cannot express, is a programming error.
+ * hold, an input schema JSON Schema cannot express, or a negative or fractional count of
+ * subrequests, is a programming error.
  */
 export function createRegistry(generators: readonly Generator[]): GeneratorRegistry {
   const registry = new Map<string, Generator>();
@@ -78,6 +88,12 @@ export function createRegistry(generators: readonly Generator[]): GeneratorRegis
     if (!GENERATOR_VERSION.test(generator.version)) {
       throw new Error(
         `generator ${generator.name}'s version must be 1 to 100 printable characters without spaces`,
+      );
+    }
+    const { subrequests = DEFAULT_SUBREQUESTS } = generator;
+    if (!Number.isInteger(subrequests) || subrequests < 0) {
+      throw new Error(
+        `generator ${generator.name}'s subrequests must be a whole number, 0 or more`,
       );
     }
     registry.set(generator.name, generator);
