@@ -13,6 +13,7 @@ import { connect } from "../db/client";
 import { type Config, ConfigError, loadConfig } from "../functions/config/api";
 import { loadWorkerConfig, type WorkerConfig, WorkerConfigError } from "../functions/config/worker";
 import { ensureBootstrapAdminToken } from "../functions/domain/api-tokens";
+import { memoryAuthLimiter } from "../functions/domain/auth-limiter";
 import { memorySignInLimiter } from "../functions/domain/sign-in-limiter";
 import { catalogOf } from "../functions/execution/generators";
 import { invocationOptionsFrom } from "../functions/execution/invocation";
@@ -70,8 +71,10 @@ const app = createServer({
   db: database.db,
   config: { ...config, sessionSecret },
   clientAddress: (c) => getConnInfo(c).remote.address,
-  // One process serves every request, so its memory sees every failed sign-in.
+  // One process serves every request, so its memory sees every failed sign-in, and every
+  // failed authentication at the API (AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW_SECONDS).
   signInLimiter: memorySignInLimiter(),
+  authLimiter: memoryAuthLimiter(config.authFailureLimit),
   // A job created here starts now, not at the loop's next interval.
   wakeClaimer: () => worker.wake(),
 });

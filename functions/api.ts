@@ -9,6 +9,13 @@ import type { Database } from "../db/types";
 import { type ApiEnv, type Config, loadConfig } from "./config/api";
 import { CLAIMER_WAKE } from "./config/wake";
 import { ensureBootstrapAdminToken } from "./domain/api-tokens";
+import {
+  type AuthFailureLimit,
+  bindingAuthLimiter,
+  CLOUDFLARE_AUTH_LIMIT,
+  memoryAuthLimiter,
+} from "./domain/auth-limiter";
+import type { FailureLimiter } from "./domain/failure-limiter";
 import { InputSchemas } from "./domain/generators";
 import {
   bindingSignInLimiter,
@@ -22,10 +29,12 @@ import { createServer } from "./server";
 
 /**
  * The Worker's env: the variables its schema reads, and the bindings that are not text. The
- * sign-in limit is SST's RateLimit component, linked in infra/api.ts under its component name.
+ * sign-in limit and the API's failed-authentication limit are SST's RateLimit components,
+ * linked in infra/api.ts under their component names.
  */
 type Env = ApiEnv & {
   [CLOUDFLARE_SIGN_IN_LIMIT.binding]?: RateLimit;
+  [CLOUDFLARE_AUTH_LIMIT.binding]?: RateLimit;
   /** The claimer's wake-up queue (infra/wake.ts), a producer; unbound: the Cron alone. */
   [CLAIMER_WAKE.binding]?: Queue;
 };
@@ -52,6 +61,25 @@ const isolateSignInLimiter = memorySignInLimiter();
 function signInLimiter(env: Env): SignInLimiter {
   const binding = env[CLOUDFLARE_SIGN_IN_LIMIT.binding];
   return binding ? bindingSignInLimiter(binding) : isolateSignInLimiter;
+}
+
+/**
+ * The addresses this isolate has seen the failed-authentication binding refuse, each with the
+ * instant it is let through again: refused here without a call to the binding or the database.
+ */
+const isolateBlockedAddresses = new Map<string, number>();
+
+/**
+ * Without the binding, failed authentications are counted in the isolate, with the configured
+ * limit (AUTH_FAILURE_*): per isolate, but never not at all.
+ */
+let isolateAuthLimiter: FailureLimiter | undefined;
+
+function authLimiter(env: Env, limit: AuthFailureLimit): FailureLimiter {
+  const binding = env[CLOUDFLARE_AUTH_LIMIT.binding];
+  if (binding) return bindingAuthLimiter(binding, isolateBlockedAddresses);
+  isolateAuthLimiter ??= memoryAuthLimiter(limit);
+  return isolateAuthLimiter;
 }
 
 /**
@@ -122,6 +150,7 @@ async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise
       clientAddress: cloudflareClientAddress,
       accessKeys: accessKeys(config),
       signInLimiter: signInLimiter(env),
+      authLimiter: authLimiter(env, config.authFailureLimit),
       wakeClaimer: claimerWake(env),
       inputSchemas: isolateInputSchemas,
     });

@@ -9,6 +9,7 @@ import type { Db } from "../db/types";
 import { createAdminApp } from "../web/admin-app";
 import { ADMIN_BASE } from "../web/context";
 import type { Config } from "./config/api";
+import type { FailureLimiter } from "./domain/failure-limiter";
 import type { InputSchemas } from "./domain/generators";
 import { memorySignInLimiter, type SignInLimiter } from "./domain/sign-in-limiter";
 import { newApp } from "./http/app";
@@ -33,6 +34,12 @@ export interface ServerDeps {
    * not outlive a request (the Worker builds one per request); default: this server's memory.
    */
   signInLimiter?: SignInLimiter | undefined;
+  /**
+   * Where the API counts failed authentications per client address. It must outlive the server
+   * when the server does not outlive a request; default: this server's memory, with the
+   * configured limit.
+   */
+  authLimiter?: FailureLimiter | undefined;
   /**
    * Tells the claimer that jobs were created (the Worker's queue producer, the loop of
    * `npm start`); without it, jobs wait for the claimer's next tick.
@@ -68,7 +75,16 @@ export function createServer(deps: ServerDeps): App {
     for (const path of JOB_CREATING_ROUTES) server.use(path, wakeClaimerAfter(wakeClaimer));
   }
 
-  server.route("/", newApp({ db, config, access, inputSchemas: deps.inputSchemas }));
+  server.route(
+    "/",
+    newApp({
+      db,
+      config,
+      access,
+      inputSchemas: deps.inputSchemas,
+      authLimiter: deps.authLimiter,
+    }),
+  );
   if (config.sessionSecret) {
     server.route(
       ADMIN_BASE,

@@ -11,7 +11,17 @@ import { z } from "zod";
 import { apiEnvSchema } from "../functions/config/api";
 import { describeIssues, flag, optionalText, pickVariables } from "../functions/config/fields";
 import { workerEnvSchema } from "../functions/config/worker";
+import { CLOUDFLARE_AUTH_LIMIT } from "../functions/domain/auth-limiter";
 import { CLOUDFLARE_SIGN_IN_LIMIT } from "../functions/domain/sign-in-limiter";
+import { builtInGenerators } from "../functions/execution/generators";
+import {
+  CLOUDFLARE_CONNECTIONS,
+  effectiveConcurrency,
+  jobsPerInvocation,
+  overhead,
+  subrequestsPerJob,
+  workerLimits,
+} from "../functions/execution/subrequests";
 
 /** The one stage that is retained, protected and required to sit behind Cloudflare Access. */
 export const PRODUCTION_STAGE = "production";
@@ -32,6 +42,18 @@ export const SIGN_IN_RATE_LIMIT = {
   name: CLOUDFLARE_SIGN_IN_LIMIT.binding,
   namespaceId: 7301,
   limit: CLOUDFLARE_SIGN_IN_LIMIT.limit,
+  period: "1 minute",
+} as const;
+
+/**
+ * The Api Worker's limit on failed authentications at the API, as SIGN_IN_RATE_LIMIT is for
+ * sign-ins: its own component and namespace (a namespace holds one limit's counters), the
+ * numbers the Worker's own. The Worker calls it on failures only.
+ */
+export const AUTH_RATE_LIMIT = {
+  name: CLOUDFLARE_AUTH_LIMIT.binding,
+  namespaceId: 7302,
+  limit: CLOUDFLARE_AUTH_LIMIT.limit,
   period: "1 minute",
 } as const;
 
@@ -74,6 +96,7 @@ export const CLAIMER_VARIABLES = [
   "WORKER_CONCURRENCY",
   "WORKER_LEASE_SECONDS",
   "WORKER_BUDGET_MS",
+  "WORKER_SUBREQUEST_BUDGET",
   "JOB_TIMEOUT_MS",
   "HTTP_GENERATOR_URL",
   "HTTP_GENERATOR_TIMEOUT_MS",
@@ -165,7 +188,7 @@ export function readStageConfig(
   }
   if (problems.length > 0) throw configError(stage, problems);
 
-  const warnings: string[] = [];
+  const warnings = claimerLimitWarnings(claimer.data);
   if (own.data.NEON_WS_PROXY) {
     warnings.push(
       "NEON_WS_PROXY is set in this shell: it is for local runs against a non-Neon PostgreSQL and is not deployed",
@@ -178,6 +201,33 @@ export function readStageConfig(
     claimer: deployed(CLAIMER_VARIABLES, claimerText, claimer.data),
     warnings,
   };
+}
+
+/**
+ * Claimer settings that ask for more than one invocation of its Worker can do. They are not
+ * refused: the Claimer keeps within its limits by itself (functions/execution/subrequests.ts),
+ * but then claims fewer jobs, or runs fewer at once, than they say. The alert digest is counted
+ * as if it were on: its webhook is a secret, bound later.
+ */
+export function claimerLimitWarnings(claimer: z.output<typeof workerEnvSchema>): string[] {
+  const warnings: string[] = [];
+  const limits = workerLimits(claimer.WORKER_SUBREQUEST_BUDGET);
+  const perJob = subrequestsPerJob(builtInGenerators({ timeoutMs: 1 }));
+  const jobs = jobsPerInvocation(limits, perJob, true);
+  const batchSize = claimer.WORKER_BATCH_SIZE;
+  if (batchSize > jobs) {
+    const unset = claimer.WORKER_SUBREQUEST_BUDGET === undefined;
+    warnings.push(
+      `WORKER_BATCH_SIZE: ${batchSize} jobs need up to ${batchSize * perJob} generator calls, plus ${overhead(limits, true)} subrequests for the database and the alert digest, more than the ${limits.subrequests} of WORKER_SUBREQUEST_BUDGET${unset ? " (unset: the Workers Free plan's limit)" : ""}: each Claimer invocation claims at most ${jobs} jobs of a generator that calls out (such as http). On the Paid plan, set WORKER_SUBREQUEST_BUDGET to its limit (10,000 by default); otherwise set WORKER_BATCH_SIZE to ${jobs} or less`,
+    );
+  }
+  const slots = effectiveConcurrency(Number.POSITIVE_INFINITY, limits);
+  if (claimer.WORKER_CONCURRENCY > slots) {
+    warnings.push(
+      `WORKER_CONCURRENCY: ${claimer.WORKER_CONCURRENCY} is more than the Claimer can run at once: Cloudflare lets an invocation have ${CLOUDFLARE_CONNECTIONS} outgoing connections waiting at once, and the database keeps ${limits.databaseSockets} of them, so it runs ${slots} generators at once`,
+    );
+  }
+  return warnings;
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   MAX_RETRY_BUDGET,
   type PolicySettings,
 } from "../../db/policy";
+import { type AuthFailureLimit, DEFAULT_AUTH_FAILURE_LIMIT } from "../domain/auth-limiter";
 import {
   accessTeamDomain,
   bootstrapToken,
@@ -72,6 +73,21 @@ export const apiEnvSchema = z
     }),
     /** A bearer that may read `/metrics` without being a viewer (a Prometheus scraper). */
     METRICS_TOKEN: credential,
+    /**
+     * Failed authentications one client address may make within AUTH_FAILURE_WINDOW_SECONDS
+     * before the API refuses it (429), in this process's memory. A deployed Worker counts with
+     * its rate-limit binding instead, whose numbers infra/config.ts sets.
+     */
+    AUTH_FAILURE_LIMIT: wholeNumber({
+      min: 1,
+      max: 100_000,
+      fallback: DEFAULT_AUTH_FAILURE_LIMIT.failures,
+    }),
+    AUTH_FAILURE_WINDOW_SECONDS: wholeNumber({
+      min: 1,
+      max: 86_400,
+      fallback: DEFAULT_AUTH_FAILURE_LIMIT.windowSeconds,
+    }),
     ...surgeVariables,
   })
   .superRefine((env, ctx) => {
@@ -121,6 +137,8 @@ export interface Config {
    */
   policy: Required<PolicySettings>;
   metricsToken: string | undefined;
+  /** The failed-authentication limit of the in-memory store (AUTH_FAILURE_*). */
+  authFailureLimit: AuthFailureLimit;
   surge: SurgeConfig;
 }
 
@@ -172,6 +190,10 @@ export function loadConfig(env: object): Config {
       retryBatchMax: e.RETRY_BATCH_MAX,
     },
     metricsToken: e.METRICS_TOKEN,
+    authFailureLimit: {
+      failures: e.AUTH_FAILURE_LIMIT,
+      windowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,
+    },
     surge: surgeConfigOf(e),
   };
 }

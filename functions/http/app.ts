@@ -1,4 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { memoryAuthLimiter } from "../domain/auth-limiter";
 import { InputSchemas } from "../domain/generators";
 import { bearerToken, firstPresent } from "./auth";
 import { limitBody } from "./body-limit";
@@ -19,18 +20,24 @@ export const API_VERSION = "1.0.0";
 
 /**
  * Regent's HTTP API: one error mapper, one validation hook, one way of telling who calls
- * (an API token, or a Cloudflare Access assertion when Access is configured). It expects the
- * caller context (`callerContext`) from the server it is mounted in: see functions/server.ts.
+ * (an API token, or a Cloudflare Access assertion when Access is configured), one limit on
+ * failed authentications per client address. It expects the caller context (`callerContext`)
+ * from the server it is mounted in: see functions/server.ts.
  */
 export function newApp(deps: AppDeps): App {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const resolvePrincipal = firstPresent(
     deps.access ? [bearerToken(), deps.access] : [bearerToken()],
   );
-  app.use("/api/*", async function apiCredentials(c, next) {
-    c.set("resolvePrincipal", resolvePrincipal);
-    await next();
-  });
+  const authLimiter = deps.authLimiter ?? memoryAuthLimiter(deps.config.authFailureLimit);
+  // `/metrics` lies outside `/api`, and takes the same credentials.
+  for (const path of ["/api/*", "/metrics"]) {
+    app.use(path, async function apiCredentials(c, next) {
+      c.set("resolvePrincipal", resolvePrincipal);
+      c.set("authLimiter", authLimiter);
+      await next();
+    });
+  }
   app.use("/api/*", async function apiResponseHeaders(c, next) {
     await next();
     // JSON meant for programs: never sniffed as something else, never kept by a cache.
@@ -51,6 +58,6 @@ export function newApp(deps: AppDeps): App {
   registerRetryBatchRoutes(app);
   registerGeneratorRoutes(app);
   registerAuditRoutes(app);
-  registerMetricsRoutes(app, resolvePrincipal);
+  registerMetricsRoutes(app);
   return app;
 }

@@ -7,9 +7,11 @@ import { recordAuthRefusal, storablePath } from "../domain/auth-refusals";
 import { type CallerGuard, type CallerJson, guardedDb, proveCaller } from "../domain/caller-guard";
 import { sha256Hex } from "../domain/canonical-json";
 import { DomainError, isDomainError } from "../domain/errors";
+import { addressKeys } from "../domain/failure-limiter";
 import { refusalFrom } from "../domain/refusals";
 import { auditContext } from "./caller";
 import type { AppEnv } from "./env";
+import { tooManyFailedAuthentications } from "./errors";
 import {
   type CredentialCheck,
   type DenialReason,
@@ -230,8 +232,26 @@ export function isCallerRefusal(
 }
 
 /**
- * Answers a refused request: counted in `auth_refusals` when it proved no identity, audited as
- * AUTH_DENIED when a known principal lacks the role; thrown as the 401 or 403 it is.
+ * Refuses a request from an address over the failed-authentication limit
+ * (functions/domain/auth-limiter.ts) with 429 TOO_MANY_REQUESTS and Retry-After, before its
+ * credential is looked at: the right credential too, so that a limited address learns nothing
+ * from its guesses, and costs no statement. Every signed-in route runs it first (route.ts).
+ * Not counted in `auth_refusals`: that would be a statement per refused request, the very cost
+ * the limit removes; the failures that led to it are counted there.
+ */
+export function refuseLimitedAddress(): MiddlewareHandler<AppEnv> {
+  return async function refuseLimitedAddress(c, next) {
+    const decision = await c.var.authLimiter.check(addressKeys(c.var.caller.ip));
+    if (!decision.allowed) throw tooManyFailedAuthentications(decision.retryAfterSeconds);
+    await next();
+  };
+}
+
+/**
+ * Answers a refused request: counted in `auth_refusals` when it proved no identity, and then
+ * against the address's failed-authentication limit if it presented a credential (a request
+ * without one guesses nothing); audited as AUTH_DENIED when a known principal lacks the role;
+ * thrown as the 401 or 403 it is.
  */
 async function refuse(
   c: Context<AppEnv>,
@@ -244,6 +264,9 @@ async function refuse(
   if (refusal.kind === "unauthenticated") {
     const { resolution } = refusal;
     const reason = resolution.outcome === "absent" ? "missing" : resolution.reason;
+    if (resolution.outcome === "denied") {
+      await c.var.authLimiter.recordFailure(addressKeys(c.var.caller.ip));
+    }
     await recordAuthRefusal(db, {
       ip: c.var.caller.ip,
       reason: refusalReason(resolution),

@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Db } from "../../db/types";
 import type { Config } from "../config/api";
+import type { FailureLimiter } from "../domain/failure-limiter";
 import type { InputSchemas } from "../domain/generators";
 import type { CredentialCheck, Principal } from "./principal";
 
@@ -27,6 +28,12 @@ export interface AppDeps {
    * runtime keeps anything (a Worker isolate, a Node process); default: this app's own.
    */
   inputSchemas?: InputSchemas | undefined;
+  /**
+   * Where failed authentications are counted per client address. It must outlive the app when
+   * the app does not outlive a request (the Worker builds one per request); default: this app's
+   * memory, with the configured limit.
+   */
+  authLimiter?: FailureLimiter | undefined;
 }
 
 /** Per-request values every handler can read with `c.var`. */
@@ -37,6 +44,8 @@ export interface AppVariables {
   caller: Caller;
   /** How this app turns a request's credentials into a principal. */
   resolvePrincipal: CredentialCheck;
+  /** Where this app counts failed authentications, and asks whether an address is over the limit. */
+  authLimiter: FailureLimiter;
   /** Set once the caller is known and allowed (`requireRole`, or the admin page's sign-in). */
   principal: Principal;
 }

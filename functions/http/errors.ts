@@ -42,6 +42,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   METHOD_NOT_ALLOWED: 405,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  TOO_MANY_REQUESTS: 429,
   INTERNAL: 500,
   SERVICE_UNAVAILABLE: 503,
 };
@@ -68,6 +69,9 @@ export function errorResponse(c: Context, error: DomainError): Response {
   };
   c.header("X-Request-Id", requestId);
   if (error.code === "SERVICE_UNAVAILABLE") c.header("Retry-After", String(RETRY_AFTER_SECONDS));
+  if (error.code === "TOO_MANY_REQUESTS") {
+    c.header("Retry-After", String(error.details?.retryAfterSeconds));
+  }
   return c.json(body, STATUS_BY_CODE[error.code]);
 }
 
@@ -121,6 +125,14 @@ export const payloadTooLarge = () =>
 
 export const unsupportedMediaType = () =>
   new DomainError("UNSUPPORTED_MEDIA_TYPE", "the request body must be application/json");
+
+/** A request from an address over the failed-authentication limit, told how long to wait. */
+export const tooManyFailedAuthentications = (retryAfterSeconds: number) =>
+  new DomainError(
+    "TOO_MANY_REQUESTS",
+    `too many failed authentications from this address; try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? "" : "s"}`,
+    { retryAfterSeconds },
+  );
 
 /**
  * Maps anything thrown to the error body. Unexpected errors are logged with the request id and

@@ -1,6 +1,6 @@
 import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import type { ErrorCode } from "../domain/errors";
-import { requireRole } from "./auth";
+import { refuseLimitedAddress, requireRole } from "./auth";
 import { STATUS_BY_CODE } from "./errors";
 import type { Role } from "./principal";
 import { ErrorSchema } from "./schemas";
@@ -13,6 +13,7 @@ const ERROR_DESCRIPTIONS = {
   409: "a conflict with the current state (see the code)",
   413: "PAYLOAD_TOO_LARGE: the body exceeds 64 KiB",
   415: "UNSUPPORTED_MEDIA_TYPE: the body is not application/json",
+  429: "TOO_MANY_REQUESTS: too many failed authentications from this address; try again after Retry-After seconds",
   500: "INTERNAL: an unexpected failure; quote the requestId",
   503: "SERVICE_UNAVAILABLE: the database did not answer; try again after Retry-After seconds",
 } as const;
@@ -27,6 +28,7 @@ const TITLES: Record<ErrorStatus, string> = {
   409: "a conflict with the current state",
   413: "too large",
   415: "not JSON",
+  429: "too many failed authentications",
   500: "an unexpected failure",
   503: "unavailable for now",
 };
@@ -70,6 +72,7 @@ const REPLAYED_HEADER: HeaderEntries = {
 
 const HEADERS_BY_STATUS: Partial<Record<ErrorStatus, HeaderEntries>> = {
   401: AUTHENTICATE_HEADER,
+  429: RETRY_AFTER_HEADER,
   503: RETRY_AFTER_HEADER,
 };
 
@@ -109,14 +112,16 @@ export const NoQuery = z.strictObject({});
 
 /**
  * What every API route declares besides its own answers: the errors any request may meet (a bad
- * query, header or body; no or bad credentials; a refused role; a body over the limit or not
- * JSON; a failure; the database away), `X-Request-Id` on every response, and
- * `Idempotent-Replayed` on the success of a route that takes an Idempotency-Key. The route's own
- * entries (with their codes) win over the generic ones.
+ * query, header or body; no or bad credentials; a refused role; an address over the
+ * failed-authentication limit; a body over the limit or not JSON; a failure; the database
+ * away), `X-Request-Id` on every response, and `Idempotent-Replayed` on the success of a route
+ * that takes an Idempotency-Key. The route's own entries (with their codes) win over the
+ * generic ones. A signed-in route refuses a limited address before its own middleware runs, so
+ * that the 429 it declares is one it answers.
  */
 function contract<const R extends RouteConfig>(config: R, authenticated = true): R {
   const request = config.request ?? {};
-  const statuses: ErrorStatus[] = authenticated ? [400, 401, 403, 500, 503] : [400, 500, 503];
+  const statuses: ErrorStatus[] = authenticated ? [400, 401, 403, 429, 500, 503] : [400, 500, 503];
   if (config.method === "post") statuses.push(413);
   if (request.body) statuses.push(415);
   const idempotent = Boolean(
@@ -134,7 +139,10 @@ function contract<const R extends RouteConfig>(config: R, authenticated = true):
       },
     ),
   );
-  return { ...config, request: { query: NoQuery, ...request }, responses };
+  const limited = authenticated
+    ? { middleware: [refuseLimitedAddress(), ...[config.middleware ?? []].flat()] }
+    : {};
+  return { ...config, request: { query: NoQuery, ...request }, responses, ...limited };
 }
 
 export const SECURITY: { [scheme: string]: string[] }[] = [{ bearerAuth: [] }, { accessJwt: [] }];

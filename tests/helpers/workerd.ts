@@ -41,14 +41,27 @@ export async function bundleWorker(
   };
 }
 
-/** Runs a bundle in workerd with the deployed compatibility settings (infra/worker-settings.ts). */
-export function runInWorkerd(bundle: WorkerBundle, bindings: Record<string, string>): Miniflare {
+/**
+ * Runs a bundle in workerd with the deployed compatibility settings (infra/worker-settings.ts).
+ * `rateLimits` binds Cloudflare rate limits by name, as SST links a RateLimit component.
+ */
+export function runInWorkerd(
+  bundle: WorkerBundle,
+  bindings: Record<string, string>,
+  options: { rateLimits?: Record<string, { limit: number; period: 10 | 60 }> } = {},
+): Miniflare {
   return new Miniflare({
     modules: true,
     script: bundle.text,
     compatibilityDate,
     compatibilityFlags: [...compatibilityFlags],
     bindings,
+    ratelimits: Object.fromEntries(
+      Object.entries(options.rateLimits ?? {}).map(([name, simple], i) => [
+        name,
+        { namespace_id: String(1000 + i), simple },
+      ]),
+    ),
   });
 }
 

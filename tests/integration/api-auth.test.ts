@@ -263,7 +263,9 @@ const auditCount = async (): Promise<number> =>
 
 beforeAll(async () => {
   t = await freshDatabase();
-  app = testApp(t.db);
+  // Every refusal here must reach the counts, from the few addresses these tests send from:
+  // the failed-authentication limit has tests of its own (api-auth-limit.test.ts).
+  app = testApp(t.db, { AUTH_FAILURE_LIMIT: "100000" });
   tokens = await createTokens(t.db);
   await catalogue(t.db, "auth-brake");
   const submitterActor = { actor: tokens.actors.submitter };

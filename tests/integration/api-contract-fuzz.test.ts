@@ -15,13 +15,25 @@ import { type Schema, SchemaArbitraries } from "../helpers/json-schema-arbitrary
  * a JSON Schema 2020-12 validator), never a 5xx, and a 4xx must leave the database as it was.
  * A request the schemas accept is not refused for its shape; one they refuse never succeeds.
  * The invalid values include what JSON Schema cannot say but the server refuses all the same:
- * JSON nested too deep, NUL and unpaired surrogates inside a job's input.
+ * JSON nested too deep, NUL and unpaired surrogates inside a job's input. Callers without valid
+ * credentials come from a few addresses and meet the failed-authentication limit: an address
+ * is refused (429) exactly once it has failed the limit's number of times, and callers with
+ * valid credentials, from an address of their own, never are.
  *
  * FUZZ_SEED=<n> repeats a run; FUZZ_RUNS=<n> changes its length.
  */
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2400);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+/**
+ * Failed authentications an address may make: small, over a window longer than any run, so
+ * that which requests are refused depends on the seed alone, and both answers are common.
+ */
+const AUTH_FAILURES = 4;
+/** The addresses callers without valid credentials send from; valid callers have their own. */
+const STRANGER_ADDRESSES = 32;
+const MEMBER_ADDRESS = "192.0.2.1";
 
 type Who = "admin" | "viewer" | "submitter" | "none" | "bad" | "revoked";
 const ROLE_HOLDERS: Record<string, Who[]> = {
@@ -59,6 +71,8 @@ interface Operation {
 
 interface Generated {
   who: Who;
+  /** Which of the strangers' addresses the request comes from, when it is a stranger's. */
+  from: number;
   pathValues: Record<string, { raw: string; valid: boolean }>;
   query: [string, string][];
   headers: Record<string, string>;
@@ -267,8 +281,9 @@ function requestArbitrary(op: Operation, arbs: SchemaArbitraries): fc.Arbitrary<
           { nil: undefined },
         )
       : fc.constant(undefined);
+  const from = fc.nat({ max: STRANGER_ADDRESSES - 1 });
   return fc
-    .record({ who, pathValues, query, headers, body })
+    .record({ who, from, pathValues, query, headers, body })
     .map((g) => ({ ...g, ...(g.body === undefined ? { body: undefined } : {}) }) as Generated);
 }
 
@@ -373,7 +388,10 @@ function describeRequest(op: Operation, url: string, request: Generated): string
 
 beforeAll(async () => {
   t = await freshDatabase();
-  app = testApp(t.db);
+  app = testApp(t.db, {
+    AUTH_FAILURE_LIMIT: String(AUTH_FAILURES),
+    AUTH_FAILURE_WINDOW_SECONDS: "86400",
+  });
   tokens = await createTokens(t.db);
   pools.jobs.push(...(await failedJobs(t.db, 40)).map((job) => job.id));
   const served = await app.request("/api/openapi.json");
@@ -491,6 +509,8 @@ describe("the OpenAPI document as a contract", () => {
       ),
     );
     const statuses = new Map<string, number>();
+    /** Failed authentications per address, as the limit should have counted them. */
+    const failures = new Map<string, number>();
     let sent = 0;
     let before = await snapshot();
     const started = performance.now();
@@ -503,7 +523,13 @@ describe("the OpenAPI document as a contract", () => {
         );
         const search = new URLSearchParams(r.query).toString();
         if (search) url += `?${search}`;
-        const headers: Record<string, string> = { "user-agent": "contract-fuzz", ...r.headers };
+        const member = ["admin", "viewer", "submitter"].includes(r.who);
+        const address = member ? MEMBER_ADDRESS : `198.51.100.${r.from}`;
+        const headers: Record<string, string> = {
+          "user-agent": "contract-fuzz",
+          ...r.headers,
+          "cf-connecting-ip": address,
+        };
         const token = bearer[r.who];
         if (token) headers.authorization = `Bearer ${token}`;
         if (r.body) headers["content-type"] = r.body.contentType;
@@ -554,10 +580,18 @@ describe("the OpenAPI document as a contract", () => {
         }
 
         const holders = op.role ? (ROLE_HOLDERS[op.role] ?? []) : undefined;
-        const authenticated = !holders || ["admin", "viewer", "submitter"].includes(r.who);
+        const authenticated = !holders || member;
         const allowed = !holders || holders.includes(r.who);
-        if (!authenticated) expect([401, 413], what()).toContain(response.status);
-        else if (!allowed) expect([403, 413], what()).toContain(response.status);
+        if (member) expect(response.status, what()).not.toBe(429);
+        if (!authenticated) {
+          const failed = failures.get(address) ?? 0;
+          const limited = failed >= AUTH_FAILURES;
+          expect(limited ? [413, 429] : [401, 413], what()).toContain(response.status);
+          // Only a credential that was presented and refused counts, never a missing one.
+          if (response.status === 401 && (r.who === "bad" || r.who === "revoked")) {
+            failures.set(address, failed + 1);
+          }
+        } else if (!allowed) expect([403, 413], what()).toContain(response.status);
         else if (schemaValid(op, r)) {
           if (response.status === 400) {
             expect(

@@ -1,6 +1,7 @@
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiToken } from "../../functions/domain/api-tokens";
+import { CLOUDFLARE_AUTH_LIMIT } from "../../functions/domain/auth-limiter";
 import type { JsonBody } from "../helpers/api";
 import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { failJob } from "../helpers/fixtures";
@@ -213,5 +214,69 @@ describe("the API Worker over SQL-over-HTTP: round trips as the bundle makes the
     } finally {
       await mf.dispose();
     }
+  });
+});
+
+describe("the failed-authentication limit in workerd, over Cloudflare's rate-limit binding", () => {
+  const LIMIT = 3;
+  let mf: Miniflare;
+  beforeAll(() => {
+    mf = runInWorkerd(
+      bundle,
+      {
+        DATABASE_URL: withPassword(t.url),
+        DATABASE_DRIVER: "http",
+        NEON_HTTP_ENDPOINT: neonHttp.endpoint,
+        SESSION_SECRET: "a-session-secret-of-at-least-32-characters",
+      },
+      { rateLimits: { [CLOUDFLARE_AUTH_LIMIT.binding]: { limit: LIMIT, period: 60 } } },
+    );
+  });
+  afterAll(async () => {
+    await mf?.dispose();
+  });
+
+  /** A GET of the jobs list from `ip`, with the statements it sent to the database. */
+  async function list(ip: string, token: string) {
+    const before = neonHttp.requests();
+    const response = await mf.dispatchFetch("https://regent.example/api/admin/jobs", {
+      headers: { authorization: `Bearer ${token}`, "cf-connecting-ip": ip },
+    });
+    const body = (await response.json()) as JsonBody;
+    return { response, body, requests: neonHttp.requests() - before };
+  }
+
+  it("never calls the binding for a success: successes leave the failures' budget whole", async () => {
+    const ip = "198.51.100.20";
+    // Were successes counted, the binding would refuse this address long before the failures.
+    for (let i = 0; i < 4 * LIMIT; i++) expect((await list(ip, admin)).response.status).toBe(200);
+    for (let i = 0; i < LIMIT; i++) {
+      expect((await list(ip, `rgt_guess-${i}`)).response.status).toBe(401);
+    }
+    expect((await list(ip, admin)).response.status).toBe(200);
+  });
+
+  it("refuses an address the binding refused, in the isolate and before the database, and no other", async () => {
+    const ip = "198.51.100.21";
+    // The binding counts in windows of its period: the failure it refuses answers 401 and
+    // limits the address, one more window at most if the minute turned meanwhile.
+    let failures = 0;
+    let refused = await list(ip, "rgt_guess-first");
+    while (refused.response.status === 401 && failures < 2 * LIMIT + 2) {
+      failures++;
+      refused = await list(ip, `rgt_guess-${failures}`);
+    }
+    expect(failures).toBeGreaterThan(LIMIT);
+    expect(refused.response.status).toBe(429);
+    expect(refused.response.headers.get("retry-after")).toBe(
+      String(CLOUDFLARE_AUTH_LIMIT.periodSeconds),
+    );
+    expect(refused.body.error.code).toBe("TOO_MANY_REQUESTS");
+    expect(refused.requests).toBe(0);
+    // The right token from there waits too; from elsewhere it is served.
+    const right = await list(ip, admin);
+    expect(right.response.status).toBe(429);
+    expect(right.requests).toBe(0);
+    expect((await list("198.51.100.22", admin)).response.status).toBe(200);
   });
 });

@@ -9,8 +9,15 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CLAIMER_WAKE, CLAIMER_WAKE_BATCH } from "../../functions/config/wake";
+import { CLOUDFLARE_AUTH_LIMIT } from "../../functions/domain/auth-limiter";
 import { CLOUDFLARE_SIGN_IN_LIMIT } from "../../functions/domain/sign-in-limiter";
-import { CLAIMER_SCHEDULE, readStageConfig, SECRETS, SIGN_IN_RATE_LIMIT } from "../../infra/config";
+import {
+  AUTH_RATE_LIMIT,
+  CLAIMER_SCHEDULE,
+  readStageConfig,
+  SECRETS,
+  SIGN_IN_RATE_LIMIT,
+} from "../../infra/config";
 import { sstCommand } from "../../infra/deploy";
 import { LOCAL_SST, PROJECT_ROOT, sstBunPath } from "../../infra/sst-cli";
 import { compatibilityDate, compatibilityFlags } from "../../infra/worker-settings";
@@ -193,7 +200,7 @@ describe("sst.config.ts run()", () => {
     ]);
   });
 
-  it("binds the Api Worker, alone, to a Cloudflare rate limit under the name and numbers its entry reads", async () => {
+  it("binds the Api Worker, alone, to its two Cloudflare rate limits under the names and numbers its entry reads", async () => {
     const { recording } = await production();
     expect(recording.rateLimits).toEqual([
       {
@@ -204,7 +211,17 @@ describe("sst.config.ts run()", () => {
           period: "1 minute",
         },
       },
+      {
+        name: CLOUDFLARE_AUTH_LIMIT.binding,
+        args: {
+          namespaceId: AUTH_RATE_LIMIT.namespaceId,
+          limit: CLOUDFLARE_AUTH_LIMIT.limit,
+          period: "1 minute",
+        },
+      },
     ]);
+    // Two limits, two namespaces: one namespace holds one limit's counters.
+    expect(AUTH_RATE_LIMIT.namespaceId).not.toBe(SIGN_IN_RATE_LIMIT.namespaceId);
     const api = recording.bindings(recording.worker("Api"));
     expect(api.filter((b) => b.type === "ratelimit")).toEqual([
       {
@@ -214,6 +231,15 @@ describe("sst.config.ts run()", () => {
         simple: {
           limit: CLOUDFLARE_SIGN_IN_LIMIT.limit,
           period: CLOUDFLARE_SIGN_IN_LIMIT.periodSeconds,
+        },
+      },
+      {
+        type: "ratelimit",
+        name: CLOUDFLARE_AUTH_LIMIT.binding,
+        namespaceId: String(AUTH_RATE_LIMIT.namespaceId),
+        simple: {
+          limit: CLOUDFLARE_AUTH_LIMIT.limit,
+          period: CLOUDFLARE_AUTH_LIMIT.periodSeconds,
         },
       },
     ]);

@@ -25,8 +25,21 @@ describe("loadConfig", () => {
         retryBatchMax: 1000,
       },
       metricsToken: undefined,
+      authFailureLimit: { failures: 20, windowSeconds: 60 },
       surge: { factor: 3, min: 10 },
     });
+  });
+
+  it("reads the failed-authentication limit, and refuses a limit of none or a window over a day", () => {
+    expect(
+      loadConfig({ AUTH_FAILURE_LIMIT: "3", AUTH_FAILURE_WINDOW_SECONDS: "2" }).authFailureLimit,
+    ).toEqual({ failures: 3, windowSeconds: 2 });
+    expect(() => loadConfig({ AUTH_FAILURE_LIMIT: "0" })).toThrow(
+      /AUTH_FAILURE_LIMIT: must be at least 1/,
+    );
+    expect(() => loadConfig({ AUTH_FAILURE_WINDOW_SECONDS: "86401" })).toThrow(
+      /AUTH_FAILURE_WINDOW_SECONDS: must be at most 86400/,
+    );
   });
 
   it("reads the retry governance settings and refuses them out of range", () => {

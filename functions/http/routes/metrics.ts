@@ -4,7 +4,6 @@ import { sha256Hex } from "../../domain/canonical-json";
 import { RETRY_OUTCOMES, readSignals, type SignalTotals } from "../../domain/signals";
 import { requireRole } from "../auth";
 import type { App, AppEnv } from "../env";
-import type { CredentialCheck } from "../principal";
 import { exposition, type MetricFamily, PROMETHEUS_CONTENT_TYPE } from "../prometheus";
 import { errorResponses, guardedRoute, securedRoute } from "../route";
 import { IntentStatusSchema, JobStatusSchema, ReasonCodeSchema } from "../schemas";
@@ -92,12 +91,11 @@ async function isMetricsToken(request: Request, expected: string): Promise<boole
 }
 
 /** The metrics token when one is configured and presented; otherwise a viewer, as anywhere. */
-function metricsAccess(resolvePrincipal: CredentialCheck): MiddlewareHandler<AppEnv> {
+function metricsAccess(): MiddlewareHandler<AppEnv> {
   const viewer = requireRole("viewer");
   return async function metricsAccess(c, next) {
     const token = c.var.config.metricsToken;
     if (token && (await isMetricsToken(c.req.raw, token))) return next();
-    c.set("resolvePrincipal", resolvePrincipal);
     return viewer(c, next);
   };
 }
@@ -176,9 +174,8 @@ function families(totals: SignalTotals, surging: boolean): MetricFamily[] {
 /**
  * `GET /metrics` (Prometheus text format, for a viewer or the METRICS_TOKEN bearer) and
  * `GET /api/admin/metrics` (the same figures as JSON, with 24 hourly counts).
- * `resolvePrincipal` is the API's own credential check: /metrics lies outside `/api`.
  */
-export function registerMetricsRoutes(app: App, resolvePrincipal: CredentialCheck): void {
+export function registerMetricsRoutes(app: App): void {
   const metricsRoute = guardedRoute({
     operationId: "metrics",
     method: "get",
@@ -187,7 +184,7 @@ export function registerMetricsRoutes(app: App, resolvePrincipal: CredentialChec
     summary: "Metrics in the Prometheus text exposition format 0.0.4",
     description:
       "For a viewer, or for `Authorization: Bearer <METRICS_TOKEN>` when METRICS_TOKEN is configured. Families: regent_jobs{status}, regent_job_failures_total{generator,error_code} (generators not in the catalog counted as `(uncatalogued)`), regent_generator_paused{generator}, regent_retry_intents{status,reason_code}, regent_retry_jobs_total{reason_code,outcome}, regent_supersession_jobs_total{reason_code,outcome}, regent_oldest_pending_job_age_seconds, regent_retry_surge.",
-    middleware: metricsAccess(resolvePrincipal),
+    middleware: metricsAccess(),
     "x-regent-role": "viewer",
     responses: {
       200: {
