@@ -5,9 +5,14 @@
  * `audit seal` seals what became final in the audit log; `audit verify` recomputes every seal
  * and exits 1 naming the first event changed, removed or added behind a seal's back, so that a
  * scheduled job or an operator can act on the exit code alone.
+ *
+ * `audit export --to FILE [--from-seal N]` archives the sealed events and their seals as NDJSON
+ * (functions/domain/audit-archive.ts); `audit verify --file FILE` checks such a file alone,
+ * without a database, with the same exit codes, and prints its head digest to keep.
  */
+import { open, rename, rm, stat } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { connect } from "../db/client";
+import { connect, type Db } from "../db/client";
 import { migrate } from "../db/migrate";
 import type { ApiTokenRole } from "../db/schema";
 import {
@@ -16,6 +21,12 @@ import {
   revokeApiToken,
   TOKEN_ROLES,
 } from "../functions/domain/api-tokens";
+import {
+  type ArchiveFailure,
+  type ArchiveLink,
+  exportAuditArchive,
+  verifyArchive,
+} from "../functions/domain/audit-archive";
 import {
   type AuditSealSummary,
   type AuditVerification,
@@ -30,7 +41,8 @@ const USAGE = `usage:
   regent token list [--all]
   regent token revoke ID
   regent audit seal
-  regent audit verify`;
+  regent audit verify [--file FILE]
+  regent audit export --to FILE [--from-seal N]`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -40,6 +52,9 @@ async function main(argv: string[]): Promise<number> {
       name: { type: "string" },
       role: { type: "string" },
       all: { type: "boolean", default: false },
+      file: { type: "string" },
+      to: { type: "string" },
+      "from-seal": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -49,11 +64,24 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   if (noun === "audit") {
+    if (verb === "verify" && values.file !== undefined) return verifyFile(values.file);
+    if (verb === "export") {
+      const fromSeal = values["from-seal"];
+      if (!values.to || (fromSeal !== undefined && !/^[1-9]\d*$/.test(fromSeal))) {
+        console.error(`audit export needs --to FILE, and --from-seal a seal id if given\n${USAGE}`);
+        return 2;
+      }
+      return audit({
+        verb,
+        to: values.to,
+        fromSeal: fromSeal === undefined ? undefined : Number(fromSeal),
+      });
+    }
     if (verb !== "seal" && verb !== "verify") {
       console.error(USAGE);
       return 2;
     }
-    return audit(verb);
+    return audit({ verb });
   }
   if (verb === "create" && (!values.name || !values.role)) {
     console.error(`token create needs --name and --role\n${USAGE}`);
@@ -110,10 +138,20 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function audit(verb: "seal" | "verify"): Promise<number> {
+type AuditCommand =
+  | { verb: "seal" | "verify" }
+  | { verb: "export"; to: string; fromSeal: number | undefined };
+
+async function audit(command: AuditCommand): Promise<number> {
+  const { verb } = command;
+  if (verb === "export" && (await stat(command.to).catch(() => undefined))) {
+    console.error(`${command.to} exists; an archive is never overwritten: name another file`);
+    return 2;
+  }
   const database = await connect({ url: process.env.DATABASE_URL });
   try {
     await migrate(database);
+    if (verb === "export") return await exportToFile(database.db, command.to, command.fromSeal);
     if (verb === "verify") {
       const verdict = await verifyAudit(database.db);
       if (!verdict.ok) {
@@ -161,6 +199,76 @@ async function audit(verb: "seal" | "verify"): Promise<number> {
   } finally {
     await database.close();
   }
+}
+
+/**
+ * Writes beside the target and renames at the end, so that FILE only ever holds a whole
+ * archive: an export that fails or is killed leaves at most FILE.partial.
+ */
+async function exportToFile(db: Db, to: string, fromSeal: number | undefined): Promise<number> {
+  const partial = `${to}.partial`;
+  const file = await open(partial, "w");
+  let result: Awaited<ReturnType<typeof exportAuditArchive>>;
+  try {
+    result = await exportAuditArchive(
+      db,
+      async (text) => {
+        await file.write(text);
+      },
+      fromSeal === undefined ? {} : { fromSeal },
+    );
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  } finally {
+    await file.close();
+  }
+  if (!result.ok) {
+    await rm(partial, { force: true });
+    console.error(`audit log tampered, nothing archived: ${describeFailure(result)}`);
+    return 1;
+  }
+  await rename(partial, to);
+  console.log(`archived ${result.seals} seals, ${result.events} events to ${to}`);
+  console.log(describeLink("head", result.head));
+  console.error(`${result.unsealed} events after the last seal left out: they are not sealed yet`);
+  return 0;
+}
+
+/** `audit verify --file`: reads the archive alone; no database is opened. */
+async function verifyFile(path: string): Promise<number> {
+  const file = await open(path);
+  let verdict: Awaited<ReturnType<typeof verifyArchive>>;
+  try {
+    verdict = await verifyArchive(file.readLines());
+  } finally {
+    await file.close();
+  }
+  if (!verdict.ok) {
+    const verdictWord = verdict.problem === "malformed" ? "not valid" : "tampered";
+    console.error(
+      `audit archive ${verdictWord}: ${describeFailure(verdict)} (${path} line ${verdict.line})`,
+    );
+    return 1;
+  }
+  console.log(`audit archive intact: ${verdict.seals} seals, ${verdict.events} events`);
+  console.log(
+    verdict.anchor.sealId === null
+      ? "anchor: the start of the log"
+      : `${describeLink("anchor", verdict.anchor)} (the head of the archive before this one, or a digest recorded then, must match it)`,
+  );
+  console.log(describeLink("head", verdict.head));
+  return 0;
+}
+
+function describeFailure(failure: ArchiveFailure): string {
+  return failure.problem === "malformed" ? failure.reason : describeProblem(failure);
+}
+
+function describeLink(name: string, link: ArchiveLink): string {
+  return link.sealId === null
+    ? `${name}: no seal`
+    : `${name}: seal ${link.sealId}, events up to ${link.toEventId}, digest ${link.digest}`;
 }
 
 function describeProblem(verdict: Extract<AuditVerification, { ok: false }>): string {
