@@ -181,6 +181,9 @@ export async function applyCore(
     const [last] = await exec("SELECT digest FROM regent_core_applied ORDER BY id DESC LIMIT 1");
     if (!options.force && last?.digest === digest) return "unchanged";
     await replaceCore(exec, files);
+    // The counters' triggers exist now, and lock out writers until this commits: a history
+    // that predates them is counted here, once (regent_fill_tallies), and folded.
+    await exec("SELECT regent_fill_tallies(), regent_compact_tallies()");
     await exec(`INSERT INTO regent_core_applied (digest) VALUES ('${digest}')`);
     return "applied";
   });

@@ -124,6 +124,13 @@ export const regenerationJobs = pgTable(
      * only these rows. Partial, so the worker's status moves of other jobs never touch it.
      */
     index("regeneration_jobs_failed_idx").on(t.finishedAt, t.id).where(sql`${t.status} = 'FAILED'`),
+    /**
+     * Jobs made by an intent, by when: the hourly retries and the surge rule read the window's
+     * rows here, and never the whole history of retries.
+     */
+    index("regeneration_jobs_successors_created_idx")
+      .on(t.createdAt)
+      .where(sql`${t.retryIntentId} IS NOT NULL`),
   ],
 );
 
@@ -524,4 +531,51 @@ export const authDenials = pgTable(
     lastSeenAt: ts("last_seen_at").notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.hour, t.actor, t.route] })],
+);
+
+/**
+ * Counts the database keeps of its own rows, so that what a page or a scrape shows costs the
+ * same on a history of any length. Each statement that adds or moves jobs or intents appends
+ * one row per key it changed, with the change (`regent_tally_*` triggers, in the same
+ * transaction); a count is the sum of its key's rows, and `regent_compact_tallies` folds the
+ * rows into one per key now and then. Keys: a job's generator, status, error code (FAILED
+ * only), and the kind and reason code of the intent that made it ('' for an original); an
+ * intent's status, kind and reason code. Written only by the database's own functions.
+ */
+export const tallies = pgTable(
+  "tallies",
+  {
+    subject: text("subject").notNull(),
+    generator: text("generator").notNull().default(""),
+    status: text("status").notNull(),
+    code: text("code").notNull().default(""),
+    kind: text("kind").notNull().default(""),
+    reason: text("reason").notNull().default(""),
+    count: bigint("count", { mode: "number" }).notNull(),
+  },
+  (t) => [check("tallies_subject", sql`${t.subject} IN ('job', 'intent')`)],
+);
+
+/**
+ * The FAILED jobs without a successor: what a retry batch takes from, kept by the database as
+ * jobs fail and are retried, so that a batch's candidates are read without walking the
+ * failures that were retried long ago. A row goes when its job gets a successor.
+ */
+export const openFailures = pgTable(
+  "open_failures",
+  {
+    jobId: text("job_id")
+      .primaryKey()
+      .references(() => regenerationJobs.id),
+    generator: text("generator").notNull(),
+    errorCode: text("error_code").notNull(),
+    failedAt: ts("failed_at").notNull(),
+    /** Whether the job is itself a retry: only then has a batch its chain's depth to find. */
+    isRetry: boolean("is_retry").notNull(),
+  },
+  (t) => [
+    index("open_failures_generator_idx").on(t.generator, t.errorCode, t.failedAt),
+    index("open_failures_code_idx").on(t.errorCode, t.failedAt),
+    index("open_failures_failed_idx").on(t.failedAt),
+  ],
 );

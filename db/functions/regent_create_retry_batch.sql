@@ -1,6 +1,7 @@
 -- Approves the previewed set as one batch ({ctx, kind?, filter, previewToken, reasonCode,
 -- reasonText, expiresInHours?}): of FAILED jobs to retry (kind RETRY, the default) or of
--- COMPLETED ones to supersede (SUPERSEDE, with a reason that says what changed). The jobs the filter matches are locked (NO KEY UPDATE, in id order); a
+-- COMPLETED ones to supersede (SUPERSEDE, with a reason that says what changed). The jobs the filter matches are locked (NO KEY UPDATE, in id order; of a
+-- filter over more than a batch holds, those read before the walk stopped); a
 -- lock that waited for a concurrent approval returned them as the statement's snapshot saw
 -- them, so the set is read again (regent_preview_retry_batch) once they are held. If it is
 -- still the one the preview's token names, the batch and one PENDING intent per job are
@@ -21,7 +22,8 @@ BEGIN
     PERFORM regent_refuse_with('VALIDATION_FAILED', jsonb_build_object('field', 'reasonCode', 'kind', v_kind));
   END IF;
   PERFORM 1 FROM regeneration_jobs j
-  WHERE j.id IN (SELECT c.id FROM regent_batch_candidates(v_filter, v_kind) c)
+  WHERE j.id IN (SELECT c.id FROM regent_batch_candidates(v_filter, v_kind,
+                   (SELECT retry_batch_max + 1 FROM regent_policy WHERE singleton)) c)
   ORDER BY j.id
   FOR NO KEY UPDATE OF j;
   v_preview := regent_preview_retry_batch(v_filter, v_kind);

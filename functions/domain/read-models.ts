@@ -295,13 +295,21 @@ export interface RetryState {
   pendingIntentId?: string;
 }
 
-/** The generators jobs have used (200 at most), for the filter, as one JSON array. */
+/**
+ * The generators jobs have used (200 at most), for the filter, as one JSON array: read from the
+ * database's counters (functions/domain/tallies.ts), a few hundred rows whatever the history.
+ */
 const GENERATORS = sql`(SELECT coalesce(jsonb_agg(g.generator ORDER BY g.generator), '[]'::jsonb)
-  FROM (SELECT DISTINCT generator FROM regeneration_jobs ORDER BY 1 LIMIT 200) g)`;
+  FROM (SELECT generator FROM tallies WHERE subject = 'job'
+        GROUP BY generator HAVING sum(count) > 0 ORDER BY 1 LIMIT 200) g)`;
 
-/** Jobs per status, as one JSON object. */
-const JOB_COUNTS = sql`(SELECT coalesce(jsonb_object_agg(c.status, c.n), '{}'::jsonb)
-  FROM (SELECT status, count(*)::int AS n FROM regeneration_jobs GROUP BY status) c)`;
+/** Jobs per status (of one generator, when given), from the counters, as one JSON object. */
+function jobCounts(generator: string | undefined): SQL {
+  const only = generator === undefined ? sql`` : sql`AND generator = ${generator}`;
+  return sql`(SELECT coalesce(jsonb_object_agg(c.status, c.n), '{}'::jsonb)
+    FROM (SELECT status, sum(count)::int AS n FROM tallies WHERE subject = 'job' ${only}
+          GROUP BY status) c)`;
+}
 
 /** For a job of a page: the job that retried it and the intent awaiting a decision about it. */
 const RETRY_STATE = sql`jsonb_build_object(
@@ -338,9 +346,13 @@ export async function jobsPage(
   query: JobQuery,
   offer?: BatchFilter,
 ): Promise<JobsPageData> {
-  const beside: Record<string, SQL> = { counts: JOB_COUNTS, generators: GENERATORS };
+  const beside: Record<string, SQL> = {
+    counts: jobCounts(query.generator),
+    generators: GENERATORS,
+  };
   if (offer) {
-    beside.offer = sql`CASE WHEN (SELECT count(*) FROM regeneration_jobs WHERE status = 'FAILED')
+    beside.offer = sql`CASE WHEN (SELECT coalesce(sum(count), 0) FROM tallies
+                                  WHERE subject = 'job' AND status = 'FAILED')
         <= (SELECT retry_batch_max FROM regent_policy WHERE singleton)
       THEN ${previewJson(offer)} END`;
   }

@@ -36,7 +36,7 @@ const MESSAGES: Partial<Record<ErrorCode, (d: Details) => string>> = {
   BATCH_NOT_FOUND: (d) => `no retry batch with id ${d.batchId}`,
   BATCH_EMPTY: () => "the filter matches no job that can be retried",
   BATCH_TOO_LARGE: (d) =>
-    `the filter matches ${d.count} jobs; a batch holds at most ${d.max}: narrow the filter (generator, error code, failure window)`,
+    `the filter matches ${d.atLeast ? `more than ${d.max}` : d.count} jobs; a batch holds at most ${d.max}: narrow the filter (generator, error code, failure window)`,
   BATCH_PREVIEW_STALE: (d) =>
     `the jobs this filter matches changed since the preview (now ${d.count}): preview again and approve what you see`,
   IDEMPOTENCY_KEY_REUSED: () => "this Idempotency-Key was already used for a different request",

@@ -64,22 +64,11 @@ function instant(now: Date | undefined): SQL {
 }
 
 /**
- * All totals in one statement, so that they come from one snapshot and one round trip.
- *
- * What each part costs, measured on 2,000,000 jobs (100,000 FAILED, one in twenty, spread over
- * the whole table; 20,000 retries), a table larger than shared_buffers, on a 2-core machine busy
- * with other work (load average 15–30). The whole statement took 1.5–3 s; without that load the
- * scan alone took 0.7 s.
- * - jobs by status and failures by generator and error code: one sequential scan of
- *   regeneration_jobs, 1–2.3 s of it. No index holds every status more cheaply, and an estimate
- *   would not be a count. Failures ride along in the same pass: read apart through
- *   regeneration_jobs_failed_idx they cost another 0.9–3.7 s, since one failure in twenty jobs
- *   puts one on nearly every page. This scan is the price of a scrape: on a table that size,
- *   scrape once a minute, not every few seconds.
- * - retry intents: a scan of retry_intents, 12–20 ms for 20,000.
- * - retry jobs: CONSUMED intents merged with their jobs through the unique retry_intent_id
- *   index, 130–500 ms for 20,000; it reads retries only, never the other jobs.
- * - the oldest pending job: the first entry of regeneration_jobs_pending_idx, under 1 ms.
+ * All totals in one statement, so that they come from one snapshot and one round trip. Jobs,
+ * failures, intents, retries and supersessions are read from the database's counters
+ * (`tallies`, kept by triggers in the same transaction as the rows they count), so the
+ * statement sums a few hundred rows whatever the history holds; the oldest pending job is the
+ * first entry of regeneration_jobs_pending_idx.
  */
 export async function readSignalTotals(db: Executor, now?: Date): Promise<SignalTotals> {
   return totalsOf(rowsOf<TotalsRow>(await db.execute(totalsQuery(instant(now)))));
@@ -95,21 +84,20 @@ interface TotalsRow {
 
 function totalsQuery(at: SQL): SQL {
   return sql`
-    SELECT 'jobs' AS family, status::text AS a,
-           CASE WHEN status <> 'FAILED' THEN NULL
-                WHEN generator = ANY (ARRAY(SELECT name FROM generators)) THEN generator
+    SELECT 'jobs' AS family, t.status AS a,
+           CASE WHEN t.status <> 'FAILED' THEN NULL
+                WHEN t.generator = ANY (ARRAY(SELECT name FROM generators)) THEN t.generator
                 ELSE ${UNCATALOGUED} END AS b,
-           CASE WHEN status = 'FAILED' THEN coalesce(error->>'code', '') END AS c,
-           count(*)::float8 AS n
-    FROM regeneration_jobs GROUP BY status, 3, 4
+           CASE WHEN t.status = 'FAILED' THEN t.code END AS c,
+           sum(t.count)::float8 AS n
+    FROM tallies t WHERE t.subject = 'job' GROUP BY 2, 3, 4 HAVING sum(t.count) <> 0
     UNION ALL
-    SELECT 'intents', status::text, reason_code::text, NULL, count(*)::float8
-    FROM retry_intents GROUP BY 2, 3
+    SELECT 'intents', t.status, t.reason, NULL, sum(t.count)::float8
+    FROM tallies t WHERE t.subject = 'intent' GROUP BY 2, 3
     UNION ALL
-    SELECT CASE i.kind WHEN 'SUPERSEDE' THEN 'supersessions' ELSE 'retries' END,
-           i.reason_code::text, j.status::text, NULL, count(*)::float8
-    FROM retry_intents i JOIN regeneration_jobs j ON j.retry_intent_id = i.id
-    WHERE i.status = 'CONSUMED' GROUP BY 1, 2, 3
+    SELECT CASE t.kind WHEN 'SUPERSEDE' THEN 'supersessions' ELSE 'retries' END,
+           t.reason, t.status, NULL, sum(t.count)::float8
+    FROM tallies t WHERE t.subject = 'job' AND t.kind <> '' GROUP BY 1, 2, 3
     UNION ALL
     SELECT 'generators', name, NULL, NULL, (paused_at IS NOT NULL)::int::float8 FROM generators
     UNION ALL
@@ -218,10 +206,9 @@ export function surgeOf(
  * statement that proves the page's caller (`surgeQuery` in pageContextSql).
  *
  * The hours are (now − 1 h, now] and (now − 25 h, now − 1 h]. The trailing count is an InitPlan
- * PostgreSQL runs only when the last hour reached the minimum, which it rarely does. Measured on
- * 2,000,000 jobs with 20,000 retries (70,000 jobs and 688 retries in the last 25 hours): 0.7 ms
- * when the last hour is below the minimum, 25–30 ms when the trailing day is counted too
- * (a BitmapAnd of regeneration_jobs_created_idx and the retry_intent_id index).
+ * PostgreSQL runs only when the last hour reached the minimum, which it rarely does. Both read
+ * regeneration_jobs_successors_created_idx, which holds only jobs an intent made, over the
+ * window alone: the cost follows the retries of the last 25 hours, not the history's.
  */
 export async function readSurge(db: Executor, config: SurgeConfig, now?: Date): Promise<Surge> {
   const [row] = rowsOf<SurgeRow>(await db.execute(surgeQuery(config, instant(now))));

@@ -1,6 +1,7 @@
 import type { Executor } from "../../db/types";
 import type { WorkerConfig } from "../config/worker";
 import { sealAudit } from "../domain/audit-seals";
+import { compactTallies } from "../domain/tallies";
 import { newId } from "../domain/ids";
 import { pruneExpiredRecords } from "../domain/retention";
 import { expireRetryIntents } from "../domain/retry-intents";
@@ -224,6 +225,14 @@ export async function runWorkerInvocation(
       result.sealed = (await sealAudit(db, claimant.actor))?.eventCount ?? 0;
     } catch (error) {
       result.sealError = describeError(error);
+    }
+    try {
+      await compactTallies(db);
+    } catch (error) {
+      // The counts stay right unfolded, only a little slower to sum: the next invocation folds.
+      console.warn(
+        JSON.stringify({ event: "worker.tallies.failed", invocationId, error: describeError(error) }),
+      );
     }
   }
   result.subrequests = subrequests.taken;

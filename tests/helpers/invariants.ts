@@ -69,6 +69,43 @@ const RULES: { rule: string; sql: string }[] = [
           WHERE (SELECT count(*) FROM regeneration_outputs o WHERE o.job_id = j.id)
                 <> (j.status = 'COMPLETED')::int`,
   },
+  {
+    rule: "the database's counters equal the rows' counts (each key as subject/generator/status/code/kind/reason)",
+    sql: `WITH kept AS (
+            SELECT subject, generator, status, code, kind, reason, sum(count) AS n
+            FROM tallies GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(count) <> 0
+          ), counted AS (
+            SELECT 'job' AS subject, j.generator, j.status::text AS status,
+                   CASE WHEN j.status = 'FAILED' THEN j.error->>'code' ELSE '' END AS code,
+                   coalesce(i.kind::text, '') AS kind, coalesce(i.reason_code::text, '') AS reason,
+                   count(*) AS n
+            FROM regeneration_jobs j LEFT JOIN retry_intents i ON i.id = j.retry_intent_id
+            GROUP BY 1, 2, 3, 4, 5, 6
+            UNION ALL
+            SELECT 'intent', '', status::text, '', kind::text, reason_code::text, count(*)
+            FROM retry_intents GROUP BY 1, 2, 3, 4, 5, 6
+          )
+          SELECT concat_ws('/', coalesce(k.subject, c.subject), coalesce(k.generator, c.generator),
+                           coalesce(k.status, c.status), coalesce(k.code, c.code),
+                           coalesce(k.kind, c.kind), coalesce(k.reason, c.reason))
+                 || ' kept ' || coalesce(k.n, 0) || ' counted ' || coalesce(c.n, 0) AS id
+          FROM kept k FULL JOIN counted c USING (subject, generator, status, code, kind, reason)
+          WHERE k.n IS DISTINCT FROM c.n`,
+  },
+  {
+    rule: "open_failures holds exactly the FAILED jobs without a successor, each as it failed",
+    sql: `SELECT coalesce(f.job_id, j.id) AS id
+          FROM open_failures f
+          FULL JOIN (SELECT j.id, j.generator, j.error->>'code' AS error_code, j.finished_at,
+                            j.retry_of_job_id IS NOT NULL AS is_retry
+                     FROM regeneration_jobs j
+                     WHERE j.status = 'FAILED'
+                       AND NOT EXISTS (SELECT 1 FROM regeneration_jobs r WHERE r.retry_of_job_id = j.id)) j
+            ON j.id = f.job_id
+          WHERE f.job_id IS NULL OR j.id IS NULL OR f.generator <> j.generator
+             OR f.error_code <> j.error_code OR f.failed_at <> j.finished_at
+             OR f.is_retry <> j.is_retry`,
+  },
 ];
 
 /**

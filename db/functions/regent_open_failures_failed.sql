@@ -1,0 +1,14 @@
+-- Jobs that failed, per statement, become open failures (a finished job never moves again, so
+-- a FAILED row of the statement is one that has just failed).
+CREATE FUNCTION regent_open_failures_failed() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+BEGIN
+  INSERT INTO open_failures (job_id, generator, error_code, failed_at, is_retry)
+  SELECT n.id, n.generator, n.error->>'code', n.finished_at, n.retry_of_job_id IS NOT NULL
+  FROM moved_new n WHERE n.status = 'FAILED';
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER regeneration_jobs_open_failures_failed AFTER UPDATE ON regeneration_jobs
+  REFERENCING NEW TABLE AS moved_new
+  FOR EACH STATEMENT EXECUTE FUNCTION regent_open_failures_failed();
