@@ -579,3 +579,21 @@ export const openFailures = pgTable(
     index("open_failures_failed_idx").on(t.failedAt),
   ],
 );
+
+/**
+ * The database's own secrets, readable by its owner alone: the key a batch preview's token is
+ * made with (regent_preview_token), drawn at random when the table is made, so that a token
+ * names a set of jobs of this database and cannot be made without asking it.
+ */
+export const regentSecrets = pgTable(
+  "regent_secrets",
+  {
+    singleton: boolean("singleton").primaryKey().default(true),
+    previewKey: text("preview_key")
+      .notNull()
+      .default(
+        sql`encode(sha256(convert_to(gen_random_uuid()::text || gen_random_uuid()::text, 'UTF8')), 'hex')`,
+      ),
+  },
+  (t) => [check("regent_secrets_singleton", sql`${t.singleton}`)],
+);

@@ -4,10 +4,11 @@
 -- filter over more than a batch holds, those read before the walk stopped); a
 -- lock that waited for a concurrent approval returned them as the statement's snapshot saw
 -- them, so the set is read again (regent_preview_retry_batch) once they are held. If it is
--- still the one the preview's token names, the batch and one PENDING intent per job are
+-- still the one the preview's token names for this filter and kind, and the token has not
+-- expired (regent_preview_token), the batch and one PENDING intent per job are
 -- written in two set-based statements, each intent with its event. Refused: VALIDATION_FAILED
 -- (a lifetime outside the policy, a supersession with a reason that changes nothing), BATCH_EMPTY, BATCH_TOO_LARGE, BATCH_PREVIEW_STALE (with the
--- new count and token). Returns {batch}.
+-- new count and token; expiredAt when the token's hour had passed). Returns {batch}.
 CREATE FUNCTION regent_create_retry_batch(p jsonb) RETURNS jsonb LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
@@ -16,6 +17,7 @@ DECLARE
   v_kind constant retry_intent_kind := coalesce(p->>'kind', 'RETRY')::retry_intent_kind;
   v_preview jsonb;
   v_count integer;
+  v_expires bigint;
   b retry_batches%ROWTYPE;
 BEGIN
   IF v_kind = 'SUPERSEDE' AND p->>'reasonCode' NOT IN ('BAD_INPUT', 'IMPROVED_PROMPT', 'OTHER') THEN
@@ -34,7 +36,15 @@ BEGIN
   IF v_preview->'refusal' <> 'null'::jsonb THEN
     PERFORM regent_refuse_with(v_preview->'refusal'->>'code', v_preview->'refusal'->'details');
   END IF;
-  IF v_preview->>'previewToken' IS DISTINCT FROM p->>'previewToken' THEN
+  -- The token's expiry is its own first part; a token made otherwise names no set.
+  v_expires := CASE WHEN p->>'previewToken' ~ '^[0-9]{1,12}\.[0-9a-f]{64}$'
+                    THEN split_part(p->>'previewToken', '.', 1)::bigint END;
+  IF v_expires IS NOT NULL AND v_expires < extract(epoch FROM statement_timestamp()) THEN
+    PERFORM regent_refuse_with('BATCH_PREVIEW_STALE', jsonb_build_object('count', v_count,
+      'previewToken', v_preview->>'previewToken', 'expiredAt', regent_iso(to_timestamp(v_expires))));
+  END IF;
+  IF v_expires IS NULL OR p->>'previewToken' IS DISTINCT FROM regent_preview_token(v_filter, v_kind,
+       ARRAY(SELECT jsonb_array_elements_text(v_preview->'jobIds')), v_expires) THEN
     PERFORM regent_refuse_with('BATCH_PREVIEW_STALE',
       jsonb_build_object('count', v_count, 'previewToken', v_preview->>'previewToken'));
   END IF;

@@ -1,16 +1,19 @@
 -- What a batch of p_kind approved now would hold, for a filter: {count, jobIds (sorted),
--- previewToken, excluded: {overBudget, pendingIntent}, max, refusal}. The token is SHA-256 of
--- the sorted ids, one per line: approval recomputes it under lock. The candidates are read
--- until one more than the policy's maximum is found (regent_batch_candidates' p_limit), so a
--- filter over a long history costs a batch's worth of reading: refusal is then BATCH_TOO_LARGE
--- ({code, details: {count, max, atLeast}}) with count = max + 1 and atLeast true, the excluded
--- counts covering only what was read; else refusal is null and every figure is exact. It is
--- answered rather than raised so that a page can read a preview beside its other reads.
+-- previewToken, excluded: {overBudget, pendingIntent}, max, refusal}. The token names the set
+-- for this filter and kind, on this database, for an hour (regent_preview_token): approval
+-- recomputes it for the set it reads under lock. The candidates are read until one more than
+-- the policy's maximum is found (regent_batch_candidates' p_limit), so a filter over a long
+-- history costs a batch's worth of reading: refusal is then BATCH_TOO_LARGE ({code, details:
+-- {count, max, atLeast}}) with count = max + 1 and atLeast true, the excluded counts covering
+-- only what was read; else refusal is null and every figure is exact. It is answered rather
+-- than raised so that a page can read a preview beside its other reads.
 CREATE FUNCTION regent_preview_retry_batch(p_filter jsonb, p_kind retry_intent_kind DEFAULT 'RETRY')
 RETURNS jsonb LANGUAGE sql STABLE
 SET search_path = pg_catalog, public, pg_temp AS $$
   SELECT jsonb_build_object(
-    'count', s.count, 'jobIds', to_jsonb(s.ids), 'previewToken', s.token,
+    'count', s.count, 'jobIds', to_jsonb(s.ids),
+    'previewToken', regent_preview_token(p_filter, p_kind, s.ids,
+                                         extract(epoch FROM statement_timestamp())::bigint + 3600),
     'excluded', jsonb_build_object('overBudget', s.over_budget, 'pendingIntent', s.pending),
     'max', s.max,
     'refusal', CASE WHEN s.count > s.max THEN jsonb_build_object(
@@ -19,7 +22,6 @@ SET search_path = pg_catalog, public, pg_temp AS $$
   FROM (
     SELECT count(*) FILTER (WHERE c.eligible)::integer AS count,
            coalesce(array_agg(c.id ORDER BY c.id) FILTER (WHERE c.eligible), '{}') AS ids,
-           encode(sha256(convert_to(coalesce(string_agg(c.id, E'\n' ORDER BY c.id) FILTER (WHERE c.eligible), ''), 'UTF8')), 'hex') AS token,
            count(*) FILTER (WHERE NOT c.pending AND NOT c.eligible)::integer AS over_budget,
            count(*) FILTER (WHERE c.pending)::integer AS pending,
            m.max

@@ -38,7 +38,9 @@ const MESSAGES: Partial<Record<ErrorCode, (d: Details) => string>> = {
   BATCH_TOO_LARGE: (d) =>
     `the filter matches ${d.atLeast ? `more than ${d.max}` : d.count} jobs; a batch holds at most ${d.max}: narrow the filter (generator, error code, failure window)`,
   BATCH_PREVIEW_STALE: (d) =>
-    `the jobs this filter matches changed since the preview (now ${d.count}): preview again and approve what you see`,
+    d.expiredAt
+      ? `the preview expired at ${d.expiredAt} (a preview holds for an hour): preview again and approve what you see`
+      : `the jobs this filter matches changed since the preview (now ${d.count}), or the token is not this preview's: preview again and approve what you see`,
   IDEMPOTENCY_KEY_REUSED: () => "this Idempotency-Key was already used for a different request",
   VALIDATION_FAILED: (d) =>
     d.field === "input"

@@ -343,7 +343,8 @@ export const RetryBatchPreviewSchema = z
       .array(z.string())
       .openapi({ description: "the jobs a batch approved now would hold, sorted" }),
     previewToken: z.string().openapi({
-      description: "names exactly this set of jobs; approval is refused if the set has changed",
+      description:
+        "names exactly this set of jobs, for this filter and kind on this database, for an hour: made with a key only the database holds, so it cannot be computed, only previewed; approval is refused (BATCH_PREVIEW_STALE) if the set has changed or the hour has passed",
     }),
     excluded: z
       .object({
@@ -468,8 +469,11 @@ export const CreateRetryBatchBody = z
     filter: RetryBatchFilterSchema,
     previewToken: z
       .string()
-      .regex(/^[0-9a-f]{64}$/, "is not a preview token")
-      .openapi({ description: "the `previewToken` of the preview being approved" }),
+      .regex(/^[0-9]{1,12}\.[0-9a-f]{64}$/, "is not a preview token")
+      .openapi({
+        description:
+          "the `previewToken` of the preview being approved, within the hour it was made",
+      }),
     reasonCode: ReasonCodeSchema,
     reasonText: reasonText().openapi({ example: "the model endpoint was down 14:00-14:20" }),
     expiresInHours: expiresInHours.optional(),

@@ -120,7 +120,7 @@ describe("a retry batch from the failed jobs list to execution", () => {
 
     const fields = hiddenFields(preview.html, "/admin/retry-batches");
     expect(fields).toMatchObject({ generator, errorCode: "HTTP_TIMEOUT" });
-    expect(fields.previewToken).toMatch(/^[0-9a-f]{64}$/);
+    expect(fields.previewToken).toMatch(/^[0-9]{10}\.[0-9a-f]{64}$/);
     const approved = await client.post(
       "/admin/retry-batches",
       { ...fields, reasonCode: "TRANSIENT_FAILURE", reasonText: "provider timeouts, resolved" },
@@ -264,7 +264,7 @@ describe("a retry batch from the failed jobs list to execution", () => {
       "/admin/retry-batches",
       {
         generator: "nothing-here",
-        previewToken: "0".repeat(64),
+        previewToken: `${"9".repeat(10)}.${"0".repeat(64)}`,
         reasonCode: "OTHER",
         reasonText: "x",
       },

@@ -8,6 +8,7 @@ import {
   type Tokens,
   testApp,
 } from "../helpers/api";
+import { appRoleMember } from "../helpers/app-role";
 import { freshDatabase, setPolicy, type TestDatabase, usePolicy } from "../helpers/db";
 import { failedJobs, failJob } from "../helpers/fixtures";
 
@@ -86,9 +87,9 @@ describe("an incident: 320 jobs failed, then 20 more", () => {
       jobIds: [...originals].sort(),
       excluded: { overBudget: 0, pendingIntent: 0 },
     });
-    expect(first.body.previewToken).toMatch(/^[0-9a-f]{64}$/);
-    // Previewing twice names the same set with the same token.
-    expect((await preview(filter)).body.previewToken).toBe(first.body.previewToken);
+    expect(first.body.previewToken).toMatch(/^[0-9]{10}\.[0-9a-f]{64}$/);
+    // Previewing again names the same set: its token approves it as the first one would.
+    expect((await preview(filter)).body.jobIds).toEqual(first.body.jobIds);
 
     originals.push(...(await failedJobs(t.db, 20, { code: "UPSTREAM_DOWN" })).map((j) => j.id));
     const before = await written();
@@ -361,7 +362,7 @@ describe("refusals of an approval, each writing nothing", () => {
   });
 
   it("400 for a filter that is not one", async () => {
-    const token = "0".repeat(64);
+    const token = `${"9".repeat(10)}.${"0".repeat(64)}`;
     const filters: JsonBody[] = [
       { generator: "demo", status: "FAILED" },
       { failedAfter: "yesterday" },
@@ -685,5 +686,75 @@ describe("reading batches", () => {
     expect(
       body.paths["/api/admin/retry-intents/{id}/execute"].post.responses["409"].description,
     ).toMatch(/INTENT_EXPIRED/);
+  });
+});
+
+describe("a preview token", () => {
+  const filter = { generator: "demo", errorCode: "TOKEN_BOUND" };
+  let ids: string[];
+
+  beforeAll(async () => {
+    ids = (await failedJobs(t.db, 3, { code: "TOKEN_BOUND" })).map((j) => j.id).sort();
+  });
+
+  it("is made with the database's key, which the application's role cannot read", async () => {
+    const shown = await preview(filter);
+    expect(shown.body.jobIds).toEqual(ids);
+    // What a token used to be, and what anyone could compute from the ids: a bare SHA-256.
+    const { createHash } = await import("node:crypto");
+    const unkeyed = createHash("sha256").update(ids.join("\n")).digest("hex");
+    expect(shown.body.previewToken).not.toContain(unkeyed);
+    const before = await written();
+    for (const previewToken of [unkeyed, `${Math.floor(Date.now() / 1000) + 3600}.${unkeyed}`]) {
+      const refused = await approve({ filter, previewToken });
+      expect(refused.status).toBe(previewToken === unkeyed ? 400 : 409);
+    }
+    expect(await written()).toEqual(before);
+    const member = await appRoleMember(t);
+    await expect(member.raw.query("SELECT preview_key FROM regent_secrets")).rejects.toMatchObject({
+      code: "42501",
+    });
+  });
+
+  it("names its filter and kind: the same jobs under another filter are refused", async () => {
+    const shown = await preview(filter);
+    const widened = { ...filter, failedAfter: "2000-01-01T00:00:00Z" };
+    expect((await preview(widened)).body.jobIds).toEqual(shown.body.jobIds);
+    const before = await written();
+    const refused = await approve({ filter: widened, previewToken: shown.body.previewToken });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe("BATCH_PREVIEW_STALE");
+    const asSupersession = await approve({
+      kind: "SUPERSEDE",
+      filter: { generator: "demo" },
+      previewToken: shown.body.previewToken,
+      reasonCode: "OTHER",
+    });
+    expect(asSupersession.status).toBe(409);
+    expect(await written()).toEqual(before);
+  });
+
+  it("holds for an hour: an expired one is refused with when it expired", async () => {
+    const past = Math.floor(Date.now() / 1000) - 60;
+    // Made by the database itself, as a preview an hour and a minute ago would have made it.
+    const { rows } = await t.raw.query(
+      "SELECT regent_preview_token($1::jsonb, 'RETRY', $2::text[], $3) AS token",
+      [JSON.stringify(filter), ids, past],
+    );
+    const before = await written();
+    const refused = await approve({ filter, previewToken: rows[0].token });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({
+      code: "BATCH_PREVIEW_STALE",
+      details: { count: 3, expiredAt: new Date(past * 1000).toISOString() },
+    });
+    expect(refused.body.error.message).toContain("expired");
+    expect(await written()).toEqual(before);
+    // The same set, made for an hour from now, is approved.
+    const fresh = await t.raw.query(
+      "SELECT regent_preview_token($1::jsonb, 'RETRY', $2::text[], $3) AS token",
+      [JSON.stringify(filter), ids, past + 3660],
+    );
+    expect((await approve({ filter, previewToken: fresh.rows[0].token })).status).toBe(201);
   });
 });
