@@ -1,10 +1,10 @@
 import type { Executor } from "../../db/types";
 import type { WorkerConfig } from "../config/worker";
 import { sealAudit } from "../domain/audit-seals";
-import { compactTallies } from "../domain/tallies";
 import { newId } from "../domain/ids";
 import { pruneExpiredRecords } from "../domain/retention";
 import { expireRetryIntents } from "../domain/retry-intents";
+import { compactTallies } from "../domain/tallies";
 import { type AlertOutcome, type AlertSettings, sendAlertDigest } from "./alerts";
 import { Semaphore } from "./async";
 import { type Claimant, claimJobs, finishJobs, renewLeases, sweepExpiredLeases } from "./claimer";
@@ -231,7 +231,11 @@ export async function runWorkerInvocation(
     } catch (error) {
       // The counts stay right unfolded, only a little slower to sum: the next invocation folds.
       console.warn(
-        JSON.stringify({ event: "worker.tallies.failed", invocationId, error: describeError(error) }),
+        JSON.stringify({
+          event: "worker.tallies.failed",
+          invocationId,
+          error: describeError(error),
+        }),
       );
     }
   }
