@@ -7,9 +7,11 @@
  * TEST_DATABASE_URL) names and dropped afterwards, unless `--keep` names the seeded one to keep
  * (and to reuse on the next run with the same name, skipping the seeding).
  *
- * The seed's shape, as a year of a busy deployment would leave it: jobs created evenly over the
- * 365 days before now, half `demo` and half `http`; 95% COMPLETED with an output, 5% FAILED
- * with one of six error codes; three audit events each (created, claimed, finished), sealed.
+ * The seed's shape, as a busy deployment's years would leave it: jobs created at an even rate of
+ * 1,000,000 a year (about 2,700 a day) up to now, so that 10,000,000 are ten years of the same
+ * days (a longer history, not a busier one); half `demo` and half `http`; 95% COMPLETED with an
+ * output, 5% FAILED with one of six error codes; three audit events each (created, claimed,
+ * finished), sealed.
  * It is written by the owner with the triggers off (`session_replication_role = replica`), in
  * batches of 100,000 jobs, and the database's counters are then filled from the rows as a
  * migration fills them; the reads then run as any deployment's would. The "empty" database
@@ -51,9 +53,11 @@ const ERROR_CODES = [
   "GENERATOR_TIMEOUT",
 ];
 
+/** A year's 31,536,000 seconds over 1,000,000 jobs: one job every 31.536 s. */
+const SPACING = "interval '31.536 seconds'";
+
 /** Jobs first..last: ids, generators, outcomes and instants all follow from the number. */
 async function seedChunk(client: pg.Client, first: number, last: number, total: number) {
-  const span = `(365 * 86400.0 / ${total})`;
   await client.query("BEGIN");
   await client.query("SET LOCAL session_replication_role = replica");
   await client.query(
@@ -69,7 +73,7 @@ async function seedChunk(client: pg.Client, first: number, last: number, total: 
               'code', ($3::text[])[1 + (g / 40) % 6], 'message', 'the generator service answered 503')
             END
      FROM generate_series($1::int, $2::int) g,
-          LATERAL (SELECT now() - interval '365 days' + g * ${span} * interval '1 second' AS t) at`,
+          LATERAL (SELECT now() - (${total} - g) * ${SPACING} AS t) at`,
     [first, last, ERROR_CODES],
   );
   await client.query(
