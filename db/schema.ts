@@ -56,8 +56,35 @@ const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
-/** A failure: its code and message, and the generator version that failed when one ran. */
-export type JobError = { code: string; message: string; generatorVersion?: string };
+/** How much of a service's answer a failure keeps: a row holds a diagnosis, not the answer. */
+export const UPSTREAM_EXCERPT_CHARS = 2000;
+
+/**
+ * What the service a generator called answered, on a failure where it answered (the `http`
+ * generator's): its status line, its Content-Type and, when the body is text, its first
+ * UPSTREAM_EXCERPT_CHARS characters (null when it is not text). It may quote the service's
+ * data, so only the job's row keeps it and only admins read it: the audit trail and the API
+ * leave it out.
+ */
+export type UpstreamAnswer = {
+  status: number;
+  statusText: string;
+  contentType: string | null;
+  excerpt: string | null;
+  /** Whether the body went on past the excerpt. */
+  truncated: boolean;
+};
+
+/**
+ * A failure: its code and message, the generator version that failed when one ran, and what
+ * the service it called answered when that explains the failure.
+ */
+export type JobError = {
+  code: string;
+  message: string;
+  generatorVersion?: string;
+  upstream?: UpstreamAnswer;
+};
 
 export const regenerationJobs = pgTable(
   "regeneration_jobs",
@@ -288,6 +315,13 @@ export const auditEvents = pgTable(
      */
     index("audit_events_subject_idx").on(t.subjectId, t.type, t.id),
     index("audit_events_type_idx").on(t.type, t.id),
+    /** The audit page filtered by who acted, newest first. */
+    index("audit_events_actor_idx").on(t.actor, t.id),
+    /**
+     * The audit page filtered by when: events are only ever appended, so their time follows
+     * their place on disk and a block range index finds a window for a few pages of its own.
+     */
+    index("audit_events_created_idx").using("brin", t.createdAt),
   ],
 );
 
@@ -556,10 +590,15 @@ export const tallies = pgTable(
   (t) => [check("tallies_subject", sql`${t.subject} IN ('job', 'intent')`)],
 );
 
+/** What has been decided about a FAILED job without a successor (`open_failures.decision`). */
+export const OPEN_FAILURE_DECISIONS = ["open", "pending", "rejected"] as const;
+export type OpenFailureDecision = (typeof OPEN_FAILURE_DECISIONS)[number];
+
 /**
- * The FAILED jobs without a successor: what a retry batch takes from, kept by the database as
- * jobs fail and are retried, so that a batch's candidates are read without walking the
- * failures that were retried long ago. A row goes when its job gets a successor.
+ * The FAILED jobs without a successor: what a retry batch takes from and what the admin page
+ * lists as needing a decision, kept by the database as jobs fail, intents are recorded and
+ * decided, and jobs are retried, so that neither walks the failures that were retried long
+ * ago. A row goes when its job gets a successor.
  */
 export const openFailures = pgTable(
   "open_failures",
@@ -572,10 +611,26 @@ export const openFailures = pgTable(
     failedAt: ts("failed_at").notNull(),
     /** Whether the job is itself a retry: only then has a batch its chain's depth to find. */
     isRetry: boolean("is_retry").notNull(),
+    /**
+     * `pending` while an intent for the job waits; `rejected` when a person rejected its newest
+     * intent (leaving it failed was the decision); `open` otherwise: nothing decided yet, which
+     * an intent the worker rejected as expired (`system`) does not change. Kept by the triggers
+     * on retry_intents, in the intent's own transaction.
+     */
+    decision: text("decision").$type<OpenFailureDecision>().notNull().default("open"),
   },
   (t) => [
-    index("open_failures_generator_idx").on(t.generator, t.errorCode, t.failedAt),
-    index("open_failures_code_idx").on(t.errorCode, t.failedAt),
+    check(
+      "open_failures_decision",
+      sql`${t.decision} IN ${sql.raw(`(${OPEN_FAILURE_DECISIONS.map((d) => `'${d}'`).join(", ")})`)}`,
+    ),
+    /**
+     * By decision first: the open ones (the admin page's list and counts), the rejected ones a
+     * batch preview counts, and the open and pending ones a batch takes from, each read from
+     * its own range, for a generator and an error code or an error code alone.
+     */
+    index("open_failures_decision_idx").on(t.decision, t.generator, t.errorCode, t.failedAt),
+    index("open_failures_decision_code_idx").on(t.decision, t.errorCode, t.failedAt),
     index("open_failures_failed_idx").on(t.failedAt),
   ],
 );

@@ -15,7 +15,7 @@ const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/;
  * A failure-window bound as typed. A `datetime-local` input sends no time zone; the page shows
  * every time in UTC, so it is read as UTC here rather than in whatever zone the server runs.
  */
-function instant(value: string): string {
+export function instant(value: string): string {
   if (!LOCAL_DATE_TIME.test(value)) return value;
   // An input that leaves out the seconds means zero seconds; the instant rule wants them said.
   return `${value.length === 16 ? `${value}:00` : value}Z`;

@@ -13,7 +13,8 @@ export const STYLESHEET = `
   --border-strong: #cfd4db;
   --text: #1b1f24;
   --muted: #5d6876;
-  --faint: #8a94a3;
+  /* The lightest text colour: still 4.5:1 (WCAG AA) on every background it is used on. */
+  --faint: #626c7a;
   --link: #2450c4;
   --focus: #3b6fe0;
   --header-bg: #15181c;
@@ -39,8 +40,8 @@ export const STYLESHEET = `
 @media (prefers-color-scheme: dark) {
   :root {
     --bg: #111317; --surface: #181b20; --surface-2: #1d2026; --border: #2a2f37;
-    --border-strong: #3a404a; --text: #e4e7eb; --muted: #a0a9b5; --faint: #77808c;
-    --link: #8fb0ff; --focus: #8fb0ff; --header-bg: #0b0c0f; --primary: #3d67d8;
+    --border-strong: #3a404a; --text: #e4e7eb; --muted: #a0a9b5; --faint: #8e97a3;
+    --link: #8fb0ff; --focus: #8fb0ff; --header-bg: #0b0c0f; --primary: #3d67d8; --danger: #ff9b91;
     --code-bg: #14171b; --json-key: #d2a8ff; --json-string: #7ee2a0; --json-number: #ffb76b;
     --json-literal: #8fb0ff;
     --red-bg: #3a1717; --red-fg: #ff9b91; --green-bg: #15301f; --green-fg: #7fdc9d;
@@ -53,6 +54,9 @@ html { font-size: 14px; }
 body { margin: 0; background: var(--bg); color: var(--text); font: 1rem/1.45 var(--sans); }
 a { color: var(--link); text-decoration: none; }
 a:hover { text-decoration: underline; }
+/* A link inside a sentence is underlined: its colour alone differs from the text's by less than 3:1. */
+:is(p, li, .crumbs, .hint, blockquote) a:not(.button, .badge, .node) { text-decoration: underline;
+  text-underline-offset: 2px; }
 :focus-visible { outline: 2px solid var(--focus); outline-offset: 2px; border-radius: 3px; }
 code, pre, .mono { font-family: var(--mono); font-size: 0.9rem; }
 h1, h2, h3 { margin: 0; font-weight: 600; }
@@ -62,7 +66,8 @@ h2 { font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.06em; color
 p { margin: 0 0 0.6rem; }
 
 .skip-link { position: absolute; left: -9999px; top: 0; }
-.skip-link:focus { left: 8px; top: 8px; z-index: 10; background: var(--surface); padding: 6px 10px; }
+.skip-link:focus { left: 8px; top: 8px; z-index: 10; background: var(--surface); color: var(--link);
+  padding: 6px 10px; border: 1px solid var(--border-strong); border-radius: 5px; text-decoration: underline; }
 
 .topbar { background: var(--header-bg); color: var(--header-text); }
 .topbar-inner { max-width: 1240px; margin: 0 auto; padding: 0 24px; height: 48px;
@@ -82,7 +87,9 @@ p { margin: 0 0 0.6rem; }
 .whoami .button:hover { background: rgba(255,255,255,0.08); }
 .whoami a { color: var(--header-text); }
 
-main { max-width: 1240px; margin: 0 auto; padding: 20px 24px 48px; }
+/* A word longer than the screen (an id, a token, an input) breaks rather than widening the page. */
+main { max-width: 1240px; margin: 0 auto; padding: 20px 24px 48px; overflow-wrap: break-word; }
+h1.id, .notice, .error-box, .crumbs { overflow-wrap: anywhere; }
 .page-head { display: flex; align-items: flex-end; justify-content: space-between; gap: 16px;
   margin-bottom: 14px; flex-wrap: wrap; }
 .page-head .title { display: flex; align-items: center; gap: 10px; flex-wrap: wrap; }
@@ -102,7 +109,7 @@ main { max-width: 1240px; margin: 0 auto; padding: 20px 24px 48px; }
 .columns { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 14px;
   margin-bottom: 14px; align-items: start; }
 .columns > .panel, .columns > div > .panel:last-child { margin-bottom: 0; }
-@media (max-width: 900px) { .columns { grid-template-columns: 1fr; } }
+@media (max-width: 900px) { .columns { grid-template-columns: minmax(0, 1fr); } }
 
 /* Relative, so that what is positioned inside a table (.sr-only) scrolls with it, not the page. */
 .table-wrap { overflow-x: auto; position: relative; }
@@ -116,7 +123,30 @@ table.grid { width: 100%; border-collapse: collapse; font-size: 0.95rem; }
 .grid td.num, .grid th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .grid .clip { max-width: 300px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .grid .wrap { max-width: 420px; }
+/* Codes, ids and names come as one long word at times: they break rather than widen the table. */
+.grid td.mono, .grid td code, .grid .id, .grid .chip { overflow-wrap: anywhere; }
 .empty { padding: 22px 14px; color: var(--muted); text-align: center; }
+
+/*
+ * On a narrow screen a table of cards (.cards) is a list of its rows: each cell on a line of its
+ * own beside its column's name (data-label), wrapping, so that nothing scrolls sideways. The
+ * header row is still there for screen readers, out of sight.
+ */
+@media (max-width: 720px) {
+  table.cards, .cards > tbody, .cards > tbody > tr { display: block; }
+  .cards > thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  .cards > tbody > tr { padding: 6px 12px; border-bottom: 1px solid var(--border); }
+  .cards > tbody > tr:last-child { border-bottom: 0; }
+  .grid.cards > tbody > tr > :is(td, th) { display: flow-root; padding: 3px 0 3px 7.5rem; border: 0;
+    max-width: none; overflow: visible; white-space: normal; overflow-wrap: anywhere; text-align: left; }
+  .cards > tbody > tr > [data-label]::before { content: attr(data-label); float: left; width: 7rem;
+    margin-left: -7.5rem; color: var(--muted); font: 600 0.78rem/1.9 var(--sans);
+    text-transform: uppercase; letter-spacing: 0.05em; overflow-wrap: normal; }
+  .grid.cards tbody tr:hover td { background: none; }
+  /* A table that stays a table gets narrower cells, and what would not wrap in them wraps. */
+  .grid th, .grid td { padding: 6px 8px; }
+  .grid td.nowrap, .grid td .nowrap { white-space: normal; }
+}
 
 dl.meta { display: grid; grid-template-columns: 150px minmax(0, 1fr); gap: 6px 14px; margin: 0; }
 dl.meta dt { color: var(--muted); }
@@ -159,7 +189,7 @@ dl.meta dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
 .hint code { white-space: nowrap; }
 input[type="text"], input[type="password"], input[type="search"], input[type="datetime-local"], select, textarea {
   font: inherit; color: var(--text); background: var(--surface); border: 1px solid var(--border-strong);
-  border-radius: 5px; padding: 6px 9px; min-width: 0; }
+  border-radius: 5px; padding: 6px 9px; min-width: 0; max-width: 100%; }
 textarea { width: 100%; min-height: 64px; resize: vertical; }
 select { padding-right: 24px; }
 input[type="text"], input[type="password"], input[type="search"], input[type="datetime-local"], select { height: 32px; }
@@ -171,14 +201,14 @@ legend { font-weight: 600; padding: 0; margin-bottom: 8px; }
 .form-grid { display: grid; grid-template-columns: minmax(240px, 400px) minmax(0, 1fr); gap: 0 14px;
   align-items: start; }
 .form-grid select { width: 100%; }
-@media (max-width: 900px) { .form-grid { grid-template-columns: 1fr; } }
+@media (max-width: 900px) { .form-grid { grid-template-columns: minmax(0, 1fr); } }
 .marks { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-top: 4px; }
 .batch-offer { display: grid; gap: 4px; justify-items: end; margin: 0; max-width: 360px; text-align: right; }
 .big-count { font-size: 1.05rem; margin-bottom: 4px; }
 .big-count strong { font-size: 1.8rem; font-weight: 650; font-variant-numeric: tabular-nums; margin-right: 4px; }
 ul.excluded { margin: 0 0 0.6rem; padding-left: 1.2rem; display: grid; gap: 4px; }
 ol.id-list { list-style: none; margin: 0; padding: 8px 10px; max-height: 320px; overflow: auto;
-  display: grid; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr)); gap: 2px 16px;
+  display: grid; grid-template-columns: repeat(auto-fill, minmax(min(240px, 100%), 1fr)); gap: 2px 16px;
   border: 1px solid var(--border); border-radius: 5px; background: var(--surface-2); }
 .table-wrap.scroll { max-height: 520px; overflow: auto; }
 .table-wrap.scroll thead th { position: sticky; top: 0; z-index: 1; }
@@ -222,19 +252,22 @@ blockquote.notice { margin: 0 0 10px; }
 
 .json { margin: 0; }
 .json > summary { cursor: pointer; color: var(--muted); font-size: 0.88rem; padding: 2px 0 6px; }
+/* JSON wraps rather than scrolling sideways; only a long document (.scroll) scrolls, in its own box. */
 .json pre { margin: 0; background: var(--code-bg); border: 1px solid var(--border); border-radius: 5px;
-  padding: 9px 11px; overflow: auto; max-height: 420px; line-height: 1.5; white-space: pre; }
+  padding: 9px 11px; line-height: 1.5; white-space: pre-wrap; overflow-wrap: anywhere; }
+.json pre.scroll, .diff-pane pre.scroll { max-height: 420px; overflow-y: auto; }
 .json .k { color: var(--json-key); }
 .json .s { color: var(--json-string); }
 .json .n { color: var(--json-number); }
 .json .l { color: var(--json-literal); }
-td .json pre { max-height: 180px; padding: 5px 8px; font-size: 0.82rem; }
+td .json pre { padding: 5px 8px; font-size: 0.82rem; }
+td .json pre.scroll { max-height: 180px; }
 .json-diff { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px 14px; }
 .json-diff .diff-summary { grid-column: 1 / -1; margin: 0; }
 .diff-pane { min-width: 0; }
 .diff-pane h3 { font-size: 0.92rem; font-weight: 600; margin-bottom: 6px; }
 .diff-pane pre { margin: 0; background: var(--code-bg); border: 1px solid var(--border); border-radius: 5px;
-  padding: 9px 0; overflow: auto; max-height: 420px; line-height: 1.5; white-space: pre; }
+  padding: 9px 0; line-height: 1.5; white-space: pre-wrap; overflow-wrap: anywhere; }
 .diff-pane .k { color: var(--json-key); }
 .diff-pane .s { color: var(--json-string); }
 .diff-pane .n { color: var(--json-number); }
@@ -267,6 +300,8 @@ td .json > summary { padding: 0; }
 .confirm .warning { font-size: 1.08rem; font-weight: 600; margin: 0 0 6px; }
 .login { max-width: 420px; margin: 8vh auto 0; }
 .login input { width: 100%; }
+/* The page's one heading, in the panel's header. */
+.login h1 { font-size: 1.1rem; }
 .pager { display: flex; justify-content: flex-end; gap: 10px; padding: 8px 14px; border-top: 1px solid var(--border); }
 .pager:empty { display: none; }
 footer.foot { max-width: 1240px; margin: 0 auto; padding: 0 24px 24px; color: var(--faint); font-size: 0.85rem; }
@@ -305,11 +340,73 @@ figure.chart svg { display: block; width: 100%; height: auto; }
   .topbar-inner { height: auto; flex-wrap: wrap; gap: 4px 16px; padding: 8px 12px; }
   .nav { order: 3; flex-basis: 100%; flex-wrap: wrap; }
   .nav a { padding: 4px 8px; }
-  .whoami { margin-left: auto; }
+  .whoami { margin-left: auto; min-width: 0; flex-wrap: wrap; }
+  .whoami strong { overflow-wrap: anywhere; }
+  .hint code { white-space: normal; overflow-wrap: anywhere; }
+  .batch-offer { justify-items: start; max-width: none; text-align: left; }
+  .filter-sep { display: none; }
+  /* The chart is drawn 1080 units wide: its labels grow as it shrinks, to stay legible. */
+  .chart text { font-size: 26px; }
+  figure.chart svg { overflow: visible; }
   main { padding: 14px 12px 40px; }
   dl.meta { grid-template-columns: minmax(0, 1fr); gap: 0 14px; }
   dl.meta dd { margin-bottom: 6px; }
 }
+
+/*
+ * The job page's error, what its service answered, and the lineage of attempts, one under the
+ * other, and the error column of the jobs list: every text shown whole and wrapping, never cut
+ * to a tooltip.
+ */
+.error-box p { margin: 0; }
+.error-box .error-message { overflow-wrap: anywhere; }
+.error-box .upstream { display: grid; gap: 6px; margin-top: 8px; }
+.upstream-excerpt { margin: 0; padding: 8px 10px; background: var(--surface); color: var(--text);
+  border: 1px solid var(--border); border-radius: 5px; white-space: pre-wrap; overflow-wrap: anywhere; }
+.lineage { flex-direction: column; align-items: stretch; }
+.lineage li { flex-direction: column; align-items: stretch; }
+.lineage .node { gap: 4px; }
+.lineage .node-row { flex-wrap: wrap; }
+.lineage .node-row .id, .lineage .node-error, .lineage .decision { overflow-wrap: anywhere; min-width: 0; }
+.lineage .node-error .code { font-family: var(--mono); font-weight: 650; color: var(--red-fg); }
+.lineage .node-time { color: var(--muted); font-size: 0.9rem; }
+.lineage .link { display: flex; gap: 8px; align-items: baseline; min-width: 0; margin: 0;
+  padding: 5px 0 5px 14px; color: var(--muted); font-size: 0.9rem; }
+.lineage .link a { color: var(--link); font-family: inherit; font-size: inherit; }
+.grid .error-text { overflow-wrap: anywhere; }
+
+/*
+ * A retry batch's contents: the preview's counts per error code (a small table beside the
+ * count), its jobs with their approval checkboxes, the failure windows of a filter too large for
+ * one batch, and on the batch page the jobs it created by status, laid out as the intents'
+ * counts are.
+ */
+table.code-counts { width: auto; min-width: 220px; margin: 0 0 12px; }
+.preview-jobs td:first-child input[type="checkbox"] { width: 16px; height: 16px; margin: 2px 0 0; }
+.preview-jobs .wrap { overflow-wrap: anywhere; }
+table.failure-windows { margin: 0 0 10px; }
+dl.outcomes { display: flex; gap: 10px; margin: 0 0 10px; flex-wrap: wrap; }
+dl.outcomes > div { display: grid; gap: 4px; justify-items: start; padding: 8px 12px; min-width: 110px;
+  border: 1px solid var(--border); border-radius: 6px; background: var(--surface-2); }
+dl.outcomes dt { margin: 0; }
+dl.outcomes dd { margin: 0; font-size: 1.4rem; font-weight: 650; font-variant-numeric: tabular-nums; }
+
+/*
+ * What needs a decision, found and filtered: the jobs list's filter row under its tabs and the
+ * sentence saying which filter its counts are for, the search by id beside the page's title,
+ * and the refusal a form shows beside itself, which the page focuses when it comes back.
+ */
+.list-filters { margin: 0 0 6px; }
+.list-filters select { max-width: 16rem; }
+.counts-for { margin: 0 0 12px; font-size: 0.9rem; }
+search { display: block; }
+.id-search { display: flex; gap: 6px 8px; align-items: center; flex-wrap: wrap; margin: 0; max-width: 380px; }
+.id-search label { font-weight: 550; font-size: 0.92rem; }
+.id-search input { flex: 1 1 12rem; min-width: 0; font-family: var(--mono); }
+.id-search .hint { flex-basis: 100%; }
+.form-refusal { margin: 0 0 12px; scroll-margin-top: 16px; }
+.form-refusal:focus { outline: 2px solid var(--focus); outline-offset: 3px; border-radius: 5px; }
+.form-refusal .notice { margin: 0; }
 `;
 
 /** A short content hash for the stylesheet's URL, so it can be cached for good and still change. */

@@ -1,10 +1,11 @@
 -- The jobs without a successor that a batch of p_kind takes from a filter: FAILED ones to
--- retry ({generator?, errorCode?, failedAfter?, failedBefore?}, read from open_failures) or
--- COMPLETED ones to supersede ({generator?, generatorVersion?, completedAfter?,
--- completedBefore?}; the version is the output's), instants on finished_at; each with its
--- retry depth, whether an intent already waits for it, and whether a batch takes it: no
--- pending intent, and within the policy's retry budget. Preview and approval both read the
--- set here.
+-- retry ({generator?, errorCode?, failedAfter?, failedBefore?}, read from open_failures, less
+-- those whose newest intent a person rejected: that was a decision, which a batch does not
+-- undo; regent_batch_rejected counts them) or COMPLETED ones to supersede ({generator?,
+-- generatorVersion?, completedAfter?, completedBefore?}; the version is the output's),
+-- instants on finished_at; each with its retry depth, whether an intent already waits for it,
+-- and whether a batch takes it: no pending intent, and within the policy's retry budget.
+-- Preview and approval both read the set here.
 --
 -- With p_limit, the walk stops at the p_limit-th job a batch takes: a filter over a long
 -- history answers "more than a batch holds" after reading that many, not after reading every
@@ -15,7 +16,7 @@ CREATE FUNCTION regent_batch_candidates(p_filter jsonb, p_kind retry_intent_kind
 RETURNS TABLE (id text, depth integer, pending boolean, eligible boolean) LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, public, pg_temp
 -- Planned for each filter: a plan made once for any filter could not use the index its fields
--- point at (open_failures_generator_idx, _code_idx, _failed_idx).
+-- point at (open_failures_decision_idx, _decision_code_idx, _failed_idx).
 SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
   v_budget constant integer := (SELECT retry_budget FROM regent_policy WHERE singleton);
@@ -26,9 +27,9 @@ BEGIN
     SELECT f.job_id AS id,
            -- Most failed jobs are originals; only a retry needs its chain walked.
            CASE WHEN f.is_retry THEN regent_retry_depth(f.job_id) ELSE 0 END AS depth,
-           EXISTS (SELECT 1 FROM retry_intents i WHERE i.source_job_id = f.job_id AND i.status = 'PENDING') AS pending
+           f.decision = 'pending' AS pending
     FROM open_failures f
-    WHERE p_kind = 'RETRY'
+    WHERE p_kind = 'RETRY' AND f.decision IN ('open', 'pending')
       AND (p_filter->>'generator' IS NULL OR f.generator = p_filter->>'generator')
       AND (p_filter->>'errorCode' IS NULL OR f.error_code = p_filter->>'errorCode')
       AND (p_filter->>'failedAfter' IS NULL OR f.failed_at >= (p_filter->>'failedAfter')::timestamptz)

@@ -1,4 +1,4 @@
-import { eq, type SQL } from "drizzle-orm";
+import { eq, type SQL, sql } from "drizzle-orm";
 import { GENERATOR_NAME } from "../../db/catalog";
 import { type Job, type JobStatus, regenerationJobs } from "../../db/schema";
 import type { Executor } from "../../db/types";
@@ -89,10 +89,26 @@ export interface LineageEntry {
   depth: number;
 }
 
-export interface JobQuery {
+/**
+ * Which failures a list is about: their error code, and when they failed (ISO-8601 instants on
+ * `finished_at`, checked by the caller: on or after `failedAfter`, before `failedBefore`). Each
+ * field set keeps FAILED jobs only.
+ */
+export interface FailureFilter {
+  errorCode?: string | undefined;
+  failedAfter?: string | undefined;
+  failedBefore?: string | undefined;
+}
+
+export interface JobQuery extends FailureFilter {
   status?: JobStatus | undefined;
   generator?: string | undefined;
   createdBy?: string | undefined;
+  /**
+   * true: only the open failures (FAILED, newest of their chain, no intent pending, and the
+   * newest intent not rejected by a person: they need a decision); false: every job but them.
+   */
+  open?: boolean | undefined;
   limit: number;
   cursor?: string | undefined;
 }
@@ -107,11 +123,53 @@ export async function listJobs(db: Executor, query: JobQuery): Promise<Page<Job>
   return { items, nextCursor };
 }
 
+/** Whether a filter names any failure field. */
+export const filtersFailures = (filter: FailureFilter): boolean =>
+  Boolean(filter.errorCode || filter.failedAfter || filter.failedBefore);
+
+/**
+ * The open failures a filter matches, as conditions on open_failures (`f`), for a read that
+ * takes them from its decision indexes (open_failures_decision_idx, _decision_code_idx).
+ */
+export function openFailureConditions(
+  filter: FailureFilter & { generator?: string | undefined },
+): SQL {
+  const conditions = [sql`f.decision = 'open'`];
+  if (filter.generator) conditions.push(sql`f.generator = ${filter.generator}`);
+  if (filter.errorCode) conditions.push(sql`f.error_code = ${filter.errorCode}`);
+  if (filter.failedAfter) conditions.push(sql`f.failed_at >= ${filter.failedAfter}::timestamptz`);
+  if (filter.failedBefore) conditions.push(sql`f.failed_at < ${filter.failedBefore}::timestamptz`);
+  return sql.join(conditions, sql` AND `);
+}
+
 /** The filters of a job list as conditions on regeneration_jobs. */
 export function jobConditions(query: Omit<JobQuery, "limit" | "cursor">): SQL[] {
   const conditions: SQL[] = [];
   if (query.status) conditions.push(eq(regenerationJobs.status, query.status));
   if (query.generator) conditions.push(eq(regenerationJobs.generator, query.generator));
   if (query.createdBy) conditions.push(eq(regenerationJobs.createdBy, query.createdBy));
+  if (filtersFailures(query)) conditions.push(eq(regenerationJobs.status, "FAILED"));
+  if (query.errorCode) {
+    conditions.push(sql`${regenerationJobs.error}->>'code' = ${query.errorCode}`);
+  }
+  if (query.failedAfter) {
+    conditions.push(sql`${regenerationJobs.finishedAt} >= ${query.failedAfter}::timestamptz`);
+  }
+  if (query.failedBefore) {
+    conditions.push(sql`${regenerationJobs.finishedAt} < ${query.failedBefore}::timestamptz`);
+  }
+  // The open ones are read from open_failures (what waits for a decision, whatever the
+  // history), narrowed there by the same filter, and their jobs looked up by id: as an array,
+  // so that the plan never walks the jobs' primary key in step with them (a merge join would
+  // read every job whose id sorts between theirs).
+  if (query.open === true) {
+    conditions.push(
+      sql`${regenerationJobs.id} = ANY (ARRAY(SELECT f.job_id FROM open_failures f WHERE ${openFailureConditions(query)}))`,
+    );
+  } else if (query.open === false) {
+    conditions.push(
+      sql`NOT EXISTS (SELECT 1 FROM open_failures f WHERE f.job_id = ${regenerationJobs.id} AND f.decision = 'open')`,
+    );
+  }
   return conditions;
 }

@@ -15,6 +15,8 @@ import {
   type Output,
   type RetryBatch,
   type RetryIntent,
+  type RetryIntentKind,
+  type RetryReasonCode,
   regenerationJobs,
   regenerationOutputs,
   retryBatches,
@@ -24,7 +26,7 @@ import { type Executor, rowsOf } from "../../db/types";
 import type { SurgeConfig } from "../config/signals";
 import { auditTrailJson } from "./audit";
 import { DomainError, type ErrorCode } from "./errors";
-import { type JobQuery, jobConditions, type LineageEntry } from "./jobs";
+import { type JobQuery, jobConditions, type LineageEntry, openFailureConditions } from "./jobs";
 import { rowFromJson, rowsFromJson } from "./json-rows";
 import { newestFirstPage, type Page } from "./pagination";
 import {
@@ -41,8 +43,9 @@ import { type Surge, type SurgeRow, surgeFrom, surgeQuery } from "./signals";
 type JsonObject = Record<string, unknown>;
 
 /**
- * The retry chain of a job, oldest first, as one JSON array of {step, job}: its ancestors
- * through `retry_of_job_id` and its descendants (each job is retried at most once).
+ * The retry chain of a job, oldest first, as one JSON array of {step, job, intent}: its
+ * ancestors through `retry_of_job_id` and its descendants (each job is retried at most once),
+ * each with the intent that made it (null for the original).
  */
 function lineageJson(jobId: string): SQL {
   return sql`(
@@ -57,14 +60,39 @@ function lineageJson(jobId: string): SQL {
       SELECT j.id, down.step + 1
       FROM regeneration_jobs j JOIN down ON j.retry_of_job_id = down.id
     ), steps AS (SELECT id, step FROM up UNION SELECT id, step FROM down)
-    SELECT coalesce(jsonb_agg(jsonb_build_object('step', s.step, 'job', to_jsonb(l)) ORDER BY s.step), '[]'::jsonb)
+    SELECT coalesce(jsonb_agg(jsonb_build_object('step', s.step, 'job', to_jsonb(l), 'intent', (
+             SELECT jsonb_build_object('id', i.id, 'kind', i.kind, 'reasonCode', i.reason_code,
+                      'reasonText', i.reason_text, 'approvedBy', i.approved_by,
+                      'correctedInput', i.input IS NOT NULL, 'budgetOverride', i.budget_override)
+             FROM retry_intents i WHERE i.id = l.retry_intent_id)) ORDER BY s.step), '[]'::jsonb)
     FROM steps s JOIN regeneration_jobs l ON l.id = s.id)`;
 }
 
-function lineageFrom(json: unknown): LineageEntry[] {
-  const steps = (json ?? []) as { step: number; job: JsonObject }[];
+/** The intent that made a job of a chain, as its lineage tells it: what was decided, why, by whom. */
+export interface StepIntent {
+  id: string;
+  kind: RetryIntentKind;
+  reasonCode: RetryReasonCode;
+  reasonText: string;
+  approvedBy: string;
+  /** Whether the job ran a corrected input rather than its source's. */
+  correctedInput: boolean;
+  budgetOverride: boolean;
+}
+
+/** A job of a chain with the intent that made it (undefined for the original). */
+export interface LineageStep extends LineageEntry {
+  intent: StepIntent | undefined;
+}
+
+function lineageFrom(json: unknown): LineageStep[] {
+  const steps = (json ?? []) as { step: number; job: JsonObject; intent: StepIntent | null }[];
   const base = steps[0]?.step ?? 0;
-  return steps.map((s) => ({ job: rowFromJson(regenerationJobs, s.job), depth: s.step - base }));
+  return steps.map((s) => ({
+    job: rowFromJson(regenerationJobs, s.job),
+    depth: s.step - base,
+    intent: s.intent ?? undefined,
+  }));
 }
 
 /** Every intent for one job, oldest first, as one JSON array (listRetryIntentsForJob's rows). */
@@ -123,8 +151,8 @@ export async function jobWithOutput(
 export interface JobDetail {
   job: Job;
   output: Output | undefined;
-  /** The whole retry chain, oldest first. */
-  lineage: LineageEntry[];
+  /** The whole retry chain, oldest first, each job with the intent that made it. */
+  lineage: LineageStep[];
   /** The newest job of the chain (this one when it has no successor). */
   latest: LatestJob;
   /** The generator version the job ran under, and the one a new job of it runs under now. */
@@ -150,21 +178,76 @@ function latestOutputJson(): SQL {
 }
 
 /**
+ * For a FAILED job: how many other FAILED jobs of its generator failed with its error code in
+ * the hour before it did, and how many of those no job has retried yet (what a retry batch of
+ * the window would take from). The window is in whole seconds, so that a batch filter and a
+ * `datetime-local` input carry it unchanged: from an hour before the second of the failure to
+ * the end of that second.
+ */
+export interface NearbyFailures {
+  /** ISO-8601; on or after, as a batch filter's `failedAfter`. */
+  failedAfter: string;
+  /** ISO-8601; before, as a batch filter's `failedBefore`. */
+  failedBefore: string;
+  failed: number;
+  notRetried: number;
+}
+
+/**
+ * NearbyFailures of the job `j` as a JSON object, null unless it FAILED. The hour's failures of
+ * every generator are read first, fenced off (MATERIALIZED), by failure time through the
+ * partial index of FAILED jobs (`regeneration_jobs_failed_idx`), and each one's successor
+ * through the unique index on `retry_of_job_id`: the count costs the hour's failures. Without
+ * the fence, the plan may take the generator's index instead and walk all of its history.
+ */
+function nearbyFailuresJson(): SQL {
+  return sql`CASE WHEN j.status = 'FAILED' THEN (
+    WITH w AS (
+      SELECT date_trunc('second', j.finished_at) - interval '1 hour' AS after,
+             date_trunc('second', j.finished_at) + interval '1 second' AS before
+    ), hour AS MATERIALIZED (
+      SELECT o.id, o.generator, o.error->>'code' AS code
+      FROM regeneration_jobs o, w
+      WHERE o.status = 'FAILED' AND o.finished_at >= w.after AND o.finished_at < w.before
+    )
+    SELECT jsonb_build_object('failedAfter', regent_iso(w.after), 'failedBefore', regent_iso(w.before),
+             'failed', count(h.id),
+             'notRetried', count(h.id) FILTER (WHERE NOT EXISTS (
+               SELECT 1 FROM regeneration_jobs r WHERE r.retry_of_job_id = h.id)))
+    FROM w LEFT JOIN hour h
+      ON h.generator = j.generator AND h.code = j.error->>'code' AND h.id <> j.id
+    GROUP BY w.after, w.before) END`;
+}
+
+/**
  * A job with its output, its retry chain and its intents, in one statement; with `audit`, its
- * audit trail too, and with `latestOutput` the output of the newest job of its chain when that
- * is another job (the admin page shows both). JOB_NOT_FOUND when there is none.
+ * audit trail too, with `latestOutput` the output of the newest job of its chain when that is
+ * another job (the admin page shows both), and with `nearbyFailures` the failures like it in
+ * the hour before it failed. JOB_NOT_FOUND when there is none.
  */
 export async function jobDetail(db: Executor, jobId: string): Promise<JobDetail>;
 export async function jobDetail(
   db: Executor,
   jobId: string,
-  options: { audit: true; latestOutput?: boolean },
-): Promise<JobDetail & { audit: AuditEvent[]; latestOutput?: Output | undefined }>;
+  options: { audit: true; latestOutput?: boolean; nearbyFailures?: boolean },
+): Promise<
+  JobDetail & {
+    audit: AuditEvent[];
+    latestOutput?: Output | undefined;
+    nearbyFailures?: NearbyFailures | undefined;
+  }
+>;
 export async function jobDetail(
   db: Executor,
   jobId: string,
-  options: { audit?: boolean; latestOutput?: boolean } = {},
-): Promise<JobDetail & { audit?: AuditEvent[]; latestOutput?: Output | undefined }> {
+  options: { audit?: boolean; latestOutput?: boolean; nearbyFailures?: boolean } = {},
+): Promise<
+  JobDetail & {
+    audit?: AuditEvent[];
+    latestOutput?: Output | undefined;
+    nearbyFailures?: NearbyFailures | undefined;
+  }
+> {
   const result = await db.execute(sql`
     SELECT to_jsonb(j) AS job,
            (SELECT to_jsonb(o) FROM regeneration_outputs o WHERE o.job_id = j.id) AS output,
@@ -172,6 +255,7 @@ export async function jobDetail(
            ${intentsOfJobJson(jobId)} AS intents,
            ${options.audit ? auditTrailJson(jobId) : sql`NULL::jsonb`} AS audit,
            ${options.latestOutput ? latestOutputJson() : sql`NULL::jsonb`} AS latest_output,
+           ${options.nearbyFailures ? nearbyFailuresJson() : sql`NULL::jsonb`} AS nearby_failures,
            (SELECT retry_budget FROM regent_policy WHERE singleton) AS retry_budget,
            regent_retry_refusal(j.id, CASE WHEN j.status = 'COMPLETED' THEN 'SUPERSEDE'
                                           ELSE 'RETRY' END::retry_intent_kind) AS retry_refusal,
@@ -187,6 +271,7 @@ export async function jobDetail(
     retry_refusal: JobDetail["retryRefusal"];
     versions: GeneratorVersions;
     latest_output: JsonObject | null;
+    nearby_failures: NearbyFailures | null;
   }>(result);
   if (!row) throw jobNotFound(jobId);
   const lineage = lineageFrom(row.lineage);
@@ -206,6 +291,7 @@ export async function jobDetail(
     ...(options.latestOutput && row.latest_output
       ? { latestOutput: rowFromJson(regenerationOutputs, row.latest_output) }
       : {}),
+    ...(row.nearby_failures ? { nearbyFailures: row.nearby_failures } : {}),
   };
 }
 
@@ -291,8 +377,13 @@ export async function intentDetail(db: Executor, intentId: string): Promise<Inte
 }
 
 export interface RetryState {
+  /** The job that retried (or superseded) it, and where that job is now. */
   retryJobId?: string;
+  retryStatus?: JobStatus;
+  /** The intent awaiting a decision about it. */
   pendingIntentId?: string;
+  /** The intent a person rejected, newest of its intents: leaving it failed was the decision. */
+  rejectedIntentId?: string;
 }
 
 /**
@@ -303,19 +394,61 @@ const GENERATORS = sql`(SELECT coalesce(jsonb_agg(g.generator ORDER BY g.generat
   FROM (SELECT generator FROM tallies WHERE subject = 'job'
         GROUP BY generator HAVING sum(count) > 0 ORDER BY 1 LIMIT 200) g)`;
 
-/** Jobs per status (of one generator, when given), from the counters, as one JSON object. */
-function jobCounts(generator: string | undefined): SQL {
+/**
+ * The error codes failed jobs (of one generator, when given) have on record, 200 at most, for
+ * the error code filter, as one JSON array: from the counters, like the generators.
+ */
+function errorCodesJson(generator: string | undefined): SQL {
   const only = generator === undefined ? sql`` : sql`AND generator = ${generator}`;
+  return sql`(SELECT coalesce(jsonb_agg(c.code ORDER BY c.code), '[]'::jsonb)
+    FROM (SELECT code FROM tallies WHERE subject = 'job' AND status = 'FAILED' AND code <> '' ${only}
+          GROUP BY code HAVING sum(count) > 0 ORDER BY 1 LIMIT 200) c)`;
+}
+
+/**
+ * Jobs per status for a list's filter (its status and open-ness aside), as one JSON object. The
+ * counters hold generator, status and error code: a filter of those is a sum of their rows. A
+ * failure window is not a key of theirs, so its failed jobs are counted through the partial
+ * index of FAILED jobs by failure time (`regeneration_jobs_failed_idx`): the count costs the
+ * window's failures. A filter of failures matches FAILED jobs only.
+ */
+function jobCounts(query: JobQuery): SQL {
+  if (query.failedAfter || query.failedBefore) {
+    const conditions = [sql`j.status = 'FAILED'`];
+    if (query.failedAfter) conditions.push(sql`j.finished_at >= ${query.failedAfter}::timestamptz`);
+    if (query.failedBefore)
+      conditions.push(sql`j.finished_at < ${query.failedBefore}::timestamptz`);
+    if (query.generator) conditions.push(sql`j.generator = ${query.generator}`);
+    if (query.errorCode) conditions.push(sql`j.error->>'code' = ${query.errorCode}`);
+    return sql`(SELECT jsonb_build_object('FAILED', count(*)::int) FROM regeneration_jobs j
+      WHERE ${sql.join(conditions, sql` AND `)})`;
+  }
+  const conditions = [sql`subject = 'job'`];
+  if (query.generator) conditions.push(sql`generator = ${query.generator}`);
+  if (query.errorCode) conditions.push(sql`status = 'FAILED' AND code = ${query.errorCode}`);
   return sql`(SELECT coalesce(jsonb_object_agg(c.status, c.n), '{}'::jsonb)
-    FROM (SELECT status, sum(count)::int AS n FROM tallies WHERE subject = 'job' ${only}
+    FROM (SELECT status, sum(count)::int AS n FROM tallies WHERE ${sql.join(conditions, sql` AND `)}
           GROUP BY status) c)`;
 }
 
-/** For a job of a page: the job that retried it and the intent awaiting a decision about it. */
+/** The open failures a list's filter matches, counted in open_failures' decision indexes. */
+function openCount(query: JobQuery): SQL {
+  return sql`(SELECT count(*)::int FROM open_failures f WHERE ${openFailureConditions(query)})`;
+}
+
+/**
+ * For a job of a page: the job that retried it (with its status), the intent awaiting a
+ * decision about it, and the intent a person rejected when that was the decision.
+ */
 const RETRY_STATE = sql`jsonb_build_object(
   'retryJobId', (SELECT r.id FROM regeneration_jobs r WHERE r.retry_of_job_id = page.id),
+  'retryStatus', (SELECT r.status FROM regeneration_jobs r WHERE r.retry_of_job_id = page.id),
   'pendingIntentId', (SELECT i.id FROM retry_intents i
-                      WHERE i.source_job_id = page.id AND i.status = 'PENDING'))`;
+                      WHERE i.source_job_id = page.id AND i.status = 'PENDING'),
+  'rejectedIntentId', (SELECT i.id FROM open_failures f, LATERAL (
+                         SELECT id FROM retry_intents WHERE source_job_id = f.job_id
+                         ORDER BY created_at DESC, id DESC LIMIT 1) i
+                       WHERE f.job_id = page.id AND f.decision = 'rejected'))`;
 
 /** For an intent of a page: the job it created, when it was consumed. */
 const CREATED_JOB = sql`jsonb_build_object('createdJobId', CASE WHEN page.status = 'CONSUMED' THEN (
@@ -323,23 +456,29 @@ const CREATED_JOB = sql`jsonb_build_object('createdJobId', CASE WHEN page.status
 
 export interface JobsPageData {
   page: Page<Job>;
+  /** Jobs per status for the list's filter, its status and open-ness aside. */
   counts: Record<JobStatus, number>;
+  /** The open failures (they need a decision) the list's filter matches. */
+  open: number;
   generators: string[];
-  /** For each listed job: the job that retried it, or the intent awaiting a decision. */
+  /** The error codes failed jobs have on record (of the generator filtered on), for the filter. */
+  errorCodes: string[];
+  /** For each listed job: what retried it, the intent awaiting a decision, or its rejection. */
   retryStates: Map<string, RetryState>;
   /**
-   * The preview of a retry batch of `offer`, when asked and the FAILED jobs on record are at
-   * most the policy's largest batch; null when there were more.
+   * The preview of a retry batch of `offer`, when asked and the failures a batch takes from (open
+   * or pending) are at most the policy's largest batch; null when there were more.
    */
   offer: PreviewAnswer | null;
 }
 
 /**
  * The jobs list of the admin page in one statement: a page of jobs with each one's retry
- * state, the jobs per status, the generators for the filter and, when `offer` is given, the
- * preview of a retry batch over the failed jobs listed (read only while the FAILED jobs on
- * record are at most the policy's largest batch: past that the page leaves the counting to the
- * preview page).
+ * state, the jobs per status and the open failures for the filter, the generators and error
+ * codes for the filter and, when `offer` is given, the preview of a retry batch over the
+ * failures listed (read only while the failures a batch takes from are at most the policy's
+ * largest batch, which is counted no further than that: past it the page leaves the counting
+ * to the preview page).
  */
 export async function jobsPage(
   db: Executor,
@@ -347,12 +486,15 @@ export async function jobsPage(
   offer?: BatchFilter,
 ): Promise<JobsPageData> {
   const beside: Record<string, SQL> = {
-    counts: jobCounts(query.generator),
+    counts: jobCounts(query),
+    open: openCount(query),
     generators: GENERATORS,
+    errorCodes: errorCodesJson(query.generator),
   };
   if (offer) {
-    beside.offer = sql`CASE WHEN (SELECT coalesce(sum(count), 0) FROM tallies
-                                  WHERE subject = 'job' AND status = 'FAILED')
+    beside.offer = sql`CASE WHEN (SELECT count(*) FROM (
+        SELECT 1 FROM open_failures f WHERE f.decision IN ('open', 'pending')
+        LIMIT (SELECT retry_batch_max + 1 FROM regent_policy WHERE singleton)) o)
         <= (SELECT retry_batch_max FROM regent_policy WHERE singleton)
       THEN ${previewJson(offer)} END`;
   }
@@ -367,19 +509,37 @@ export async function jobsPage(
   Object.assign(counts, page.beside.counts);
   const retryStates = new Map<string, RetryState>();
   page.items.forEach((job, i) => {
-    const extra = page.extras[i] as { retryJobId?: string | null; pendingIntentId?: string | null };
+    const extra = page.extras[i] as { [K in keyof RetryState]?: RetryState[K] | null };
     const state: RetryState = {};
     if (extra.retryJobId) state.retryJobId = extra.retryJobId;
+    if (extra.retryStatus) state.retryStatus = extra.retryStatus;
     if (extra.pendingIntentId) state.pendingIntentId = extra.pendingIntentId;
-    if (state.retryJobId || state.pendingIntentId) retryStates.set(job.id, state);
+    if (extra.rejectedIntentId) state.rejectedIntentId = extra.rejectedIntentId;
+    if (Object.keys(state).length > 0) retryStates.set(job.id, state);
   });
   return {
     page: { items: page.items, nextCursor: page.nextCursor },
     counts,
+    open: Number(page.beside.open ?? 0),
     generators: (page.beside.generators ?? []) as string[],
+    errorCodes: (page.beside.errorCodes ?? []) as string[],
     retryStates,
     offer: (page.beside.offer ?? null) as PreviewAnswer | null,
   };
+}
+
+/**
+ * The generators and error codes on record, for a list's filter, in one statement: what the
+ * page shows beside a filter it refused, to be chosen again.
+ */
+export async function jobFilterChoices(
+  db: Executor,
+): Promise<{ generators: string[]; errorCodes: string[] }> {
+  const result = await db.execute(
+    sql`SELECT ${GENERATORS} AS generators, ${errorCodesJson(undefined)} AS error_codes`,
+  );
+  const [row] = rowsOf<{ generators: string[]; error_codes: string[] }>(result);
+  return { generators: row?.generators ?? [], errorCodes: row?.error_codes ?? [] };
 }
 
 /**
@@ -420,19 +580,27 @@ export async function batchesPage(
 }
 
 /**
- * What the new-batch page shows, in one statement: the generators for the filter and, for a
- * filter that is valid, the database's preview of a batch (`preview` undefined when `filter`
- * is not: the caller has its refusal from normaliseFilter).
+ * What the new-batch page shows, in one statement: the generators and error codes for the
+ * filter and, for a filter that is valid, the database's preview of a batch (`preview`
+ * undefined when `filter` is not: the caller has its refusal from normaliseFilter).
  */
 export async function batchPreviewPage(
   db: Executor,
   filter: BatchFilter | undefined,
-): Promise<{ generators: string[]; preview: PreviewAnswer | undefined }> {
+): Promise<{ generators: string[]; errorCodes: string[]; preview: PreviewAnswer | undefined }> {
   const preview = filter ? previewJson(filter) : sql`NULL::jsonb`;
-  const result = await db.execute(sql`SELECT ${GENERATORS} AS generators, ${preview} AS preview`);
-  const [row] = rowsOf<{ generators: string[]; preview: PreviewAnswer | null }>(result);
+  const result = await db.execute(
+    sql`SELECT ${GENERATORS} AS generators, ${errorCodesJson(undefined)} AS error_codes,
+               ${preview} AS preview`,
+  );
+  const [row] = rowsOf<{
+    generators: string[];
+    error_codes: string[];
+    preview: PreviewAnswer | null;
+  }>(result);
   return {
     generators: row?.generators ?? [],
+    errorCodes: row?.error_codes ?? [],
     preview: filter && row?.preview ? row.preview : undefined,
   };
 }

@@ -40,7 +40,9 @@ const MESSAGES: Partial<Record<ErrorCode, (d: Details) => string>> = {
   BATCH_PREVIEW_STALE: (d) =>
     d.expiredAt
       ? `the preview expired at ${d.expiredAt} (a preview holds for an hour): preview again and approve what you see`
-      : `the jobs this filter matches changed since the preview (now ${d.count}), or the token is not this preview's: preview again and approve what you see`,
+      : Array.isArray(d.outside)
+        ? `jobIds names jobs the preview does not hold (${d.outside.join(", ")}): choose among the jobs the preview lists`
+        : `the jobs this filter matches changed since the preview (now ${d.count}), or the token is not this preview's: preview again and approve what you see`,
   IDEMPOTENCY_KEY_REUSED: () => "this Idempotency-Key was already used for a different request",
   VALIDATION_FAILED: (d) =>
     d.field === "input"
@@ -49,10 +51,12 @@ const MESSAGES: Partial<Record<ErrorCode, (d: Details) => string>> = {
         ? "superseding a result needs reason code BAD_INPUT, IMPROVED_PROMPT or OTHER: what changed"
         : d.field === "reasonText"
           ? `reasonText must be ${d.min} to ${d.max} characters, not only spaces`
-          : d.field === "overrideBudget"
-            ? "overrideBudget needs reason code OTHER: going past the retry budget is an exception, explained in the reason text"
-            : // The database's policy bounds a lifetime; the bounds come with the refusal.
-              `${d.field} must be a whole number from ${d.min} to ${d.max}`,
+          : d.field === "jobIds"
+            ? "jobIds must be a list of job ids, chosen from the preview"
+            : d.field === "overrideBudget"
+              ? "overrideBudget needs reason code OTHER: going past the retry budget is an exception, explained in the reason text"
+              : // The database's policy bounds a lifetime; the bounds come with the refusal.
+                `${d.field} must be a whole number from ${d.min} to ${d.max}`,
   NOT_FOUND: (d) => `no api token with id ${d.tokenId}`,
   UNKNOWN_GENERATOR: (d) =>
     `no generator named "${d.generator}" is in the catalog: GET /api/admin/generators lists them`,

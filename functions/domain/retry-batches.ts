@@ -1,14 +1,16 @@
 /**
  * Retry batches: one governed decision for many failed jobs, frozen at the moment of approval.
- * An admin previews a filter (which FAILED jobs it matches and which it leaves out), approves
- * exactly that set (the preview's token is a digest of it), and later executes or rejects all
- * of its intents at once. Each intent is still consumed at most once and yields one job.
+ * An admin previews a filter (which FAILED jobs it matches, with their failures, and which it
+ * leaves out), approves exactly that set or the jobs chosen from it (the preview's token names
+ * the set), and later executes or rejects all of its intents at once, then follows the jobs
+ * they created. Each intent is still consumed at most once and yields one job.
  */
 import { type SQL, sql } from "drizzle-orm";
 import { GENERATOR_NAME, GENERATOR_VERSION } from "../../db/catalog";
 import {
   type AuditEvent,
   auditEvents,
+  type JobStatus,
   type RetryBatch,
   type RetryIntent,
   type RetryIntentKind,
@@ -50,14 +52,65 @@ const FILTER_FIELDS: Record<RetryIntentKind, readonly (keyof BatchFilter)[]> = {
   SUPERSEDE: ["generator", "generatorVersion", "completedAfter", "completedBefore"],
 };
 
+/**
+ * A job of a preview, with what an admin decides by: its failure (a RETRY batch's), or when it
+ * completed (a SUPERSEDE batch's; the failure's fields are then null).
+ */
+export interface PreviewJob {
+  id: string;
+  errorCode: string | null;
+  errorMessage: string | null;
+  /** ISO-8601, milliseconds, UTC. */
+  failedAt: string | null;
+  completedAt: string | null;
+}
+
 export interface BatchPreview {
   count: number;
   /** The jobs a batch approved now would hold, sorted. */
   jobIds: string[];
-  /** A digest of exactly `jobIds`: approval is refused if the set has changed since. */
+  /** The same jobs, in the same order, each with its failure. */
+  jobs: PreviewJob[];
+  /** How many of the jobs failed with each error code. */
+  byErrorCode: Record<string, number>;
+  /** Names exactly `jobIds`: approval is refused if the set has changed since. */
   previewToken: string;
-  /** Failed, not yet retried jobs the filter matches but a batch leaves out, and why. */
-  excluded: { overBudget: number; pendingIntent: number };
+  /**
+   * Failed, not yet retried jobs the filter matches but a batch leaves out, and why: over the
+   * retry budget, an intent pending, or a person rejected the newest intent (a decision).
+   */
+  excluded: { overBudget: number; pendingIntent: number; rejected: number };
+}
+
+/**
+ * A stretch of failure time holding at most a batch's worth of the failures a filter matches
+ * (`count`, before the preview leaves any out): what BATCH_TOO_LARGE offers instead of the
+ * whole filter. `failedBefore` is null for the last window of a filter without an end.
+ */
+export interface FailureWindow {
+  failedAfter: string;
+  failedBefore: string | null;
+  count: number;
+}
+
+/** The failure windows of a filter over RETRY_BATCH_MAX: the first 20 at most, and the rest. */
+export interface FailureWindows {
+  windows: FailureWindow[];
+  /**
+   * Where the failures the windows leave begin, and why they were left: MORE_WINDOWS (past the
+   * 20th window) or SAME_INSTANT (more than a batch failed within one millisecond, which no
+   * failure window splits); null when the windows cover every failure.
+   */
+  rest: { failedAfter: string; cause: "MORE_WINDOWS" | "SAME_INSTANT" } | null;
+}
+
+/** The windows a BATCH_TOO_LARGE refusal of a RETRY preview carries; undefined for any other. */
+export function failureWindowsOf(error: DomainError | undefined): FailureWindows | undefined {
+  if (error?.code !== "BATCH_TOO_LARGE" || !Array.isArray(error.details?.windows)) {
+    return undefined;
+  }
+  const { windows, rest } = error.details as unknown as FailureWindows;
+  return { windows, rest: rest ?? null };
 }
 
 const ERROR_CODE = /^[A-Za-z0-9_.:-]{1,100}$/;
@@ -138,8 +191,8 @@ export function previewJson(filter: BatchFilter, kind: RetryIntentKind = "RETRY"
 /** The preview the database answered, or its refusal (BATCH_TOO_LARGE) thrown. */
 export function previewFrom(answer: PreviewAnswer): BatchPreview {
   if (answer.refusal) throw refusal(answer.refusal.code, answer.refusal.details);
-  const { count, jobIds, previewToken, excluded } = answer;
-  return { count, jobIds, previewToken, excluded };
+  const { count, jobIds, jobs, byErrorCode, previewToken, excluded } = answer;
+  return { count, jobIds, jobs, byErrorCode, previewToken, excluded };
 }
 
 /**
@@ -166,6 +219,11 @@ export interface CreateRetryBatchInput {
   kind?: RetryIntentKind | undefined;
   filter: BatchFilter;
   previewToken: string;
+  /**
+   * The jobs to approve, chosen from the preview's `jobIds` (an admin leaving some out); the
+   * whole previewed set when undefined.
+   */
+  jobIds?: string[] | undefined;
   reasonCode: RetryReasonCode;
   reasonText: string;
   expiresInHours?: number | undefined;
@@ -177,8 +235,10 @@ export interface CreateRetryBatchInput {
  * order, as single intents lock their job), reads the set again once they are held, and, if it
  * is still the one the preview's token names, writes the batch and one PENDING intent per job,
  * all with the batch's reason and approver, each with its event: set-based, two statements
- * inside the function whatever the size. A set that changed is BATCH_PREVIEW_STALE (with the
- * new count) and nothing is written; none is BATCH_EMPTY; too many is BATCH_TOO_LARGE.
+ * inside the function whatever the size. With `jobIds`, only those jobs, each of which must be
+ * in the set the token names. A set that changed, or a chosen job outside it, is
+ * BATCH_PREVIEW_STALE (with the new count) and nothing is written; none is BATCH_EMPTY; too
+ * many is BATCH_TOO_LARGE.
  */
 export async function createRetryBatchOnce(
   db: Executor,
@@ -204,6 +264,7 @@ export async function createRetryBatchOnce(
       kind,
       filter,
       previewToken: request.previewToken,
+      jobIds: chosenJobs(request.jobIds),
       reasonCode: request.reasonCode,
       reasonText,
       expiresInHours: request.expiresInHours ?? null,
@@ -211,6 +272,27 @@ export async function createRetryBatchOnce(
     key,
     (body) => rowFromJson(retryBatches, body.batch as Record<string, unknown>),
   );
+}
+
+const JOB_ID = /^[a-z0-9]{1,64}$/;
+
+/** A selection as the database reads it: each id once, in order; refused when none or malformed. */
+function chosenJobs(jobIds: string[] | undefined): string[] | undefined {
+  if (jobIds === undefined) return undefined;
+  if (jobIds.length === 0) {
+    throw new DomainError(
+      "VALIDATION_FAILED",
+      "choose at least one job of the preview: an empty selection approves nothing",
+      { field: "jobIds" },
+    );
+  }
+  const bad = jobIds.find((id) => !JOB_ID.test(id));
+  if (bad !== undefined) {
+    throw new DomainError("VALIDATION_FAILED", `jobIds holds ${bad.slice(0, 80)}, not a job id`, {
+      field: "jobIds",
+    });
+  }
+  return [...new Set(jobIds)].sort();
 }
 
 /** Approves the previewed set as one batch: see createRetryBatchOnce. */
@@ -228,10 +310,25 @@ export interface BatchCounts {
   rejected: number;
 }
 
+/** The jobs a batch's executed intents created, by their status now. */
+export interface BatchOutcomes {
+  pending: number;
+  running: number;
+  completed: number;
+  failed: number;
+}
+
+/** A batch's intent with the job executing it created, and that job's status; null until then. */
+export type BatchIntent = RetryIntent & {
+  resultingJobId: string | null;
+  resultingJobStatus: JobStatus | null;
+};
+
 export interface BatchDetail {
   batch: RetryBatch;
   counts: BatchCounts;
-  intents: (RetryIntent & { resultingJobId: string | null })[];
+  outcomes: BatchOutcomes;
+  intents: BatchIntent[];
   /** Who the database's four-eyes rule keeps from executing it (regent_excluded_executor). */
   excludedExecutor: string | null;
 }
@@ -246,10 +343,24 @@ export function batchCountsFrom(json: unknown): BatchCounts {
   return { pending: 0, consumed: 0, rejected: 0, ...((json ?? {}) as Record<string, number>) };
 }
 
+/** The jobs the intents created, by status. */
+function outcomesOf(intents: BatchIntent[]): BatchOutcomes {
+  const outcomes: BatchOutcomes = { pending: 0, running: 0, completed: 0, failed: 0 };
+  for (const { resultingJobStatus: status } of intents) {
+    if (status) outcomes[status.toLowerCase() as keyof BatchOutcomes] += 1;
+  }
+  return outcomes;
+}
+
+/** How many of the jobs a batch created have yet to finish: what its page refreshes for. */
+export function unfinished(outcomes: BatchOutcomes): number {
+  return outcomes.pending + outcomes.running;
+}
+
 /**
- * A batch with its intents by status and its intents (each with the job it created, if any,
- * sorted by source job), in one statement; with `audit`, its audit trail too.
- * BATCH_NOT_FOUND when there is none.
+ * A batch with its intents by status, the jobs its intents created by status, and its intents
+ * (each with the job it created and that job's status, if any, sorted by source job), in one
+ * statement; with `audit`, its audit trail too. BATCH_NOT_FOUND when there is none.
  */
 export async function retryBatchDetail(db: Executor, batchId: string): Promise<BatchDetail>;
 export async function retryBatchDetail(
@@ -265,7 +376,8 @@ export async function retryBatchDetail(
   const result = await db.execute(sql`
     SELECT to_jsonb(b) AS batch,
            ${batchCountsJson(sql`b.id`)} AS counts,
-           (SELECT coalesce(jsonb_agg(to_jsonb(i) || jsonb_build_object('resulting_job_id', r.id)
+           (SELECT coalesce(jsonb_agg(to_jsonb(i) || jsonb_build_object('resulting_job_id', r.id,
+                                                                        'resulting_job_status', r.status)
                                       ORDER BY i.source_job_id), '[]'::jsonb)
             FROM retry_intents i LEFT JOIN regeneration_jobs r ON r.retry_intent_id = i.id
             WHERE i.batch_id = b.id) AS intents,
@@ -282,14 +394,17 @@ export async function retryBatchDetail(
   if (!row) {
     throw refusal("BATCH_NOT_FOUND", { batchId });
   }
-  const intents = (Array.isArray(row.intents) ? row.intents : []) as Record<string, unknown>[];
+  const rows = (Array.isArray(row.intents) ? row.intents : []) as Record<string, unknown>[];
+  const intents = rows.map((i) => ({
+    ...rowFromJson(retryIntents, i),
+    resultingJobId: (i.resulting_job_id as string | null | undefined) ?? null,
+    resultingJobStatus: (i.resulting_job_status as JobStatus | null | undefined) ?? null,
+  }));
   return {
     batch: rowFromJson(retryBatches, row.batch),
     counts: batchCountsFrom(row.counts),
-    intents: intents.map((i) => ({
-      ...rowFromJson(retryIntents, i),
-      resultingJobId: (i.resulting_job_id as string | null | undefined) ?? null,
-    })),
+    outcomes: outcomesOf(intents),
+    intents,
     excludedExecutor: row.excluded_executor ?? null,
     ...(options.audit ? { audit: rowsFromJson(auditEvents, row.audit) } : {}),
   };

@@ -180,6 +180,18 @@ export interface Surge {
   factor: number;
   min: number;
   surging: boolean;
+  /**
+   * While it surges: the batch whose execution created more than half of the last hour's
+   * retries, so that the warning can say the surge is an admin's own recovery. Absent otherwise.
+   */
+  fromBatch?: SurgeBatch;
+}
+
+/** A batch's share of the last hour's retries: `retries` of them, created when `executedBy` executed it. */
+export interface SurgeBatch {
+  id: string;
+  executedBy: string;
+  retries: number;
 }
 
 /**
@@ -215,13 +227,22 @@ export async function readSurge(db: Executor, config: SurgeConfig, now?: Date): 
   return surgeFrom(row, config);
 }
 
-/** One row: `last_hour`, and `trailing` when the last hour reached the minimum. */
+/**
+ * One row: `last_hour`, and when the last hour reached the minimum `trailing` and `batch`, the
+ * batch (and who executed it) that created the most of the last hour's retries, if any did.
+ */
 export interface SurgeRow {
   last_hour: number | string;
   trailing: number | string | null;
+  batch?: SurgeBatch | null;
 }
 
-/** readSurge's statement, for a read that asks it beside other things (the admin page's). */
+/**
+ * readSurge's statement, for a read that asks it beside other things (the admin page's). The
+ * batch is found, like the trailing count, only when the last hour reached the minimum: the
+ * last hour's retries grouped by the batch of their intent and by who executed it (the job's
+ * creator), read through the same index.
+ */
 export function surgeQuery(config: SurgeConfig, at: SQL = sql`statement_timestamp()`): SQL {
   return sql`
     WITH last_hour AS (
@@ -234,16 +255,29 @@ export function surgeQuery(config: SurgeConfig, at: SQL = sql`statement_timestam
              SELECT count(*)::int FROM regeneration_jobs
              WHERE retry_intent_id IS NOT NULL AND ${IS_RETRY}
                AND created_at > ${at} - interval '25 hours' AND created_at <= ${at} - interval '1 hour'
-           ) END AS trailing
+           ) END AS trailing,
+           CASE WHEN n >= ${config.min} THEN (
+             SELECT jsonb_build_object('id', i.batch_id, 'executedBy', r.created_by, 'retries', count(*))
+             FROM regeneration_jobs r JOIN retry_intents i ON i.id = r.retry_intent_id
+             WHERE r.retry_intent_id IS NOT NULL AND i.kind = 'RETRY' AND i.batch_id IS NOT NULL
+               AND r.created_at > ${at} - interval '1 hour' AND r.created_at <= ${at}
+             GROUP BY i.batch_id, r.created_by
+             ORDER BY count(*) DESC, i.batch_id
+             LIMIT 1
+           ) END AS batch
     FROM last_hour`;
 }
 
 export function surgeFrom(row: SurgeRow | undefined, config: SurgeConfig): Surge {
-  return surgeOf(
+  const surge = surgeOf(
     Number(row?.last_hour ?? 0),
     row?.trailing == null ? null : Number(row.trailing),
     config,
   );
+  const batch = row?.batch;
+  // "Mostly": more than half of the hour's retries came from the one execution.
+  if (!surge.surging || !batch || Number(batch.retries) * 2 <= surge.lastHour) return surge;
+  return { ...surge, fromBatch: { ...batch, retries: Number(batch.retries) } };
 }
 
 export interface HourCounts {

@@ -155,7 +155,9 @@ export async function finishJobs(
              CASE WHEN error IS NULL
                THEN jsonb_build_object('outputId', output_id, 'contentSha256', sha,
                                        'generatorVersion', version)
-               ELSE error END
+               -- What the service answered may quote its data: the job's row keeps it for
+               -- admins; the event, which viewers read and nobody can delete, does not.
+               ELSE error - 'upstream' END
       FROM finished
     )
     SELECT id FROM finished`);

@@ -1,4 +1,4 @@
-import type { JobError } from "../../db/schema";
+import type { JobError, UpstreamAnswer } from "../../db/schema";
 import { pgErrorOf } from "../domain/errors";
 import type { Outcome } from "./claimer";
 
@@ -8,18 +8,25 @@ const MAX_MESSAGE_CHARS = 2000;
  * The outcome of a job that ended without an output. Both the run of a job and the finisher
  * (when the database refuses an output) make them, with the same limits on the message. A
  * failure of a generator that ran records its version, as an output does: which code failed is
- * what an admin weighs before retrying it unchanged.
+ * what an admin weighs before retrying it unchanged; and what the service it called answered,
+ * when the generator says (a GeneratorError bounds it).
  */
 export function failure(
   jobId: string,
   code: string,
   message: string,
   generatorVersion?: string,
+  upstream?: UpstreamAnswer,
 ): Outcome {
   return {
     jobId,
     ok: false,
-    error: { code, message: clean(message), ...(generatorVersion ? { generatorVersion } : {}) },
+    error: {
+      code,
+      message: clean(message),
+      ...(generatorVersion ? { generatorVersion } : {}),
+      ...(upstream ? { upstream } : {}),
+    },
   };
 }
 

@@ -96,7 +96,13 @@ export async function runJob(
       );
     }
     if (error instanceof GeneratorError && typeof error.code === "string" && error.code) {
-      return failure(job.id, error.code.slice(0, 100), error.message, generator.version);
+      return failure(
+        job.id,
+        error.code.slice(0, 100),
+        error.message,
+        generator.version,
+        error.upstream,
+      );
     }
     return failure(job.id, "GENERATOR_ERROR", describeError(error), generator.version);
   } finally {

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { GENERATOR_NAME, GENERATOR_VERSION } from "../../db/catalog";
-import { MAX_INTENT_TTL_HOURS } from "../../db/policy";
+import { MAX_INTENT_TTL_HOURS, MAX_RETRY_BATCH_MAX } from "../../db/policy";
 import { jobStatus, retryIntentKind, retryIntentStatus, retryReasonCode } from "../../db/schema";
 import { AUDIT_TYPES } from "../domain/audit";
 import { ERROR_CODES } from "../domain/errors";
@@ -329,6 +329,18 @@ export const RetryBatchCountsSchema = z
   })
   .openapi("RetryBatchCounts", { description: "the batch's intents by status" });
 
+export const RetryBatchOutcomesSchema = z
+  .object({
+    pending: z.number().int(),
+    running: z.number().int(),
+    completed: z.number().int(),
+    failed: z.number().int(),
+  })
+  .openapi("RetryBatchOutcomes", {
+    description:
+      "the jobs the batch's executed intents created, by their status now: while pending or running is above 0, the batch's work is unfinished",
+  });
+
 export const RetryBatchIntentSchema = RetryIntentSchema.extend({
   resultingJobId: z
     .string()
@@ -336,12 +348,39 @@ export const RetryBatchIntentSchema = RetryIntentSchema.extend({
     .openapi({ description: "the job executing it created; null until then" }),
 }).openapi("RetryBatchIntent");
 
+export const RetryBatchPreviewJobSchema = z
+  .object({
+    id: z.string(),
+    errorCode: z
+      .string()
+      .nullable()
+      .openapi({ description: "the failure's `error.code`; null in a SUPERSEDE preview" }),
+    errorMessage: z
+      .string()
+      .nullable()
+      .openapi({ description: "the failure's `error.message`; null in a SUPERSEDE preview" }),
+    failedAt: nullableTimestamp.openapi({
+      description: "when it failed (`finishedAt`); null in a SUPERSEDE preview",
+    }),
+    completedAt: nullableTimestamp.openapi({
+      description: "when it completed (`finishedAt`), in a SUPERSEDE preview; null in a RETRY one",
+    }),
+  })
+  .openapi("RetryBatchPreviewJob");
+
 export const RetryBatchPreviewSchema = z
   .object({
     count: z.number().int(),
     jobIds: z
       .array(z.string())
       .openapi({ description: "the jobs a batch approved now would hold, sorted" }),
+    jobs: z.array(RetryBatchPreviewJobSchema).openapi({
+      description: "the same jobs in the same order, each with what it failed with and when",
+    }),
+    byErrorCode: z.record(z.string(), z.number().int()).openapi({
+      description:
+        "how many of the jobs failed with each error code, e.g. { HTTP_TIMEOUT: 12 }; {} in a SUPERSEDE preview",
+    }),
     previewToken: z.string().openapi({
       description:
         "names exactly this set of jobs, for this filter and kind on this database, for an hour: made with a key only the database holds, so it cannot be computed, only previewed; approval is refused (BATCH_PREVIEW_STALE) if the set has changed or the hour has passed",
@@ -350,10 +389,14 @@ export const RetryBatchPreviewSchema = z
       .object({
         overBudget: z.number().int(),
         pendingIntent: z.number().int(),
+        rejected: z.number().int().openapi({
+          description:
+            "RETRY: failed jobs whose newest intent a person rejected; that was a decision, which a batch does not undo (an intent that expired decided nothing). Always 0 for SUPERSEDE",
+        }),
       })
       .openapi({
         description:
-          "jobs the filter matches that a batch leaves out: their chain used its retry budget, or an intent already waits for them",
+          "jobs the filter matches that a batch leaves out: their chain used its retry budget, an intent already waits for them, or a person rejected retrying them",
       }),
   })
   .openapi("RetryBatchPreview");
@@ -474,6 +517,10 @@ export const CreateRetryBatchBody = z
         description:
           "the `previewToken` of the preview being approved, within the hour it was made",
       }),
+    jobIds: z.array(idString).min(1).max(MAX_RETRY_BATCH_MAX).optional().openapi({
+      description:
+        "approve only these jobs, chosen from the preview's `jobIds` (a repeated id counts once); without it, the whole previewed set. An id the preview does not hold is 409 BATCH_PREVIEW_STALE with `details.outside`, and nothing is written",
+    }),
     reasonCode: ReasonCodeSchema,
     reasonText: reasonText().openapi({ example: "the model endpoint was down 14:00-14:20" }),
     expiresInHours: expiresInHours.optional(),
@@ -518,12 +565,39 @@ export const cursorParam = z
 
 export const DEFAULT_PAGE_SIZE = 50;
 
-export const JobListQuery = z.strictObject({
-  status: JobStatusSchema.optional(),
-  generator: z.string().regex(GENERATOR_NAME, "is not a generator name").optional(),
-  limit: limitParam,
-  cursor: cursorParam,
-});
+export const JobListQuery = z
+  .strictObject({
+    status: JobStatusSchema.optional(),
+    generator: z.string().regex(GENERATOR_NAME, "is not a generator name").optional(),
+    open: z
+      .enum(["true", "false"], "is true or false")
+      .transform((value) => value === "true")
+      .optional()
+      .openapi({
+        type: "boolean",
+        description:
+          "true: only the open failures, the FAILED jobs that need a decision (newest of their chain, no intent pending, and the newest intent not rejected by a person; one that expired decided nothing); false: every job but those",
+      }),
+    errorCode: z
+      .string()
+      .regex(ERROR_CODE_PATTERN, "is not an error code")
+      .optional()
+      .openapi({ description: "FAILED jobs whose `error.code` is this" }),
+    failedAfter: instant
+      .optional()
+      .openapi({ description: "FAILED jobs that failed at or after this instant (`finishedAt`)" }),
+    failedBefore: instant
+      .optional()
+      .openapi({ description: "FAILED jobs that failed before this instant (`finishedAt`)" }),
+    limit: limitParam,
+    cursor: cursorParam,
+  })
+  .refine(
+    (query) =>
+      !(query.failedAfter && query.failedBefore) ||
+      Date.parse(query.failedAfter) < Date.parse(query.failedBefore),
+    { message: "must be later than failedAfter", path: ["failedBefore"] },
+  );
 
 export const IntentListQuery = z.strictObject({
   jobId: idString.optional(),

@@ -36,8 +36,16 @@ export function jobJson(job: Job): z.infer<typeof JobSchema> {
     claimedAt: isoOrNull(job.claimedAt),
     leaseExpiresAt: isoOrNull(job.leaseExpiresAt),
     finishedAt: isoOrNull(job.finishedAt),
-    error: job.error ?? null,
+    error: job.error ? errorJson(job.error) : null,
   };
+}
+
+/**
+ * A job's error as its schema documents it. What the service answered (`upstream`) is left
+ * out: it may quote the service's data, and a job's submitter and viewers read this.
+ */
+function errorJson({ upstream: _, ...error }: NonNullable<Job["error"]>) {
+  return error;
 }
 
 export function outputJson(output: Output): z.infer<typeof OutputSchema> {

@@ -90,13 +90,13 @@ describe("retry batches in Chromium", () => {
     expect(await page.locator("#preview-count").textContent()).toMatch(/4\s+failed jobs/);
 
     // Narrow it to the timeouts, and the suggested reason follows the error code.
-    await page.getByLabel("Error code").fill("HTTP_TIMEOUT");
+    await page.getByLabel("Error code", { exact: true }).selectOption("HTTP_TIMEOUT");
     await page.getByRole("button", { name: "Preview" }).click();
     await page.waitForURL(/errorCode=HTTP_TIMEOUT/);
     expect(await page.locator("#preview-count").textContent()).toMatch(/3\s+failed jobs/);
     expect(await page.getByLabel("Reason code").inputValue()).toBe("TRANSIENT_FAILURE");
     await page.getByLabel("Reason", { exact: true }).fill("provider timeouts, resolved at 10:20");
-    await page.getByRole("button", { name: "Approve 3 retries" }).click();
+    await page.getByRole("button", { name: "Approve the checked jobs" }).click();
     await page.waitForURL(/\/admin\/retry-batches\/[a-z0-9]+\?notice=batch-created$/);
     const batchId = batchIdOf(page.url());
     // A surge banner may be a status too; the notice is the one that says what happened.
@@ -137,7 +137,7 @@ describe("retry batches in Chromium", () => {
     await tabTo(page, "#generator-filter");
     await page.keyboard.press("k"); // type-ahead: the only generator starting with k
     expect(await page.locator("#generator-filter").inputValue()).toBe("keys");
-    await page.keyboard.press("Tab");
+    await tabTo(page, "form.list-filters button[type=submit]");
     await page.keyboard.press("Enter");
     await page.waitForURL(`${server.origin}/admin?generator=keys`);
     await tabTo(page, "form.batch-offer button");

@@ -157,13 +157,13 @@ describe("corrected inputs and supersessions in Chromium", () => {
     const { context, page } = await signedIn();
 
     await page.goto(`${server.origin}/admin/jobs/${oldId}`);
-    const form = page.locator('form[action$="/supersede"]');
+    const form = page.locator('form:has(input[name="kind"][value="SUPERSEDE"])');
     expect(await form.locator("legend").textContent()).toBe("Supersede this result");
     expect(
       await form
         .locator("#reasonCode option")
         .evaluateAll((os) => os.map((o) => o.getAttribute("value"))),
-    ).toEqual(["BAD_INPUT", "IMPROVED_PROMPT", "OTHER"]);
+    ).toEqual(["", "BAD_INPUT", "IMPROVED_PROMPT", "OTHER"]);
     // Every control of the form is labelled, the corrected input box included.
     const unlabelled = await form
       .locator("input:not([type=hidden]), select, textarea")
@@ -225,7 +225,7 @@ describe("corrected inputs and supersessions in Chromium", () => {
       .locator("ins.diff-line")
       .evaluate((line) => getComputedStyle(line, "::before").content);
     expect(sign).toBe('"+"');
-    expect(await page.locator('form[action$="/supersede"]').count()).toBe(0);
+    expect(await page.locator('form:has(input[name="kind"][value="SUPERSEDE"])').count()).toBe(0);
 
     expect(await storedJob(oldId)).toEqual(before);
     await context.close();

@@ -152,7 +152,7 @@ describe("admin page in Chromium", () => {
     expect(await page.locator("#reasonCode").inputValue()).toBe("IMPROVED_PROMPT");
     await page.keyboard.press("Tab");
     await page.keyboard.type("prompt v7 fixes the refusal");
-    await tabTo(page, 'form[action$="/retry-intents"] button[type="submit"]');
+    await tabTo(page, '#retry form[method="post"] button[type="submit"]');
     await page.keyboard.press("Enter");
     await page.waitForURL(/\/admin\/retry-intents\/[a-z0-9]+\?notice=intent-created$/);
 
@@ -200,7 +200,9 @@ describe("admin page in Chromium", () => {
       expect(postForms, path).toEqual(["/admin/logout"]);
       const buttons = await page.getByRole("button").allTextContents();
       expect(
-        buttons.map((b) => b.trim()).filter((b) => !["Sign out", "Filter", "Preview"].includes(b)),
+        buttons
+          .map((b) => b.trim())
+          .filter((b) => !["Sign out", "Filter", "Preview", "Find"].includes(b)),
         path,
       ).toEqual([]);
       expect(await page.locator("textarea").count(), path).toBe(0);
@@ -281,8 +283,9 @@ describe("admin page in Chromium", () => {
     );
     const allowedActions = [
       /^\/admin\/(login|logout)$/,
+      /^\/admin\/jobs\/[a-z0-9]+$/,
       /^\/admin\/jobs\/[a-z0-9]+\/retry-intents$/,
-      /^\/admin\/retry-intents\/[a-z0-9]+\/(execute|reject)$/,
+      /^\/admin\/retry-intents\/[a-z0-9]+(\/execute)?$/,
       /^\/admin\/retry-batches$/,
       /^\/admin\/retry-batches\/[a-z0-9]+\/(execute|reject)$/,
     ];

@@ -93,18 +93,26 @@ const RULES: { rule: string; sql: string }[] = [
           WHERE k.n IS DISTINCT FROM c.n`,
   },
   {
-    rule: "open_failures holds exactly the FAILED jobs without a successor, each as it failed",
+    rule: "open_failures holds exactly the FAILED jobs without a successor, each as it failed, with what was decided (pending while an intent waits, rejected when a person rejected the newest, else open)",
     sql: `SELECT coalesce(f.job_id, j.id) AS id
           FROM open_failures f
           FULL JOIN (SELECT j.id, j.generator, j.error->>'code' AS error_code, j.finished_at,
-                            j.retry_of_job_id IS NOT NULL AS is_retry
+                            j.retry_of_job_id IS NOT NULL AS is_retry,
+                            CASE WHEN EXISTS (SELECT 1 FROM retry_intents p
+                                              WHERE p.source_job_id = j.id AND p.status = 'PENDING')
+                                   THEN 'pending'
+                                 WHEN (SELECT n.status = 'REJECTED' AND n.rejected_by <> 'system'
+                                       FROM retry_intents n WHERE n.source_job_id = j.id
+                                       ORDER BY n.created_at DESC, n.id DESC LIMIT 1)
+                                   THEN 'rejected'
+                                 ELSE 'open' END AS decision
                      FROM regeneration_jobs j
                      WHERE j.status = 'FAILED'
                        AND NOT EXISTS (SELECT 1 FROM regeneration_jobs r WHERE r.retry_of_job_id = j.id)) j
             ON j.id = f.job_id
           WHERE f.job_id IS NULL OR j.id IS NULL OR f.generator <> j.generator
              OR f.error_code <> j.error_code OR f.failed_at <> j.finished_at
-             OR f.is_retry <> j.is_retry`,
+             OR f.is_retry <> j.is_retry OR f.decision <> j.decision`,
   },
 ];
 

@@ -497,7 +497,7 @@ describe("the retry budget, the suggested reason and intent expiry on the existi
     );
     expect(wrongCode.status).toBe(400);
     const wrongHtml = await wrongCode.text();
-    expect(wrongHtml).toContain("overrideBudget needs reason code OTHER");
+    expect(wrongHtml).toContain("an exception is recorded with reason code OTHER");
     expect(wrongHtml).toMatch(/name="overrideBudget" value="yes" checked=""/);
     expect(await listRetryIntentsForJob(t.db, job.id)).toEqual([]);
 
@@ -543,7 +543,7 @@ describe("the retry budget, the suggested reason and intent expiry on the existi
     expect(seen).toContain("it can no longer be executed");
     expect(seen).toContain("The worker's sweep will reject it");
     expect(expired.html).not.toContain(`${path}/execute"`);
-    expect(expired.html).toContain(`action="${path}/reject"`);
+    expect(expired.html).toContain(`action="${path}"`);
     expect(text((await client.page("/admin/retry-intents")).html)).toMatch(/expired/);
 
     const confirm = await client.page(`${path}/execute`);

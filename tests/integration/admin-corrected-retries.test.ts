@@ -43,9 +43,12 @@ function text(html: string): string {
 }
 
 /** The HTML of the form that posts to `action`, or undefined when the page has none. */
-function formOf(html: string, action: string): string | undefined {
-  const start = html.indexOf(`action="${action}"`);
-  return start < 0 ? undefined : html.slice(start, html.indexOf("</form>", start));
+/** The create-intent form of `kind` on a page (both post to the job's own address). */
+function formOf(html: string, kind: "RETRY" | "SUPERSEDE"): string | undefined {
+  const marker = html.indexOf(`<input type="hidden" name="kind" value="${kind}"`);
+  if (marker < 0) return undefined;
+  const start = html.lastIndexOf("<form", marker);
+  return html.slice(start, html.indexOf("</form>", marker));
 }
 
 /** The text of the marked lines of a comparison: `del` on the old side, `ins` on the new. */
@@ -92,6 +95,7 @@ async function ranJob(input: Record<string, unknown>) {
   return job;
 }
 
+/** Where a form of each kind is also accepted (the page's forms post to the job's address). */
 const retryPath = (id: string) => `/admin/jobs/${id}/retry-intents`;
 const supersedePath = (id: string) => `/admin/jobs/${id}/supersede`;
 
@@ -99,7 +103,7 @@ describe("a corrected input on the retry form", () => {
   it("offers an empty corrected-input box on a FAILED job, saying when it applies", async () => {
     const job = await failedJob(t.db);
     const { html } = await client.page(`/admin/jobs/${job.id}`);
-    const form = formOf(html, retryPath(job.id)) ?? "";
+    const form = formOf(html, "RETRY") ?? "";
     expect(form).toMatch(
       /<label for="correctedInput">Corrected input \(JSON\)<\/label>\s*<textarea id="correctedInput" name="correctedInput"[^>]*><\/textarea>/,
     );
@@ -108,7 +112,7 @@ describe("a corrected input on the retry form", () => {
       "A corrected input applies only with reason code BAD_INPUT, IMPROVED_PROMPT or OTHER",
     );
     expect(hint).toContain("must match the input schema of demo (now demo@1)");
-    expect(html).not.toContain(`action="${supersedePath(job.id)}"`);
+    expect(formOf(html, "SUPERSEDE")).toBeUndefined();
   });
 
   it("records a corrected input with BAD_INPUT; executed, the new job runs it and completes", async () => {
@@ -198,7 +202,7 @@ describe("a corrected input on the retry form", () => {
     const html = await res.text();
     expect(html).toContain("VALIDATION_FAILED");
     expect(text(html)).toContain(
-      "a corrected input needs reason code BAD_INPUT, IMPROVED_PROMPT or OTHER, not TRANSIENT_FAILURE",
+      "A corrected input goes with reason code BAD_INPUT, IMPROVED_PROMPT or OTHER: TRANSIENT_FAILURE says nothing in the job was wrong",
     );
     expect(html).toContain("{&quot;text&quot;: &quot;again&quot;}</textarea>");
     expect(html).toMatch(/<option value="TRANSIENT_FAILURE" selected="">/);
@@ -248,14 +252,14 @@ describe("the supersede form", () => {
   it("is on a COMPLETED job only, and offers only BAD_INPUT, IMPROVED_PROMPT and OTHER", async () => {
     const done = await ranJob({ text: "offered" });
     const { html } = await client.page(`/admin/jobs/${done.id}`);
-    const form = formOf(html, supersedePath(done.id));
+    const form = formOf(html, "SUPERSEDE");
     if (!form) throw new Error("no supersede form on a COMPLETED job");
     expect(form).toContain("<legend>Supersede this result</legend>");
     const options = [...form.matchAll(/<option value="([A-Z_]+)"/g)].map((m) => m[1]);
     expect(options).toEqual(["BAD_INPUT", "IMPROVED_PROMPT", "OTHER"]);
     expect(form).toContain('name="correctedInput"');
     expect(form).toContain("_csrf");
-    expect(html).not.toContain(`action="${retryPath(done.id)}"`);
+    expect(formOf(html, "RETRY")).toBeUndefined();
 
     const failed = await failedJob(t.db);
     expect((await client.page(`/admin/jobs/${failed.id}`)).html).not.toContain("/supersede");
@@ -280,7 +284,7 @@ describe("the supersede form", () => {
       const html = await res.text();
       expect(html, reasonCode).toContain("VALIDATION_FAILED");
       expect(text(html), reasonCode).toContain(
-        "superseding a result needs reason code BAD_INPUT, IMPROVED_PROMPT or OTHER",
+        "Superseding a result says what was wrong with it: choose BAD_INPUT, IMPROVED_PROMPT or OTHER",
       );
     }
     const notCompleted = await client.post(
@@ -386,7 +390,7 @@ describe("the supersede form", () => {
     expect(marked(oldPage.html, "del")).toEqual(['"text": "HELLO WRLD"']);
     expect(marked(oldPage.html, "ins")).toEqual(['"text": "HELLO WORLD"']);
     // It has its successor: the page says so instead of offering the form again.
-    expect(oldPage.html).not.toContain(`action="${supersedePath(old.id)}"`);
+    expect(formOf(oldPage.html, "SUPERSEDE")).toBeUndefined();
     expect(oldText).toContain("This result was already superseded.");
 
     const newPage = await client.page(`/admin/jobs/${newJobId}?notice=supersede-created`);

@@ -326,7 +326,7 @@ describe("the signals page and the brake", () => {
     const failures = html.slice(html.indexOf('id="failures-by"'), html.indexOf('id="surge-rule"'));
     expect(failures).toMatch(
       new RegExp(
-        `>${NAME}</a></td><td><code>HTTP_STATUS_502</code></td><td class="num">4</td><td><a href="${PAUSE}">Pause<span class="sr-only"> ${NAME}</span>…</a>`,
+        `>${NAME}</a></td><td data-label="Error code"><code>HTTP_STATUS_502</code></td><td class="num" data-label="Failed jobs">4</td><td data-label="Brake"><a href="${PAUSE}">Pause<span class="sr-only"> ${NAME}</span>…</a>`,
       ),
     );
     // A viewer reads the same table without the link.

@@ -65,7 +65,7 @@ describe("/admin", () => {
       input: { text: "waiting" },
     });
 
-    const { res, html } = await client.page("/admin");
+    const { res, html } = await client.page("/admin?status=FAILED");
     expect(res.status).toBe(200);
     expect(html).toContain("<h1>Failed jobs</h1>");
     expect(html).toContain(failedDemo.id);
@@ -104,7 +104,7 @@ describe("/admin", () => {
     const pending = await failedJob(t.db);
     const intent = await intentFor(pending.id);
     const open = await failedJob(t.db);
-    const { html } = await client.page("/admin");
+    const { html } = await client.page("/admin?status=FAILED");
     const row = (id: string) =>
       html.slice(html.indexOf(`/admin/jobs/${id}"`)).split("</tr>")[0] ?? "";
     expect(row(retried.id)).toContain(`/admin/jobs/${retry.job.id}`);
@@ -262,7 +262,7 @@ describe("creating a retry intent", () => {
     const html = await empty.text();
     expect(html).toContain('role="alert"');
     expect(html).toContain("VALIDATION_FAILED");
-    expect(html).toContain("reasonText must be 1 to 2000 characters");
+    expect(html).toContain("Write the reason, up to 2000 characters");
     expect(await listRetryIntentsForJob(t.db, job.id)).toEqual([]);
 
     await intentFor(job.id);
@@ -293,7 +293,7 @@ describe("/admin/retry-intents/:id", () => {
     expect(html).toContain("RETRY_INTENT_CREATED");
     expect(html).toContain('<span class="k">&quot;approvedBy&quot;</span>');
     expect(html).toContain(`href="/admin/retry-intents/${intent.id}/execute"`);
-    expect(html).toContain(`action="/admin/retry-intents/${intent.id}/reject"`);
+    expect(html).toContain(`action="/admin/retry-intents/${intent.id}"`);
   });
 
   it("lists intents per job and across jobs", async () => {
@@ -451,12 +451,14 @@ describe("/admin/audit", () => {
     expect(all.res.status).toBe(200);
     expect(all.html).toContain("JOB_FAILED");
     const bySubject = await client.page(`/admin/audit?subjectId=${job.id}`);
-    const types = [...bySubject.html.matchAll(/<td class="mono nowrap">([A-Z_]+)<\/td>/g)].map(
-      (m) => m[1],
-    );
+    const types = [
+      ...bySubject.html.matchAll(/<td class="mono nowrap" data-label="Event">([A-Z_]+)<\/td>/g),
+    ].map((m) => m[1]);
     expect(types).toEqual(["JOB_FAILED", "JOB_CLAIMED", "JOB_CREATED"]);
     const byType = await client.page(`/admin/audit?subjectId=${job.id}&type=JOB_CLAIMED`);
-    expect([...byType.html.matchAll(/<td class="mono nowrap">([A-Z_]+)<\/td>/g)]).toHaveLength(1);
+    expect([
+      ...byType.html.matchAll(/<td class="mono nowrap" data-label="Event">([A-Z_]+)<\/td>/g),
+    ]).toHaveLength(1);
   });
 });
 
@@ -472,8 +474,9 @@ describe("no edit, no delete", () => {
     }
     const allowed = [
       /^\/admin\/logout$/,
+      /^\/admin\/jobs\/[a-z0-9]+$/,
       /^\/admin\/jobs\/[a-z0-9]+\/retry-intents$/,
-      /^\/admin\/retry-intents\/[a-z0-9]+\/(execute|reject)$/,
+      /^\/admin\/retry-intents\/[a-z0-9]+(\/execute)?$/,
     ];
     for (const path of [
       "/admin",

@@ -449,8 +449,12 @@ describe("executing and rejecting", () => {
         jobs.map((j) => j.id),
       ]),
     ).toBe(0);
-    // Rejected, they may be approved again.
-    expect((await preview({ errorCode: "TO_REJECT" })).body.count).toBe(3);
+    // Rejected by a person, they are decided: a batch leaves them out and says so (one at a
+    // time, an admin may still approve a retry).
+    expect((await preview({ errorCode: "TO_REJECT" })).body).toMatchObject({
+      count: 0,
+      excluded: { rejected: 3 },
+    });
     for (const body of [
       {},
       { reasonText: " " },

@@ -85,14 +85,14 @@ describe("/admin/signals", () => {
   it("lists failures by generator and error code, and retries by reason with their success rate", async () => {
     const { html } = await viewer.page("/admin/signals");
     expect(html).toMatch(
-      />http<\/a><\/td><td><code>HTTP_STATUS_502<\/code><\/td><td class="num">2</,
+      />http<\/a><\/td><td data-label="Error code"><code>HTTP_STATUS_502<\/code><\/td><td class="num" data-label="Failed jobs">2</,
     );
     expect(html).toMatch(
-      />render<\/a><\/td><td><code>GENERATOR_TIMEOUT<\/code><\/td><td class="num">1</,
+      />render<\/a><\/td><td data-label="Error code"><code>GENERATOR_TIMEOUT<\/code><\/td><td class="num" data-label="Failed jobs">1</,
     );
     // One retry completed, one failed: 50 %.
     expect(html).toMatch(
-      /<code>TRANSIENT_FAILURE<\/code><\/td><td class="num">2<\/td><td class="num">0<\/td><td class="num">1<\/td><td class="num">1<\/td><td class="num">50 %</,
+      /<code>TRANSIENT_FAILURE<\/code><\/td><td class="num" data-label="Retry jobs">2<\/td><td class="num" data-label="Unfinished">0<\/td><td class="num" data-label="Completed">1<\/td><td class="num" data-label="Failed">1<\/td><td class="num" data-label="Success rate">50 %</,
     );
   });
 

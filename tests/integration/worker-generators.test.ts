@@ -418,13 +418,17 @@ describe("the http generator against a hostile or broken service", () => {
     });
   });
 
-  it("keeps the service's error answer from the submitter, and the credentials from the log", async () => {
+  it("keeps the service's error answer from the submitter's message, and the credentials from the log and the error", async () => {
     const error = await errorOf(ids["echo-credentials"] as string);
-    expect(error).toEqual({
+    expect(error).toMatchObject({
       code: "HTTP_STATUS_401",
       message: "the generator service answered 401",
       generatorVersion: "http@1",
+      upstream: { status: 401, contentType: "text/plain", truncated: true },
     });
+    expect(error.upstream?.excerpt).toContain("key [redacted] rejected for [redacted]\nxxx");
+    expect(JSON.stringify(error)).not.toContain(API_KEY);
+    expect(JSON.stringify(error)).not.toContain(BEARER);
     const line = logs.lines.find((l) => l.includes(ids["echo-credentials"] as string)) ?? "";
     const logged = JSON.parse(line) as { code: string; status: number; excerpt: string };
     expect(logged).toMatchObject({ code: "HTTP_STATUS_401", status: 401 });

@@ -5,13 +5,17 @@ import { ReadOnlyJsonViewer } from "./json-viewer";
 import { SubjectLink } from "./links";
 import { Time } from "./time";
 
-/** Audit events as recorded; `showSubject` is off on a page that is itself about the subject. */
+/**
+ * Audit events as recorded; `showSubject` is off on a page that is itself about the subject. With
+ * subjects it is the audit page's own list, which a skip link leads to. Each cell names its column
+ * (`data-label`) for the cards a narrow screen shows instead of the table.
+ */
 export const AuditTable: FC<{ events: AuditEvent[]; showSubject?: boolean }> = ({
   events,
   showSubject = true,
 }) => (
-  <div class="table-wrap">
-    <table class="grid">
+  <div class="table-wrap" id={showSubject ? "audit-events" : undefined}>
+    <table class="grid cards">
       <thead>
         <tr>
           <th scope="col">When</th>
@@ -25,20 +29,22 @@ export const AuditTable: FC<{ events: AuditEvent[]; showSubject?: boolean }> = (
       <tbody>
         {events.map((event) => (
           <tr>
-            <td>
+            <td data-label="When">
               <Time value={event.createdAt} relative />
             </td>
-            <td class="mono nowrap">{event.type}</td>
-            <td>
+            <td class="mono nowrap" data-label="Event">
+              {event.type}
+            </td>
+            <td data-label="Actor">
               <Actor actor={event.actor} />
             </td>
             {showSubject ? (
-              <td class="nowrap">
+              <td class="nowrap" data-label="Subject">
                 <span class="faint">{event.subjectType}</span>{" "}
                 <SubjectLink type={event.subjectType} id={event.subjectId} />
               </td>
             ) : null}
-            <td class="subtle">
+            <td class="subtle" data-label="Request">
               {event.requestId ? (
                 <span class="mono" title={event.userAgent ?? undefined}>
                   {event.requestId.slice(0, 8)}
@@ -48,7 +54,7 @@ export const AuditTable: FC<{ events: AuditEvent[]; showSubject?: boolean }> = (
                 <span class="faint">—</span>
               )}
             </td>
-            <td>
+            <td data-label="Data">
               {Object.keys(event.data ?? {}).length > 0 ? (
                 <ReadOnlyJsonViewer value={event.data} label="data" open={false} />
               ) : (

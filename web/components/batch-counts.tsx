@@ -1,6 +1,10 @@
 import type { FC } from "hono/jsx";
-import type { BatchCounts as Counts } from "../../functions/domain/retry-batches";
-import { IntentStatusBadge } from "./status-badge";
+import type { JobStatus } from "../../db/schema";
+import type {
+  BatchCounts as Counts,
+  BatchOutcomes as Outcomes,
+} from "../../functions/domain/retry-batches";
+import { IntentStatusBadge, JobStatusBadge } from "./status-badge";
 
 /**
  * A batch's intents per status. Each count stands beside its status word, so the colour is never
@@ -29,5 +33,29 @@ export const BatchCounts: FC<{ counts: Counts; expired?: number }> = ({ counts, 
       </dt>
       <dd>{counts.rejected}</dd>
     </div>
+  </dl>
+);
+
+const OUTCOME_STATUSES: [keyof Outcomes, JobStatus][] = [
+  ["pending", "PENDING"],
+  ["running", "RUNNING"],
+  ["completed", "COMPLETED"],
+  ["failed", "FAILED"],
+];
+
+/**
+ * The jobs a batch's executed intents created, per status now: whether the recovery worked.
+ * Each count beside its status word, as the intents' counts are.
+ */
+export const BatchOutcomes: FC<{ outcomes: Outcomes }> = ({ outcomes }) => (
+  <dl class="outcomes" aria-label="Jobs the batch created, by status">
+    {OUTCOME_STATUSES.map(([key, status]) => (
+      <div>
+        <dt>
+          <JobStatusBadge status={status} />
+        </dt>
+        <dd>{outcomes[key]}</dd>
+      </div>
+    ))}
   </dl>
 );

@@ -50,18 +50,23 @@ export const BatchFilterHidden: FC<{ filter: BatchFilter }> = ({ filter }) => (
   </>
 );
 
+/** The choices of a select: those on record, and the value in use when they do not hold it. */
+const choices = (value: string | undefined, known: string[]) =>
+  value && !known.includes(value) ? [value, ...known] : known;
+
 /**
- * The inputs of a batch filter. Times are entered and shown in UTC, like every time on these
- * pages; a browser's `datetime-local` input has no zone of its own.
+ * The inputs of a batch filter. Generators and error codes are chosen among those on record
+ * (the database's counters), so a typo cannot make an empty preview. Times are entered and
+ * shown in UTC, like every time on these pages; a browser's `datetime-local` input has no zone
+ * of its own.
  */
-export const BatchFilterFields: FC<{ filter: BatchFilter; generators: string[] }> = ({
-  filter,
-  generators,
-}) => {
-  const known =
-    filter.generator && !generators.includes(filter.generator)
-      ? [filter.generator, ...generators]
-      : generators;
+export const BatchFilterFields: FC<{
+  filter: BatchFilter;
+  generators: string[];
+  errorCodes: string[];
+}> = ({ filter, generators, errorCodes }) => {
+  const known = choices(filter.generator, generators);
+  const codes = choices(filter.errorCode, errorCodes);
   return (
     <>
       <div class="field">
@@ -79,16 +84,16 @@ export const BatchFilterFields: FC<{ filter: BatchFilter; generators: string[] }
       </div>
       <div class="field">
         <label for="filter-errorCode">Error code</label>
-        <input
-          id="filter-errorCode"
-          type="text"
-          name="errorCode"
-          value={filter.errorCode ?? ""}
-          size={22}
-          spellcheck={false}
-          autocomplete="off"
-          placeholder="any"
-        />
+        <select id="filter-errorCode" name="errorCode">
+          <option value="" selected={!filter.errorCode}>
+            any
+          </option>
+          {codes.map((code) => (
+            <option value={code} selected={code === filter.errorCode}>
+              {code}
+            </option>
+          ))}
+        </select>
       </div>
       <div class="field">
         <label for="filter-failedAfter">Failed from (UTC)</label>

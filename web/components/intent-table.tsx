@@ -34,15 +34,16 @@ export const IntentMarks: FC<{ intent: RetryIntent }> = ({ intent }) => (
 
 /**
  * Retry intents with who approved them and why. `createdJobs` maps a consumed intent to the job
- * it created; `showSource` adds the source job's column where the list spans many jobs.
+ * it created; `showSource` adds the source job's column where the list spans many jobs. Each cell
+ * names its column (`data-label`) for the cards a narrow screen shows instead of the table.
  */
 export const IntentTable: FC<{
   intents: RetryIntent[];
   createdJobs: Map<string, string>;
   showSource?: boolean;
 }> = ({ intents, createdJobs, showSource }) => (
-  <div class="table-wrap">
-    <table class="grid">
+  <div class="table-wrap" id="intents-table">
+    <table class="grid cards">
       <thead>
         <tr>
           <th scope="col">Intent</th>
@@ -60,18 +61,18 @@ export const IntentTable: FC<{
           const createdJob = createdJobs.get(intent.id);
           return (
             <tr>
-              <td>
+              <td data-label="Intent">
                 <IntentLink id={intent.id} short />
               </td>
-              <td>
+              <td data-label="Status">
                 <IntentStatusBadge status={intent.status} />
               </td>
               {showSource ? (
-                <td>
+                <td data-label="Source job">
                   <JobLink id={intent.sourceJobId} short />
                 </td>
               ) : null}
-              <td class="wrap">
+              <td class="wrap" data-label="Reason">
                 <span class="chip">{intent.reasonCode}</span> {intent.reasonText}
                 {intent.budgetOverride ||
                 intent.batchId ||
@@ -82,20 +83,20 @@ export const IntentTable: FC<{
                   </span>
                 ) : null}
               </td>
-              <td>
+              <td data-label="Approved by">
                 <Actor actor={intent.approvedBy} />
               </td>
-              <td>
+              <td data-label="Approved">
                 <Time value={intent.approvedAt} relative />
               </td>
-              <td>
+              <td data-label="Expiry">
                 {intent.status === "PENDING" ? (
                   <ExpiresIn value={intent.expiresAt} />
                 ) : (
                   <span class="faint">—</span>
                 )}
               </td>
-              <td>
+              <td data-label="Outcome">
                 {intent.status === "CONSUMED" ? (
                   <span>
                     created <JobLink id={createdJob ?? ""} short />{" "}

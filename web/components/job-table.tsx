@@ -5,12 +5,22 @@ import { IntentLink, JobLink } from "./links";
 import { JobStatusBadge } from "./status-badge";
 import { Time } from "./time";
 
+/**
+ * What has been decided about a job: its retry (or supersession) and where that stands, the
+ * intent waiting for a decision, a person's rejection (leaving it failed was the decision), or,
+ * for a failure with none of those, that it needs one.
+ */
 const RetryCell: FC<{ job: Job; state: RetryState | undefined }> = ({ job, state }) => {
   if (state?.retryJobId) {
     return (
       <span class="retry-state">
-        <span class="badge badge-consumed">retried</span>
+        <span class="badge badge-consumed">
+          {job.status === "COMPLETED" ? "superseded" : "retried"}
+        </span>
         <JobLink id={state.retryJobId} short />
+        {state.retryStatus ? (
+          <span class="subtle nowrap">{state.retryStatus.toLowerCase()}</span>
+        ) : null}
       </span>
     );
   }
@@ -22,17 +32,28 @@ const RetryCell: FC<{ job: Job; state: RetryState | undefined }> = ({ job, state
       </span>
     );
   }
+  if (state?.rejectedIntentId) {
+    return (
+      <span class="retry-state" title="A person rejected retrying it: left failed on purpose">
+        <span class="badge badge-rejected">rejected</span>
+        <IntentLink id={state.rejectedIntentId} short />
+      </span>
+    );
+  }
   if (job.status === "FAILED") return <span class="subtle nowrap">needs a decision</span>;
   return <span class="faint">—</span>;
 };
 
-/** Jobs, newest first, with what has been decided about each failure. */
+/**
+ * Jobs, newest first, with what has been decided about each failure. Each cell names its column
+ * (`data-label`), which a narrow screen shows beside it when the rows become cards.
+ */
 export const JobTable: FC<{ jobs: Job[]; retryStates: Map<string, RetryState> }> = ({
   jobs,
   retryStates,
 }) => (
-  <div class="table-wrap">
-    <table class="grid">
+  <div class="table-wrap" id="jobs-table">
+    <table class="grid cards">
       <thead>
         <tr>
           <th scope="col">Job</th>
@@ -48,19 +69,16 @@ export const JobTable: FC<{ jobs: Job[]; retryStates: Map<string, RetryState> }>
       <tbody>
         {jobs.map((job) => (
           <tr>
-            <td>
+            <td data-label="Job">
               <JobLink id={job.id} short />
             </td>
-            <td>
+            <td data-label="Status">
               <JobStatusBadge status={job.status} />
             </td>
-            <td>
+            <td data-label="Generator">
               <span class="chip">{job.generator}</span>
             </td>
-            <td
-              class="clip"
-              title={job.error ? `${job.error.code}: ${job.error.message}` : undefined}
-            >
+            <td class="wrap error-text" data-label="Error">
               {job.error ? (
                 <span>
                   <span class="mono">{job.error.code}</span>{" "}
@@ -70,13 +88,13 @@ export const JobTable: FC<{ jobs: Job[]; retryStates: Map<string, RetryState> }>
                 <span class="faint">—</span>
               )}
             </td>
-            <td>
+            <td data-label="Created">
               <Time value={job.createdAt} relative />
             </td>
-            <td>
+            <td data-label="Finished">
               <Time value={job.finishedAt} relative />
             </td>
-            <td>
+            <td data-label="Lineage">
               {job.retryOfJobId ? (
                 <span class="nowrap">
                   retry of <JobLink id={job.retryOfJobId} short />
@@ -85,7 +103,7 @@ export const JobTable: FC<{ jobs: Job[]; retryStates: Map<string, RetryState> }>
                 <span class="faint">original</span>
               )}
             </td>
-            <td>
+            <td data-label="Retry">
               <RetryCell job={job} state={retryStates.get(job.id)} />
             </td>
           </tr>

@@ -4,6 +4,21 @@ import { type DiffLine, diffJson } from "../json-diff";
 /** Longer documents are cut for display; the API serves them whole. */
 const DISPLAY_LIMIT = 100_000;
 
+/**
+ * Past this many lines, or characters (a long value wraps onto many), a document scrolls in a
+ * box of its own rather than lengthening the page. The box then takes the keyboard focus (and
+ * is named), so that it can be scrolled without a mouse; a shorter document is never a scroll
+ * box, so it adds no stop to the tab order.
+ */
+const SCROLL_LINES = 20;
+const SCROLL_CHARACTERS = 2000;
+
+/** The attributes of a `<pre>` showing `text`, named `name` when it scrolls. */
+function scrollBox(text: string, name: string) {
+  const long = text.length > SCROLL_CHARACTERS || text.split("\n").length > SCROLL_LINES;
+  return long ? { class: "scroll", tabindex: 0, role: "region", "aria-label": name } : {};
+}
+
 const TOKEN = /("(?:\\.|[^"\\])*")(\s*:)?|\b(true|false|null)\b|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
 
 /** Splits pretty-printed JSON into text and coloured spans. JSX escapes every piece. */
@@ -51,7 +66,7 @@ export const ReadOnlyJsonViewer: FC<{ value: unknown; label?: string; open?: boo
         {label} · {byteLength(text)}
         {cut ? " · shortened for display" : ""}
       </summary>
-      <pre>
+      <pre {...scrollBox(shown, label)}>
         <code>
           {highlight(shown)}
           {cut ? "\n…" : ""}
@@ -69,7 +84,7 @@ const DiffPane: FC<{ lines: DiffLine[]; side: "before" | "after"; label: Child }
 }) => (
   <div class="diff-pane">
     <h3>{label}</h3>
-    <pre>
+    <pre {...scrollBox(lines.map((line) => line.text).join("\n"), side)}>
       <code>
         {lines.map((line) =>
           !line.changed ? (

@@ -1,30 +1,46 @@
 import type { FC } from "hono/jsx";
 import type { AuditEvent } from "../../db/schema";
 import { AUDIT_TYPES } from "../../functions/domain/audit";
+import type { DomainError } from "../../functions/domain/errors";
+import { dateTimeLocalValue } from "../batch-filter";
 import { AuditTable } from "../components/audit-table";
+import { FormRefusal } from "../components/form-refusal";
+import { DomainErrorNotice } from "../components/notice";
 import { adminPath } from "../context";
 
+/** The audit page's filter as typed: `from` and `to` are times in UTC (or with an offset). */
 export interface AuditFilter {
   subjectId?: string | undefined;
   type?: string | undefined;
+  actor?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
 }
+
+const FILTER_FIELDS = ["subjectId", "type", "actor", "from", "to"] as const;
 
 export function auditHref(filter: AuditFilter, cursor?: string): string {
   const params = new URLSearchParams();
-  if (filter.subjectId) params.set("subjectId", filter.subjectId);
-  if (filter.type) params.set("type", filter.type);
+  for (const name of FILTER_FIELDS) {
+    const value = filter[name];
+    if (value) params.set(name, value);
+  }
   if (cursor) params.set("cursor", cursor);
   const query = params.toString();
   return adminPath(`/audit${query ? `?${query}` : ""}`);
 }
 
-/** Every recorded event, newest first, filterable by subject and type. */
+/**
+ * Every recorded event, newest first, filterable by subject, type, actor and time; a filter
+ * refused (`error`) is shown beside the form, which keeps what was typed.
+ */
 export const AuditPage: FC<{
   filter: AuditFilter;
   events: AuditEvent[];
   nextCursor: string | null;
   paged: boolean;
-}> = ({ filter, events, nextCursor, paged }) => (
+  error?: DomainError | undefined;
+}> = ({ filter, events, nextCursor, paged, error }) => (
   <>
     <div class="page-head">
       <div>
@@ -60,17 +76,59 @@ export const AuditPage: FC<{
           ))}
         </select>
       </div>
+      <div class="field">
+        <label for="audit-actor">Actor</label>
+        <input
+          id="audit-actor"
+          type="search"
+          name="actor"
+          value={filter.actor ?? ""}
+          size={24}
+          spellcheck={false}
+          autocomplete="off"
+          aria-describedby="audit-actor-hint"
+        />
+        <span id="audit-actor-hint" class="hint">
+          A token's name, an email, or as recorded (token:…, worker:…, system).
+        </span>
+      </div>
+      <div class="field">
+        <label for="audit-from">From (UTC)</label>
+        <input
+          id="audit-from"
+          type="datetime-local"
+          name="from"
+          step={1}
+          value={dateTimeLocalValue(filter.from)}
+        />
+      </div>
+      <div class="field">
+        <label for="audit-to">To (UTC)</label>
+        <input
+          id="audit-to"
+          type="datetime-local"
+          name="to"
+          step={1}
+          value={dateTimeLocalValue(filter.to)}
+        />
+      </div>
       <button type="submit" class="button">
         Filter
       </button>
-      {filter.subjectId || filter.type ? <a href={adminPath("/audit")}>Clear</a> : null}
+      {FILTER_FIELDS.some((name) => filter[name]) ? <a href={adminPath("/audit")}>Clear</a> : null}
     </form>
-    <section class="panel" aria-label="Audit events">
-      {events.length > 0 ? <AuditTable events={events} /> : <p class="empty">No events match.</p>}
-      <div class="pager">
-        {paged ? <a href={auditHref(filter)}>← Newest</a> : null}
-        {nextCursor ? <a href={auditHref(filter, nextCursor)}>Older →</a> : null}
-      </div>
-    </section>
+    {error ? (
+      <FormRefusal>
+        <DomainErrorNotice error={error} />
+      </FormRefusal>
+    ) : (
+      <section class="panel" aria-label="Audit events">
+        {events.length > 0 ? <AuditTable events={events} /> : <p class="empty">No events match.</p>}
+        <div class="pager">
+          {paged ? <a href={auditHref(filter)}>← Newest</a> : null}
+          {nextCursor ? <a href={auditHref(filter, nextCursor)}>Older →</a> : null}
+        </div>
+      </section>
+    )}
   </>
 );

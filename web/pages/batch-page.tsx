@@ -5,12 +5,12 @@ import type { BatchDetail } from "../../functions/domain/retry-batches";
 import { Actor } from "../components/actor";
 import { ApprovalFacts } from "../components/approval-facts";
 import { AuditPanel } from "../components/audit-table";
-import { BatchCounts } from "../components/batch-counts";
+import { BatchCounts, BatchOutcomes } from "../components/batch-counts";
 import { BatchFilterSummary } from "../components/batch-filter";
 import { IntentLink, JobLink } from "../components/links";
 import { DomainErrorNotice, Notice } from "../components/notice";
 import { RejectForm } from "../components/reject-form";
-import { IntentStatusBadge } from "../components/status-badge";
+import { IntentStatusBadge, JobStatusBadge } from "../components/status-badge";
 import { databaseNow, ExpiresIn, hasExpired } from "../components/time";
 import { adminPath } from "../context";
 import { batchHref } from "../forms";
@@ -28,6 +28,8 @@ export interface BatchPageView {
   /** A refusal of the page's own making, such as nothing left to execute. */
   message?: string | undefined;
   rejectText?: string | undefined;
+  /** Set when the page reloads itself (every this many seconds) while its jobs run. */
+  refreshSeconds?: number | undefined;
 }
 
 /** PENDING intents that can still be executed, and those whose time ran out. */
@@ -96,6 +98,52 @@ const Decision: FC<{ data: BatchPageData; view: BatchPageView }> = ({ data, view
   );
 };
 
+/**
+ * What became of the jobs the batch created: per status, and while some are unfinished, that
+ * the page follows them (or a link to, when it does not reload itself).
+ */
+const Outcomes: FC<{ data: BatchPageData; refreshSeconds: number | undefined }> = ({
+  data,
+  refreshSeconds,
+}) => {
+  const { outcomes, batch } = data;
+  const created = outcomes.pending + outcomes.running + outcomes.completed + outcomes.failed;
+  const running = outcomes.pending + outcomes.running;
+  return (
+    <section class="panel" aria-labelledby="outcomes-title">
+      <header>
+        <h2 id="outcomes-title">Jobs it created ({created})</h2>
+      </header>
+      <div class="panel-body">
+        {created === 0 ? (
+          <p class="subtle">None yet: each intent creates its job when it is executed.</p>
+        ) : (
+          <>
+            <BatchOutcomes outcomes={outcomes} />
+            <p class="subtle" id="outcomes-state">
+              {running === 0
+                ? `Every job it created has finished: ${outcomes.completed} completed, ${outcomes.failed} failed.`
+                : `${running} of them ${running === 1 ? "has" : "have"} yet to finish.`}
+              {running > 0 && refreshSeconds
+                ? ` This page reloads every ${refreshSeconds} seconds until they have. `
+                : " "}
+              {running > 0 ? <a href={batchHref(batch.id)}>Refresh now</a> : null}
+            </p>
+          </>
+        )}
+      </div>
+    </section>
+  );
+};
+
+/** How many jobs the preview held, when the approver chose some of them (its creation event says). */
+function previewedCount(audit: AuditEvent[]): number | undefined {
+  const created = audit.find((e) => e.type === "RETRY_BATCH_CREATED")?.data as
+    | { previewCount?: number }
+    | undefined;
+  return created?.previewCount;
+}
+
 const IntentsOfBatch: FC<{ data: BatchPageData }> = ({ data }) => (
   <section class="panel" aria-labelledby="intents-title">
     <header>
@@ -103,7 +151,7 @@ const IntentsOfBatch: FC<{ data: BatchPageData }> = ({ data }) => (
       <span class="subtle">one per failed job, by job id</span>
     </header>
     <div class="table-wrap scroll">
-      <table class="grid">
+      <table class="grid cards">
         <thead>
           <tr>
             <th scope="col">Intent</th>
@@ -115,19 +163,22 @@ const IntentsOfBatch: FC<{ data: BatchPageData }> = ({ data }) => (
         <tbody>
           {data.intents.map((intent) => (
             <tr>
-              <td>
+              <td data-label="Intent">
                 <IntentLink id={intent.id} short />
               </td>
-              <td>
+              <td data-label="Status">
                 <IntentStatusBadge status={intent.status} />
               </td>
-              <td>
+              <td data-label="Failed job">
                 <JobLink id={intent.sourceJobId} />
               </td>
-              <td>
+              <td data-label="Outcome">
                 {intent.status === "CONSUMED" && intent.resultingJobId ? (
                   <span class="nowrap">
-                    created <JobLink id={intent.resultingJobId} />
+                    created <JobLink id={intent.resultingJobId} />{" "}
+                    {intent.resultingJobStatus ? (
+                      <JobStatusBadge status={intent.resultingJobStatus} />
+                    ) : null}
                   </span>
                 ) : intent.status === "REJECTED" ? (
                   <span title={intent.rejectionText ?? undefined}>
@@ -149,6 +200,7 @@ const IntentsOfBatch: FC<{ data: BatchPageData }> = ({ data }) => (
 export const BatchPage: FC<{ data: BatchPageData; view: BatchPageView }> = ({ data, view }) => {
   const { batch, counts, audit } = data;
   const { expired } = executable(data);
+  const previewed = previewedCount(audit);
   return (
     <>
       <div class="page-head">
@@ -178,7 +230,11 @@ export const BatchPage: FC<{ data: BatchPageData; view: BatchPageView }> = ({ da
                 <BatchFilterSummary filter={batch.filter} />
               </dd>
               <dt>Jobs</dt>
-              <dd>{batch.jobCount}, as previewed and approved</dd>
+              <dd>
+                {previewed === undefined
+                  ? `${batch.jobCount}, as previewed and approved`
+                  : `${batch.jobCount} of the ${previewed} previewed, as the approver checked them`}
+              </dd>
               <ApprovalFacts decision={batch} />
             </dl>
           </div>
@@ -193,6 +249,7 @@ export const BatchPage: FC<{ data: BatchPageData; view: BatchPageView }> = ({ da
           </div>
         </section>
       </div>
+      <Outcomes data={data} refreshSeconds={view.refreshSeconds} />
       <IntentsOfBatch data={data} />
       <AuditPanel events={audit} />
     </>

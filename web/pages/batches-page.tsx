@@ -11,7 +11,10 @@ export function batchesHref(cursor?: string): string {
   return adminPath(`/retry-batches${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`);
 }
 
-/** Retry batches, newest first, each with what became of its intents. */
+/**
+ * Retry batches, newest first, each with what became of its intents. Each cell names its column
+ * (`data-label`) for the cards a narrow screen shows instead of the table.
+ */
 export const BatchesPage: FC<{
   batches: { batch: RetryBatch; counts: Counts }[];
   nextCursor: string | null;
@@ -35,8 +38,8 @@ export const BatchesPage: FC<{
     </div>
     <section class="panel" aria-label="Retry batches">
       {batches.length > 0 ? (
-        <div class="table-wrap">
-          <table class="grid">
+        <div class="table-wrap" id="batches-table">
+          <table class="grid cards">
             <thead>
               <tr>
                 <th scope="col">Batch</th>
@@ -61,25 +64,33 @@ export const BatchesPage: FC<{
             <tbody>
               {batches.map(({ batch, counts }) => (
                 <tr>
-                  <td>
+                  <td data-label="Batch">
                     <BatchLink id={batch.id} short />
                   </td>
-                  <td class="wrap">
+                  <td class="wrap" data-label="Filter">
                     <BatchFilterSummary filter={batch.filter} />
                   </td>
-                  <td class="wrap">
+                  <td class="wrap" data-label="Reason">
                     <span class="chip">{batch.reasonCode}</span> {batch.reasonText}
                   </td>
-                  <td>
+                  <td data-label="Approved by">
                     <Actor actor={batch.approvedBy} />
                   </td>
-                  <td>
+                  <td data-label="Approved">
                     <Time value={batch.approvedAt} relative />
                   </td>
-                  <td class="num">{batch.jobCount}</td>
-                  <td class="num">{counts.pending}</td>
-                  <td class="num">{counts.consumed}</td>
-                  <td class="num">{counts.rejected}</td>
+                  <td class="num" data-label="Jobs">
+                    {batch.jobCount}
+                  </td>
+                  <td class="num" data-label="Pending">
+                    {counts.pending}
+                  </td>
+                  <td class="num" data-label="Consumed">
+                    {counts.consumed}
+                  </td>
+                  <td class="num" data-label="Rejected">
+                    {counts.rejected}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -81,8 +81,8 @@ export const GeneratorsPage: FC<{
         </span>
       </header>
       {generators.length > 0 ? (
-        <div class="table-wrap">
-          <table class="grid">
+        <div class="table-wrap" id="generators-table">
+          <table class="grid cards">
             <thead>
               <tr>
                 <th scope="col">Generator</th>
@@ -102,21 +102,23 @@ export const GeneratorsPage: FC<{
                 const { generator, version } = entry;
                 return (
                   <tr id={`generator-${generator.name}`}>
-                    <th scope="row" class="mono row-head">
+                    <th scope="row" class="mono row-head" data-label="Generator">
                       {generator.name}
                     </th>
-                    <td class="mono">{version.version}</td>
-                    <td class="wrap">
+                    <td class="mono" data-label="Version">
+                      {version.version}
+                    </td>
+                    <td class="wrap" data-label="State">
                       <BrakeState entry={entry} />
                     </td>
-                    <td class="num">
+                    <td class="num" data-label="Pending jobs">
                       <a href={jobsHref("PENDING", generator.name)}>{entry.pending}</a>
                     </td>
-                    <td class="num">
+                    <td class="num" data-label="Failure rate, 24 h">
                       <FailureRate failed={entry.failedLastDay} finished={entry.finishedLastDay} />
                     </td>
                     {canMutate ? (
-                      <td>
+                      <td data-label="Brake">
                         <a
                           class="button button-small"
                           href={brakeHref(generator.name, generator.pausedAt ? "resume" : "pause")}

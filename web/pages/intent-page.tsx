@@ -62,6 +62,8 @@ export interface IntentPageView {
   notice?: string | undefined;
   error?: DomainError | undefined;
   rejectText?: string | undefined;
+  /** A rejection refused: shown beside the reject form, or at the top when it is gone. */
+  rejectError?: DomainError | undefined;
 }
 
 const intentHref = (id: string, rest = "") =>
@@ -143,9 +145,10 @@ const Decision: FC<{ data: IntentPageData; view: IntentPageView }> = ({ data, vi
       </div>
       <hr class="rule" />
       <RejectForm
-        action={intentHref(intent.id, "/reject")}
+        action={intentHref(intent.id)}
         idPrefix="reject"
         text={view.rejectText}
+        error={view.rejectError}
       >
         Reject intent
       </RejectForm>
@@ -174,6 +177,9 @@ export const IntentPage: FC<{ data: IntentPageData; view: IntentPageView }> = ({
       </div>
       {view.notice ? <Notice kind="success">{view.notice}</Notice> : null}
       {view.error ? <DomainErrorNotice error={view.error} /> : null}
+      {view.rejectError && !(intent.status === "PENDING" && view.canMutate) ? (
+        <DomainErrorNotice error={view.rejectError} />
+      ) : null}
       {intent.status === "PENDING" ? (
         <SameVersionWarning intent={intent} versions={data.versions} />
       ) : null}

@@ -1,15 +1,18 @@
 import type { FC } from "hono/jsx";
 import type { AuditEvent, Output } from "../../db/schema";
 import type { DomainError } from "../../functions/domain/errors";
-import type { JobDetail } from "../../functions/domain/read-models";
+import type { JobDetail, NearbyFailures } from "../../functions/domain/read-models";
 import { refusal } from "../../functions/domain/refusals";
 import { suggestReasonCode } from "../../functions/domain/suggested-reason";
 import { Actor } from "../components/actor";
 import { AuditPanel } from "../components/audit-table";
+import { AttemptDuration } from "../components/duration";
 import { IntentTable } from "../components/intent-table";
+import { JobErrorBox } from "../components/job-error";
 import { ReadOnlyJsonComparison, ReadOnlyJsonViewer } from "../components/json-viewer";
 import { Lineage } from "../components/lineage";
 import { IntentLink, JobLink } from "../components/links";
+import { NearbyFailuresNotice } from "../components/nearby-failures";
 import { DomainErrorNotice, Notice } from "../components/notice";
 import { JobStatusBadge } from "../components/status-badge";
 import { Time } from "../components/time";
@@ -23,6 +26,8 @@ export interface JobPageData extends JobDetail {
   audit: AuditEvent[];
   /** The output of the newest job of the chain, when that is another job and has one. */
   latestOutput?: Output | undefined;
+  /** For a FAILED job: the failures like it in the hour before it failed. */
+  nearbyFailures?: NearbyFailures | undefined;
 }
 
 /** A refused form, shown again with what was typed and why it was refused. */
@@ -122,7 +127,6 @@ const RetrySection: FC<{
         <p class="empty">No retry intent has been recorded for this job.</p>
       )}
       <div class="panel-body">
-        {form?.error ? <DomainErrorNotice error={form.error} /> : null}
         {canMutate ? (
           <>
             {blocker ? (
@@ -160,6 +164,7 @@ const RetrySection: FC<{
               values={form?.values}
               suggested={suggestReasonCode(job.error)}
               budgetExhausted={exhausted}
+              error={form?.error}
             />
           </>
         ) : (
@@ -200,7 +205,8 @@ const SupersedeSection: FC<{
         <p class="empty">No intent has been recorded for this job.</p>
       )}
       <div class="panel-body">
-        {form?.error ? <DomainErrorNotice error={form.error} /> : null}
+        {/* Beside the form when there is one; here when the job can no longer be superseded. */}
+        {form?.error && (blocker || !canMutate) ? <DomainErrorNotice error={form.error} /> : null}
         <p class="subtle">
           Superseding replaces this result with a new job's: an admin records why (reason code{" "}
           {CHANGING_LIST}) and, if the input was wrong, a corrected input; executing the intent
@@ -237,6 +243,7 @@ const SupersedeSection: FC<{
               version={data.versions.current}
               values={form?.values}
               budgetExhausted={exhausted}
+              error={form?.error}
             />
           </>
         ) : null}
@@ -325,14 +332,10 @@ export const JobPage: FC<{
       </div>
       {notice ? <Notice kind="success">{notice}</Notice> : null}
       {job.error ? (
-        <div class="error-box">
-          <span class="code">{job.error.code}</span> {job.error.message}
-          <span class="faint">
-            {" "}
-            · failed <Time value={job.finishedAt} relative />
-          </span>
-        </div>
+        // What the service answered may quote its data: admins read it, viewers are told of it.
+        <JobErrorBox error={job.error} finishedAt={job.finishedAt} showBody={canMutate} />
       ) : null}
+      {data.nearbyFailures ? <NearbyFailuresNotice job={job} nearby={data.nearbyFailures} /> : null}
       <SuccessorNotice data={data} />
       <section class="panel" aria-labelledby="lineage-title">
         <header>
@@ -383,6 +386,10 @@ export const JobPage: FC<{
               <dt>Finished</dt>
               <dd>
                 <Time value={job.finishedAt} />
+              </dd>
+              <dt>Attempt took</dt>
+              <dd id="attempt-duration">
+                <AttemptDuration job={job} />
               </dd>
               <dt>{predecessor?.status === "COMPLETED" ? "Supersedes" : "Retry of"}</dt>
               <dd>

@@ -11,7 +11,7 @@ export const LoginPage: FC<{
   <div class="login">
     <section class="panel" aria-labelledby="login-title">
       <header>
-        <h2 id="login-title">Sign in to Regent admin</h2>
+        <h1 id="login-title">Sign in to Regent admin</h1>
       </header>
       <div class="panel-body">
         {error ? <Notice kind="error">{error}</Notice> : null}

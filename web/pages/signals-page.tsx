@@ -182,8 +182,8 @@ export const SignalsPage: FC<{ totals: SignalTotals; hourly: HourlySignals; brak
             <span class="subtle">all time</span>
           </header>
           {totals.failures.length > 0 ? (
-            <div class="table-wrap">
-              <table class="grid">
+            <div class="table-wrap" id="failures-table">
+              <table class="grid cards">
                 <thead>
                   <tr>
                     <th scope="col">Generator</th>
@@ -197,14 +197,16 @@ export const SignalsPage: FC<{ totals: SignalTotals; hourly: HourlySignals; brak
                 <tbody>
                   {totals.failures.map((f) => (
                     <tr>
-                      <td>
+                      <td data-label="Generator">
                         <a href={jobsHref("FAILED", f.generator)}>{f.generator}</a>
                       </td>
-                      <td>
+                      <td data-label="Error code">
                         <code>{f.errorCode}</code>
                       </td>
-                      <td class="num">{f.count}</td>
-                      <td>
+                      <td class="num" data-label="Failed jobs">
+                        {f.count}
+                      </td>
+                      <td data-label="Brake">
                         <BrakeCell generator={f.generator} brake={brake} />
                       </td>
                     </tr>
@@ -259,7 +261,7 @@ export const SignalsPage: FC<{ totals: SignalTotals; hourly: HourlySignals; brak
         </header>
         {reasons.length > 0 ? (
           <div class="table-wrap">
-            <table class="grid">
+            <table class="grid cards">
               <thead>
                 <tr>
                   <th scope="col">Reason code</th>
@@ -283,14 +285,22 @@ export const SignalsPage: FC<{ totals: SignalTotals; hourly: HourlySignals; brak
               <tbody>
                 {reasons.map((r) => (
                   <tr>
-                    <td>
+                    <td data-label="Reason code">
                       <code>{r.reasonCode}</code>
                     </td>
-                    <td class="num">{r.total}</td>
-                    <td class="num">{r.unfinished}</td>
-                    <td class="num">{r.completed}</td>
-                    <td class="num">{r.failed}</td>
-                    <td class="num">
+                    <td class="num" data-label="Retry jobs">
+                      {r.total}
+                    </td>
+                    <td class="num" data-label="Unfinished">
+                      {r.unfinished}
+                    </td>
+                    <td class="num" data-label="Completed">
+                      {r.completed}
+                    </td>
+                    <td class="num" data-label="Failed">
+                      {r.failed}
+                    </td>
+                    <td class="num" data-label="Success rate">
                       {successRate(r.completed, r.failed) ?? <span class="faint">—</span>}
                     </td>
                   </tr>

@@ -1,6 +1,8 @@
 /**
- * Retry batches: previewing a filter, approving exactly the previewed set, the list, one batch,
- * its execution (behind a confirmation that names the number of jobs) and its rejection.
+ * Retry batches: previewing a filter (or, past a batch's size, its split by failure time),
+ * approving exactly the previewed set or the jobs checked in it, the list, one batch (which
+ * refreshes itself while the jobs it created run), its execution (behind a confirmation that
+ * names the number of jobs) and its rejection.
  */
 import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -14,10 +16,12 @@ import {
   type BatchPreview,
   createRetryBatch,
   executeRetryBatch,
+  failureWindowsOf,
   normaliseFilter,
   previewFrom,
   rejectRetryBatch,
   retryBatchDetail,
+  unfinished,
 } from "../../functions/domain/retry-batches";
 import { isCallerRefusal } from "../../functions/http/auth";
 import { auditContext } from "../../functions/http/caller";
@@ -32,6 +36,9 @@ import { BatchesPage } from "../pages/batches-page";
 
 const PAGE_SIZE = 50;
 
+/** Seconds between a batch page's reloads while the jobs it created run. */
+export const BATCH_REFRESH_SECONDS = 5;
+
 /** The facts executeRetryBatch records in its RETRY_BATCH_EXECUTED event. */
 interface ExecutedFacts {
   created?: number;
@@ -41,6 +48,15 @@ interface ExecutedFacts {
 interface ReasonValues {
   reasonCode?: string | undefined;
   reasonText?: string | undefined;
+  /** The jobs checked, when the approval came from the page's checkboxes. */
+  jobIds?: string[] | undefined;
+}
+
+/** Every value a form sent under `name` (a checkbox list sends one per checked box). */
+function allOf(body: Record<string, unknown>, name: string): string[] {
+  const value = body[name];
+  const values = Array.isArray(value) ? value : [value];
+  return values.filter((v): v is string => typeof v === "string");
 }
 
 /**
@@ -80,12 +96,15 @@ async function renderPreview(
     <BatchPreviewPage
       filter={filter}
       generators={page.generators}
+      errorCodes={page.errorCodes}
       preview={preview}
+      windows={failureWindowsOf(refusal)}
       error={error}
       followUp={extra.error && refusal ? refusal : undefined}
       canMutate={canMutate(c)}
       values={extra.values}
       retryBudget={c.var.policy.retryBudget}
+      retryBatchMax={c.var.policy.retryBatchMax}
       intentTtlHours={c.var.policy.intentTtlHours}
     />,
     { title: "New retry batch", section: "batches" },
@@ -131,13 +150,29 @@ async function loadBatch(c: AdminContext, id: string): Promise<BatchPageData> {
   return retryBatchDetail(c.var.db, id, { audit: true });
 }
 
+/**
+ * Whether a batch page reads itself again: while jobs the batch created are pending or running,
+ * so the admin watches them finish without a script, but not while it holds the reject form
+ * for this admin, where a reload would lose a reason being typed.
+ */
+function refreshes(c: AdminContext, data: BatchPageData): boolean {
+  return unfinished(data.outcomes) > 0 && !(canMutate(c) && data.counts.pending > 0);
+}
+
+/**
+ * The batch page. With `live` (the page as read, not an answer to a form), a Refresh header
+ * reloads it every few seconds while `refreshes` says so.
+ */
 async function renderBatch(
   c: AdminContext,
   id: string,
   view: Partial<BatchPageView>,
   status: ContentfulStatusCode = 200,
+  live = false,
 ) {
   const data = await loadBatch(c, id);
+  const refresh = live && refreshes(c, data);
+  if (refresh) c.header("Refresh", String(BATCH_REFRESH_SECONDS));
   c.status(status);
   return c.render(
     <BatchPage
@@ -146,6 +181,7 @@ async function renderBatch(
         canMutate: canMutate(c),
         fourEyesBlocked: fourEyesRefusal(c, data) !== null,
         notice: outcomeNotice(c, data),
+        refreshSeconds: refresh ? BATCH_REFRESH_SECONDS : undefined,
         ...view,
       }}
     />,
@@ -181,13 +217,20 @@ batchPages.get("/new", (c) =>
 );
 
 batchPages.post("/", requireAdmin(), async (c) => {
-  const body = await c.req.parseBody();
+  const body = await c.req.parseBody({ all: true });
   const filter = filterFrom((name) => field(body, name));
-  const values = { reasonCode: field(body, "reasonCode"), reasonText: field(body, "reasonText") };
+  const values = {
+    reasonCode: field(body, "reasonCode"),
+    reasonText: field(body, "reasonText"),
+    // The page's approve button says the jobs come from its checkboxes, so none checked is
+    // an empty choice, refused, not the whole set.
+    jobIds: field(body, "selection") === "checked" ? allOf(body, "jobIds") : undefined,
+  };
   try {
     const batch = await createRetryBatch(c.var.db, auditContext(c), {
       filter,
       previewToken: field(body, "previewToken"),
+      jobIds: values.jobIds,
       reasonCode: values.reasonCode as RetryReasonCode,
       reasonText: values.reasonText,
     });
@@ -198,7 +241,7 @@ batchPages.post("/", requireAdmin(), async (c) => {
   }
 });
 
-batchPages.get("/:id", (c) => renderBatch(c, c.req.param("id"), {}));
+batchPages.get("/:id", (c) => renderBatch(c, c.req.param("id"), {}, 200, true));
 
 batchPages.get("/:id/execute", requireAdmin(), async (c) => {
   const data = await retryBatchDetail(c.var.db, c.req.param("id"));

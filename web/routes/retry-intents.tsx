@@ -116,8 +116,14 @@ intentPages.post("/:id/execute", requireAdmin(), async (c) => {
   }
 });
 
-intentPages.post("/:id/reject", requireAdmin(), async (c) => {
-  const id = c.req.param("id");
+/**
+ * Rejects an intent with the reason typed. The intent page's form posts to the page's own
+ * address, so that a refusal comes back there: the page again, with the refusal beside the
+ * form, focused, and the reason as it was typed; nothing is written. A request to the older
+ * address (`/reject`) is answered the same.
+ */
+async function rejectIntent(c: AdminContext) {
+  const id = c.req.param("id") ?? "";
   const body = await c.req.parseBody();
   const text = field(body, "reasonText");
   try {
@@ -127,6 +133,10 @@ intentPages.post("/:id/reject", requireAdmin(), async (c) => {
     if (!isDomainError(error) || isCallerRefusal(error) || error.code === "INTENT_NOT_FOUND") {
       throw error;
     }
-    return renderIntent(c, id, { error, rejectText: text }, statusOf(error));
+    return renderIntent(c, id, { rejectError: error, rejectText: text }, statusOf(error));
   }
-});
+}
+
+intentPages.post("/:id", requireAdmin(), rejectIntent);
+
+intentPages.post("/:id/reject", requireAdmin(), rejectIntent);

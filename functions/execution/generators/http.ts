@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { UpstreamAnswer } from "../../../db/schema";
 import { type Generator, GeneratorError } from "./registry";
 
 /** Any JSON value: the http generator sends the input as it is. */
@@ -23,10 +24,10 @@ export interface HttpGeneratorConfig {
 
 /** Larger answers are refused rather than stored: an output is a row, not a blob store. */
 export const MAX_RESPONSE_CHARS = 1_000_000;
-/** How much of a refused answer the operators' log quotes. */
+/** How much of a refused answer the operators' log quotes (the job's error keeps more). */
 const EXCERPT_CHARS = 300;
 /**
- * How much is read and redacted before the excerpt is cut: a credential that starts just before
+ * How much is read and redacted before an excerpt is cut: a credential that starts just before
  * the cut must be whole when it is blanked out, or its first characters would remain.
  */
 const REDACT_WINDOW_CHARS = 16_384;
@@ -40,14 +41,29 @@ const REDACT_WINDOW_CHARS = 16_384;
  * not JSON, or longer than MAX_RESPONSE_CHARS → HTTP_INVALID_RESPONSE.
  *
  * The job's error message is shown to whoever submitted the job, so it says only what Regent
- * knows for sure (a status, a limit, an error code). What the service answered, or what the
- * runtime said, goes to the operators' log instead, short, printable and with the configured
- * credentials blanked out: a service that echoes its request must not hand them to a submitter.
+ * knows for sure (a status, a limit, an error code). What the service answered goes beside it
+ * in the error's `upstream` (status line, Content-Type, the body's beginning when it is text),
+ * which only admins read, and to the operators' log, short and printable; what the runtime said
+ * goes to the log alone. Both have the configured credentials blanked out: a service that
+ * echoes its request must not hand them to a reader.
  */
 export function httpGenerator(config: HttpGeneratorConfig): Generator {
   const doFetch = config.fetch ?? ((input, init) => fetch(input, init));
   const log = config.log ?? ((line: string) => console.warn(line));
-  const redact = redactor(config);
+  const blank = blanker(config);
+  const redact = (text: string) => printable(blank(text));
+  /** What the service answered, for the job's error: its body only when it is text. */
+  const answerOf = (response: Response, body: { text: string; complete: boolean }) => {
+    const contentType = response.headers.get("content-type");
+    const quoted = isText(contentType);
+    return {
+      status: response.status,
+      statusText: response.statusText,
+      contentType,
+      excerpt: quoted ? blank(body.text) : null,
+      truncated: quoted && (!body.complete || body.text.length > REDACT_WINDOW_CHARS),
+    } satisfies UpstreamAnswer;
+  };
   return {
     name: "http",
     version: "http@1",
@@ -103,25 +119,31 @@ export function httpGenerator(config: HttpGeneratorConfig): Generator {
           );
         }
         if (!response.ok) {
-          const { text } = await readText(response, REDACT_WINDOW_CHARS, controller);
+          const body = await readText(response, REDACT_WINDOW_CHARS, controller);
           const code = `HTTP_STATUS_${response.status}`;
-          report(code, { status: response.status, excerpt: redact(text) });
-          throw new GeneratorError(code, `the generator service answered ${response.status}`);
+          report(code, { status: response.status, excerpt: redact(body.text) });
+          throw new GeneratorError(
+            code,
+            `the generator service answered ${response.status}`,
+            answerOf(response, body),
+          );
         }
-        const { text, complete } = await readText(response, MAX_RESPONSE_CHARS, controller);
-        if (!complete) {
+        const body = await readText(response, MAX_RESPONSE_CHARS, controller);
+        if (!body.complete) {
           throw new GeneratorError(
             "HTTP_INVALID_RESPONSE",
             `the generator service answered more than ${MAX_RESPONSE_CHARS} characters`,
+            answerOf(response, body),
           );
         }
         try {
-          return JSON.parse(text) as unknown;
+          return JSON.parse(body.text) as unknown;
         } catch {
-          report("HTTP_INVALID_RESPONSE", { excerpt: redact(text) });
+          report("HTTP_INVALID_RESPONSE", { excerpt: redact(body.text) });
           throw new GeneratorError(
             "HTTP_INVALID_RESPONSE",
-            `the generator service answered ${text.length} characters that are not JSON`,
+            `the generator service answered ${body.text.length} characters that are not JSON`,
+            answerOf(response, body),
           );
         }
       } catch (error) {
@@ -215,11 +237,28 @@ function describe(error: unknown): string {
 }
 
 /**
- * Blanks out what the configuration holds that could be a credential — the header values (and
- * each long word of one, such as the token after "Bearer"), the URL's user, password and
- * query — then keeps the text short and printable, so a log line cannot be forged or flooded.
+ * Whether a Content-Type names text, whose beginning a failure keeps: text/*, JSON and XML (with
+ * their `+json`, `+xml` kinds). An answer that names no type is read as text too; an image or
+ * an archive is not quoted.
  */
-function redactor(config: HttpGeneratorConfig): (text: string) => string {
+function isText(contentType: string | null): boolean {
+  if (contentType === null) return true;
+  const type = (contentType.split(";")[0] ?? "").trim().toLowerCase();
+  return type.startsWith("text/") || /^[a-z0-9.+-]+\/([a-z0-9.-]+\+)?(json|xml)$/.test(type);
+}
+
+/** Short and printable, so a log line cannot be forged or flooded. */
+function printable(text: string): string {
+  const out = text.replace(/[^\x20-\x7e]/g, "?");
+  return out.length > EXCERPT_CHARS ? `${out.slice(0, EXCERPT_CHARS)}…` : out;
+}
+
+/**
+ * Blanks out, in the first REDACT_WINDOW_CHARS of a text (the rest is dropped), what the
+ * configuration holds that could be a credential: the header values (and each long word of
+ * one, such as the token after "Bearer"), the URL's user, password and query.
+ */
+function blanker(config: HttpGeneratorConfig): (text: string) => string {
   const secrets = new Set<string>();
   for (const value of Object.values(config.headers ?? {})) {
     secrets.add(value);
@@ -240,8 +279,7 @@ function redactor(config: HttpGeneratorConfig): (text: string) => string {
   return (text) => {
     let out = text.slice(0, REDACT_WINDOW_CHARS);
     for (const secret of ordered) out = out.replaceAll(secret, "[redacted]");
-    out = out.replace(/[^\x20-\x7e]/g, "?");
-    return out.length > EXCERPT_CHARS ? `${out.slice(0, EXCERPT_CHARS)}…` : out;
+    return out;
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { GENERATOR_NAME, GENERATOR_VERSION, type GeneratorManifest } from "../../../db/catalog";
+import { UPSTREAM_EXCERPT_CHARS, type UpstreamAnswer } from "../../../db/schema";
 
 /** The job as the worker claimed it: what a generator may know about its work. */
 export interface ClaimedJob {
@@ -56,15 +57,56 @@ export interface Generator<Input = unknown> {
 /** What a generator that does not say makes: one request a run, as `http` does. */
 export const DEFAULT_SUBREQUESTS = 1;
 
-/** A failure a generator reports on purpose: its code is recorded on the FAILED job. */
+/**
+ * A failure a generator reports on purpose: its code is recorded on the FAILED job, with what
+ * the service it called answered, when given (bounded here, whatever the generator passed).
+ */
 export class GeneratorError extends Error {
   override readonly name = "GeneratorError";
+  readonly upstream: UpstreamAnswer | undefined;
   constructor(
     readonly code: string,
     message: string,
+    upstream?: UpstreamAnswer,
   ) {
     super(message);
+    this.upstream = upstream && boundedAnswer(upstream);
   }
+}
+
+/** Longest status text or Content-Type kept: both are one line of a header. */
+const HEADER_CHARS = 200;
+
+/**
+ * A service's answer as a job's error may hold it: the body cut to UPSTREAM_EXCERPT_CHARS (never
+ * inside a surrogate pair, which jsonb would refuse) and, like the header lines, without control
+ * characters but line breaks and tabs (U+0000 cannot be stored at all).
+ */
+function boundedAnswer(answer: UpstreamAnswer): UpstreamAnswer {
+  const excerpt = answer.excerpt === null ? null : withoutControls(answer.excerpt, true);
+  const cut = excerpt !== null && excerpt.length > UPSTREAM_EXCERPT_CHARS;
+  return {
+    status: answer.status,
+    statusText: cutAt(withoutControls(answer.statusText, false), HEADER_CHARS),
+    contentType:
+      answer.contentType === null
+        ? null
+        : cutAt(withoutControls(answer.contentType, false), HEADER_CHARS),
+    excerpt: excerpt === null ? null : cutAt(excerpt, UPSTREAM_EXCERPT_CHARS),
+    truncated: answer.truncated || cut,
+  };
+}
+
+/** Control characters out (C0, DEL, C1); in a body, line breaks and tabs stay. */
+function withoutControls(text: string, keepLines: boolean): string {
+  const lines = text.replaceAll("\r\n", "\n");
+  return keepLines ? lines.replace(/[^\P{Cc}\n\t]/gu, "") : lines.replace(/\p{Cc}/gu, " ");
+}
+
+function cutAt(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  const end = /[\ud800-\udbff]/.test(text.charAt(limit - 1)) ? limit - 1 : limit;
+  return text.slice(0, end);
 }
 
 export type GeneratorRegistry = ReadonlyMap<string, Generator>;

@@ -27,6 +27,8 @@ const listJobsRoute = securedRoute("viewer", {
   path: "/api/admin/jobs",
   tags: ["admin"],
   summary: "List jobs, newest first",
+  description:
+    "Every filter narrows. `open=true` lists what needs a decision: the open failures, read from the database's own record of them, so the list costs its page whatever the history. `errorCode`, `failedAfter` and `failedBefore` keep FAILED jobs only.",
   request: { query: JobListQuery },
   responses: {
     200: {

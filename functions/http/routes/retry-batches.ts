@@ -25,6 +25,7 @@ import {
   RejectRetryBatchBody,
   RetryBatchCountsSchema,
   RetryBatchIntentSchema,
+  RetryBatchOutcomesSchema,
   RetryBatchPreviewSchema,
   RetryBatchSchema,
 } from "../schemas";
@@ -50,7 +51,7 @@ const previewRoute = securedRoute("admin", {
   tags: TAGS,
   summary: "Which jobs a batch approved now would hold",
   description:
-    "Reads only. Matches FAILED jobs not yet retried (kind RETRY, the default) or COMPLETED jobs not yet superseded (kind SUPERSEDE); leaves out, and counts, those whose chain used its retry budget (RETRY_BUDGET) and those an intent already waits for. Pass `previewToken` to the approval: it names exactly this set. 409 BATCH_TOO_LARGE when the set is over RETRY_BATCH_MAX.",
+    "Reads only. Matches FAILED jobs not yet retried (kind RETRY, the default) or COMPLETED jobs not yet superseded (kind SUPERSEDE); leaves out, and counts, those whose chain used its retry budget (RETRY_BUDGET) and those an intent already waits for. Each job comes with its error code, message and failure time (`jobs`), and the jobs are counted per error code (`byErrorCode`). Pass `previewToken` to the approval: it names exactly this set. 409 BATCH_TOO_LARGE when the set is over RETRY_BATCH_MAX; for a RETRY preview its details split the filter into failure windows of at most RETRY_BATCH_MAX jobs each (`windows`: { failedAfter, failedBefore, count }, the first 20; `rest`: where the failures not split yet begin, or null).",
   request: {
     body: { required: true, content: { "application/json": { schema: PreviewRetryBatchBody } } },
   },
@@ -70,7 +71,7 @@ const createBatchRoute = securedRoute("admin", {
   tags: TAGS,
   summary: "Approve a previewed set of jobs as one batch",
   description:
-    "In one transaction: the batch and one PENDING intent per job of the preview (of the batch's `kind`: RETRY FAILED jobs, or SUPERSEDE COMPLETED ones with reason code BAD_INPUT, IMPROVED_PROMPT or OTHER; a corrected input is approved one job at a time, never by a batch), each with the batch's reason and the caller as approver. Frozen at approval: jobs that fail later never join. 409 BATCH_PREVIEW_STALE when the set differs from the preview's (details.count is the new size; preview again), BATCH_EMPTY, BATCH_TOO_LARGE; nothing is written on any refusal. Accepts an Idempotency-Key header.",
+    "In one transaction: the batch and one PENDING intent per job of the preview, or per job of `jobIds` when the caller chose some of them (of the batch's `kind`: RETRY FAILED jobs, or SUPERSEDE COMPLETED ones with reason code BAD_INPUT, IMPROVED_PROMPT or OTHER; a corrected input is approved one job at a time, never by a batch), each with the batch's reason and the caller as approver. Frozen at approval: jobs that fail later never join. 409 BATCH_PREVIEW_STALE when the set differs from the preview's (details.count is the new size; preview again) or `jobIds` names a job it does not hold (details.outside), BATCH_EMPTY, BATCH_TOO_LARGE; nothing is written on any refusal. Accepts an Idempotency-Key header.",
   request: {
     headers: IdempotencyHeaders,
     body: { required: true, content: { "application/json": { schema: CreateRetryBatchBody } } },
@@ -113,16 +114,18 @@ const getBatchRoute = securedRoute("viewer", {
   method: "get",
   path: "/api/admin/retry-batches/{id}",
   tags: TAGS,
-  summary: "A batch with its intents, each with the job it created",
+  summary: "A batch with its intents, each with the job it created, and what became of those jobs",
   request: { params: IdParams },
   responses: {
     200: {
-      description: "the batch, its intents by status, and its intents",
+      description:
+        "the batch, its intents by status, the jobs they created by status, and its intents",
       content: {
         "application/json": {
           schema: z.object({
             batch: RetryBatchSchema,
             counts: RetryBatchCountsSchema,
+            outcomes: RetryBatchOutcomesSchema,
             intents: z.array(RetryBatchIntentSchema),
           }),
         },
@@ -235,11 +238,20 @@ export function registerRetryBatchRoutes(app: App): void {
   });
 
   app.openapi(getBatchRoute, async (c) => {
-    const { batch, counts, intents } = await retryBatchDetail(
+    const { batch, counts, outcomes, intents } = await retryBatchDetail(
       c.var.db,
       batchId(c.req.valid("param").id),
     );
-    return c.json({ batch: batchJson(batch), counts, intents: intents.map(batchIntentJson) }, 200);
+    return c.json(
+      {
+        batch: batchJson(batch),
+        counts,
+        outcomes,
+        // The intents as their schema shows them; their jobs' statuses are counted in `outcomes`.
+        intents: intents.map(({ resultingJobStatus: _, ...intent }) => batchIntentJson(intent)),
+      },
+      200,
+    );
   });
 
   app.openapi(executeBatchRoute, async (c) => {
