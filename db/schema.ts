@@ -627,11 +627,15 @@ export const openFailures = pgTable(
     /**
      * By decision first: the open ones (the admin page's list and counts), the rejected ones a
      * batch preview counts, and the open and pending ones a batch takes from, each read from
-     * its own range, for a generator and an error code or an error code alone.
+     * its own range, in failure-time order for each shape of filter (generator and error
+     * code, generator, error code, neither): a batch's failure windows walk them in that order
+     * and stop after a batch's worth, which an index that leaves a field between the filter's
+     * and the time could not give without sorting every match.
      */
     index("open_failures_decision_idx").on(t.decision, t.generator, t.errorCode, t.failedAt),
+    index("open_failures_decision_generator_idx").on(t.decision, t.generator, t.failedAt),
     index("open_failures_decision_code_idx").on(t.decision, t.errorCode, t.failedAt),
-    index("open_failures_failed_idx").on(t.failedAt),
+    index("open_failures_decision_failed_idx").on(t.decision, t.failedAt),
   ],
 );
 

@@ -158,13 +158,14 @@ export function jobConditions(query: Omit<JobQuery, "limit" | "cursor">): SQL[] 
   if (query.failedBefore) {
     conditions.push(sql`${regenerationJobs.finishedAt} < ${query.failedBefore}::timestamptz`);
   }
-  // The open ones are read from open_failures (what waits for a decision, whatever the
-  // history), narrowed there by the same filter, and their jobs looked up by id: as an array,
-  // so that the plan never walks the jobs' primary key in step with them (a merge join would
-  // read every job whose id sorts between theirs).
+  // The open ones are FAILED jobs whose open_failures row says so: the page walks the failed
+  // jobs newest first (regeneration_jobs_status_created_idx, or the generator's index) and
+  // probes each one's row, so it reads about a page's worth, whatever the history or the
+  // number of open failures (reading their ids first would cost all of them on every page).
   if (query.open === true) {
+    conditions.push(eq(regenerationJobs.status, "FAILED"));
     conditions.push(
-      sql`${regenerationJobs.id} = ANY (ARRAY(SELECT f.job_id FROM open_failures f WHERE ${openFailureConditions(query)}))`,
+      sql`EXISTS (SELECT 1 FROM open_failures f WHERE f.job_id = ${regenerationJobs.id} AND f.decision = 'open')`,
     );
   } else if (query.open === false) {
     conditions.push(

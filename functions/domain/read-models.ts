@@ -431,9 +431,19 @@ function jobCounts(query: JobQuery): SQL {
           GROUP BY status) c)`;
 }
 
-/** The open failures a list's filter matches, counted in open_failures' decision indexes. */
+/**
+ * How far the open failures a list's filter matches are counted: past it the tab says "10,000+"
+ * (a count that grew with a neglected history would cost every page view as much).
+ */
+export const OPEN_COUNT_CAP = 10_000;
+
+/**
+ * The open failures a list's filter matches, counted in open_failures' decision indexes up to
+ * one past OPEN_COUNT_CAP.
+ */
 function openCount(query: JobQuery): SQL {
-  return sql`(SELECT count(*)::int FROM open_failures f WHERE ${openFailureConditions(query)})`;
+  return sql`(SELECT count(*)::int FROM (SELECT 1 FROM open_failures f
+    WHERE ${openFailureConditions(query)} LIMIT ${OPEN_COUNT_CAP + 1}) o)`;
 }
 
 /**
@@ -458,7 +468,7 @@ export interface JobsPageData {
   page: Page<Job>;
   /** Jobs per status for the list's filter, its status and open-ness aside. */
   counts: Record<JobStatus, number>;
-  /** The open failures (they need a decision) the list's filter matches. */
+  /** The open failures (they need a decision) the list's filter matches, OPEN_COUNT_CAP + 1 at most. */
   open: number;
   generators: string[];
   /** The error codes failed jobs have on record (of the generator filtered on), for the filter. */

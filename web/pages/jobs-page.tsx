@@ -1,7 +1,7 @@
 import type { FC } from "hono/jsx";
 import type { Job, JobStatus } from "../../db/schema";
 import type { DomainError } from "../../functions/domain/errors";
-import type { RetryState } from "../../functions/domain/read-models";
+import { OPEN_COUNT_CAP, type RetryState } from "../../functions/domain/read-models";
 import { dateTimeLocalValue } from "../batch-filter";
 import { FormRefusal } from "../components/form-refusal";
 import { JobTable } from "../components/job-table";
@@ -252,7 +252,14 @@ export const JobsPage: FC<JobsPageProps> = (props) => {
   const { tab, filter, counts, open, jobs, nextCursor, paged, retryStates, batchOffer, error } =
     props;
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  const countOf = (t: JobsTab) => (t === "open" ? open : t === "all" ? total : counts[t]);
+  const countOf = (t: JobsTab) =>
+    t === "open"
+      ? open > OPEN_COUNT_CAP
+        ? `${OPEN_COUNT_CAP.toLocaleString("en-US")}+`
+        : open
+      : t === "all"
+        ? total
+        : counts[t];
   return (
     <>
       <div class="page-head">
