@@ -18,7 +18,7 @@
 -- failures a batch takes from (open or pending), so that each previews as a batch of its own;
 -- the last window of a filter without failedBefore has none (null). A bound falls on a whole
 -- second, or on a millisecond when the second holds too many. The walk reads max + 1 failures
--- per window in failed_at order, from the index the filter points at, and stops after 20
+-- per window in failed_at order, from the index the filter points at, and stops after 10
 -- windows: `rest` then says where the failures not split yet begin ({failedAfter, cause:
 -- 'MORE_WINDOWS'}), or ('SAME_INSTANT') that more than a batch failed within one millisecond
 -- there, which no failure window can split; null when the windows cover them all.
@@ -64,7 +64,7 @@ BEGIN
           FROM jsonb_array_elements(v_jobs) AS e
           WHERE e->>'errorCode' IS NOT NULL GROUP BY 1) c;
   ELSIF p_kind = 'RETRY' THEN
-    FOR n IN 1..20 LOOP
+    FOR n IN 1..10 LOOP
       -- The next max + 1 failures from where the last window ended: the first max + 1 open
       -- ones and the first max + 1 pending ones, each walked in failed_at order (a limit of
       -- its own keeps each walk an ordered index scan that stops there), merged.

@@ -162,10 +162,12 @@ export function jobConditions(query: Omit<JobQuery, "limit" | "cursor">): SQL[] 
   // jobs newest first (regeneration_jobs_status_created_idx, or the generator's index) and
   // probes each one's row, so it reads about a page's worth, whatever the history or the
   // number of open failures (reading their ids first would cost all of them on every page).
+  // A scalar subquery, not EXISTS: PostgreSQL cannot turn it into a join that starts from
+  // open_failures, which it would do whenever it thought few failures open.
   if (query.open === true) {
     conditions.push(eq(regenerationJobs.status, "FAILED"));
     conditions.push(
-      sql`EXISTS (SELECT 1 FROM open_failures f WHERE f.job_id = ${regenerationJobs.id} AND f.decision = 'open')`,
+      sql`(SELECT f.decision FROM open_failures f WHERE f.job_id = ${regenerationJobs.id}) = 'open'`,
     );
   } else if (query.open === false) {
     conditions.push(

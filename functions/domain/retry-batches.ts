@@ -93,7 +93,7 @@ export interface FailureWindow {
   count: number;
 }
 
-/** The failure windows of a filter over RETRY_BATCH_MAX: the first 20 at most, and the rest. */
+/** The failure windows of a filter over RETRY_BATCH_MAX: the first 10 at most, and the rest. */
 export interface FailureWindows {
   windows: FailureWindow[];
   /**

@@ -51,7 +51,7 @@ const previewRoute = securedRoute("admin", {
   tags: TAGS,
   summary: "Which jobs a batch approved now would hold",
   description:
-    "Reads only. Matches FAILED jobs not yet retried (kind RETRY, the default) or COMPLETED jobs not yet superseded (kind SUPERSEDE); leaves out, and counts, those whose chain used its retry budget (RETRY_BUDGET) and those an intent already waits for. Each job comes with its error code, message and failure time (`jobs`), and the jobs are counted per error code (`byErrorCode`). Pass `previewToken` to the approval: it names exactly this set. 409 BATCH_TOO_LARGE when the set is over RETRY_BATCH_MAX; for a RETRY preview its details split the filter into failure windows of at most RETRY_BATCH_MAX jobs each (`windows`: { failedAfter, failedBefore, count }, the first 20; `rest`: where the failures not split yet begin, or null).",
+    "Reads only. Matches FAILED jobs not yet retried (kind RETRY, the default) or COMPLETED jobs not yet superseded (kind SUPERSEDE); leaves out, and counts, those whose chain used its retry budget (RETRY_BUDGET) and those an intent already waits for. Each job comes with its error code, message and failure time (`jobs`), and the jobs are counted per error code (`byErrorCode`). Pass `previewToken` to the approval: it names exactly this set. 409 BATCH_TOO_LARGE when the set is over RETRY_BATCH_MAX; for a RETRY preview its details split the filter into failure windows of at most RETRY_BATCH_MAX jobs each (`windows`: { failedAfter, failedBefore, count }, the first 10; `rest`: where the failures not split yet begin, or null).",
   request: {
     body: { required: true, content: { "application/json": { schema: PreviewRetryBatchBody } } },
   },
