@@ -3,40 +3,15 @@
  * Retry batches in a real Chromium against real PostgreSQL: from the failed jobs list to the
  * preview, the approval, the confirmation and the execution, by mouse and by keyboard alone.
  */
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SESSION_SECRET, token } from "../helpers/admin";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import type { BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { failedJobOf } from "../helpers/fixtures";
-import { launchChromium } from "./chromium";
-import { type Served, serveAdmin } from "./serve";
+import { adminBrowser } from "./admin-browser";
 
-let t: TestDatabase;
-let browser: Browser;
-let server: Served;
-let adminSecret: string;
-/** Why there is no browser, if there is none: every test fails with it rather than skipping. */
-let noBrowser: unknown;
-
-beforeAll(async () => {
-  try {
-    browser = await launchChromium();
-  } catch (error) {
-    noBrowser = error;
-  }
-  t = await freshDatabase();
-  adminSecret = (await token(t.db, "admin", "alice")).secret;
-  server = await serveAdmin({ db: t.db, sessionSecret: SESSION_SECRET });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const ui = adminBrowser();
 
 async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
-  if (noBrowser) throw noBrowser;
-  const context = await browser.newContext();
+  const context = await ui.newContext();
   return { context, page: await context.newPage() };
 }
 
@@ -51,7 +26,7 @@ async function tabTo(page: Page, selector: string, limit = 80) {
 
 /** The retry jobs the batch on this page created, read from the database. */
 async function jobsCreatedBy(batchId: string): Promise<number> {
-  const { rows } = await t.raw.query(
+  const { rows } = await ui.t.raw.query(
     `SELECT count(*)::int AS n FROM regeneration_jobs j
      JOIN retry_intents i ON i.id = j.retry_intent_id WHERE i.batch_id = $1`,
     [batchId],
@@ -74,19 +49,19 @@ const batchIdOf = (url: string) =>
 
 describe("retry batches in Chromium", () => {
   it("by mouse: failed list, preview, approve, confirm, execute; the counts show the outcome", async () => {
-    for (let i = 0; i < 3; i++) await failedJobOf(t.db, "mouse", "HTTP_TIMEOUT");
-    await failedJobOf(t.db, "mouse", "INVALID_INPUT");
+    for (let i = 0; i < 3; i++) await failedJobOf(ui.t.db, "mouse", "HTTP_TIMEOUT");
+    await failedJobOf(ui.t.db, "mouse", "INVALID_INPUT");
     const { context, page } = await newPage();
-    await page.goto(`${server.origin}/admin/login`);
-    await page.getByLabel("API token").fill(adminSecret);
+    await page.goto(`${ui.server.origin}/admin/login`);
+    await page.getByLabel("API token").fill(ui.adminSecret);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(`${server.origin}/admin`);
+    await page.waitForURL(`${ui.server.origin}/admin`);
 
     await page.getByLabel("Generator").selectOption("mouse");
     await page.getByRole("button", { name: "Filter" }).click();
-    await page.waitForURL(`${server.origin}/admin?generator=mouse`);
+    await page.waitForURL(`${ui.server.origin}/admin?generator=mouse`);
     await page.getByRole("button", { name: "Retry these 4 jobs…" }).click();
-    await page.waitForURL(`${server.origin}/admin/retry-batches/new?generator=mouse`);
+    await page.waitForURL(`${ui.server.origin}/admin/retry-batches/new?generator=mouse`);
     expect(await page.locator("#preview-count").textContent()).toMatch(/4\s+failed jobs/);
 
     // Narrow it to the timeouts, and the suggested reason follows the error code.
@@ -105,13 +80,15 @@ describe("retry batches in Chromium", () => {
     );
 
     await page.getByRole("link", { name: "Execute…" }).click();
-    await page.waitForURL(`${server.origin}/admin/retry-batches/${batchId}/execute`);
+    await page.waitForURL(`${ui.server.origin}/admin/retry-batches/${batchId}/execute`);
     expect(await page.getByText("This will create 3 new regeneration jobs.").isVisible()).toBe(
       true,
     );
     expect(await jobsCreatedBy(batchId)).toBe(0);
     await page.getByRole("button", { name: "Confirm: create 3 retry jobs" }).click();
-    await page.waitForURL(`${server.origin}/admin/retry-batches/${batchId}?notice=batch-executed`);
+    await page.waitForURL(
+      `${ui.server.origin}/admin/retry-batches/${batchId}?notice=batch-executed`,
+    );
 
     expect(await jobsCreatedBy(batchId)).toBe(3);
     expect(
@@ -126,26 +103,26 @@ describe("retry batches in Chromium", () => {
   });
 
   it("by keyboard alone: sign in, filter, preview, approve, execute", async () => {
-    for (let i = 0; i < 2; i++) await failedJobOf(t.db, "keys", "DEMO_FAILURE");
+    for (let i = 0; i < 2; i++) await failedJobOf(ui.t.db, "keys", "DEMO_FAILURE");
     const { context, page } = await newPage();
-    await page.goto(`${server.origin}/admin/login`);
+    await page.goto(`${ui.server.origin}/admin/login`);
     await tabTo(page, "#token");
-    await page.keyboard.type(adminSecret);
+    await page.keyboard.type(ui.adminSecret);
     await page.keyboard.press("Enter");
-    await page.waitForURL(`${server.origin}/admin`);
+    await page.waitForURL(`${ui.server.origin}/admin`);
 
     await tabTo(page, "#generator-filter");
     await page.keyboard.press("k"); // type-ahead: the only generator starting with k
     expect(await page.locator("#generator-filter").inputValue()).toBe("keys");
     await tabTo(page, "form.list-filters button[type=submit]");
     await page.keyboard.press("Enter");
-    await page.waitForURL(`${server.origin}/admin?generator=keys`);
+    await page.waitForURL(`${ui.server.origin}/admin?generator=keys`);
     await tabTo(page, "form.batch-offer button");
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe(
       "Retry these 2 jobs…",
     );
     await page.keyboard.press("Enter");
-    await page.waitForURL(`${server.origin}/admin/retry-batches/new?generator=keys`);
+    await page.waitForURL(`${ui.server.origin}/admin/retry-batches/new?generator=keys`);
 
     await tabTo(page, "#batch-reasonCode");
     await page.keyboard.press("I"); // type-ahead: the first reason starting with I
@@ -165,7 +142,7 @@ describe("retry batches in Chromium", () => {
     await page.waitForURL(/\?notice=batch-executed$/);
 
     expect(await jobsCreatedBy(batchId)).toBe(2);
-    const { rows } = await t.raw.query(
+    const { rows } = await ui.t.raw.query(
       "SELECT reason_code, reason_text, status FROM retry_intents WHERE batch_id = $1",
       [batchId],
     );
@@ -188,14 +165,14 @@ describe("retry batches in Chromium", () => {
 
 describe("the signals page in Chromium", () => {
   it("renders the 24-hour chart as an image with a bar per hour, and its data as a table", async () => {
-    await failedJobOf(t.db, "charted", "HTTP_TIMEOUT");
+    await failedJobOf(ui.t.db, "charted", "HTTP_TIMEOUT");
     const { context, page } = await newPage();
-    await page.goto(`${server.origin}/admin/login`);
-    await page.getByLabel("API token").fill(adminSecret);
+    await page.goto(`${ui.server.origin}/admin/login`);
+    await page.getByLabel("API token").fill(ui.adminSecret);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(`${server.origin}/admin`);
+    await page.waitForURL(`${ui.server.origin}/admin`);
     await page.getByRole("link", { name: "Signals" }).click();
-    await page.waitForURL(`${server.origin}/admin/signals`);
+    await page.waitForURL(`${ui.server.origin}/admin/signals`);
     const chart = page.getByRole("img").first();
     expect(await chart.isVisible()).toBe(true);
     const box = await chart.boundingBox();

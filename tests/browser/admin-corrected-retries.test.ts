@@ -5,53 +5,28 @@
  * a completed result superseded, whose old page then shows both outputs side by side. The old
  * job's row and output are compared byte for byte before and after.
  */
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { submitJob } from "../../functions/domain/jobs";
 import { runWorkerInvocation } from "../../functions/execution/invocation";
-import { SESSION_SECRET, token } from "../helpers/admin";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { submitter } from "../helpers/fixtures";
-import { launchChromium } from "./chromium";
-import { type Served, serveAdmin } from "./serve";
+import { adminBrowser } from "./admin-browser";
 
-let t: TestDatabase;
-let browser: Browser;
-let server: Served;
-let adminSecret: string;
-/** Why there is no browser, if there is none: every test fails with it rather than skipping. */
-let noBrowser: unknown;
-
-beforeAll(async () => {
-  try {
-    browser = await launchChromium();
-  } catch (error) {
-    noBrowser = error;
-  }
-  t = await freshDatabase();
-  adminSecret = (await token(t.db, "admin", "alice")).secret;
-  server = await serveAdmin({ db: t.db, sessionSecret: SESSION_SECRET });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const ui = adminBrowser();
 
 async function signedIn(): Promise<{ context: BrowserContext; page: Page }> {
-  if (noBrowser) throw noBrowser;
-  const context = await browser.newContext();
+  const context = await ui.newContext();
   const page = await context.newPage();
-  await page.goto(`${server.origin}/admin/login`);
-  await page.getByLabel("API token").fill(adminSecret);
+  await page.goto(`${ui.server.origin}/admin/login`);
+  await page.getByLabel("API token").fill(ui.adminSecret);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(`${server.origin}/admin`);
+  await page.waitForURL(`${ui.server.origin}/admin`);
   return { context, page };
 }
 
 /** Runs every PENDING job, as the worker's invocation does. */
 async function runWorker(): Promise<void> {
-  await runWorkerInvocation(t.db, {
+  await runWorkerInvocation(ui.t.db, {
     budgetMs: 10_000,
     concurrency: 4,
     batchSize: 50,
@@ -62,14 +37,14 @@ async function runWorker(): Promise<void> {
 
 /** A demo job submitted with `input` and run by the worker. */
 async function ranJob(input: Record<string, unknown>): Promise<string> {
-  const job = await submitJob(t.db, submitter, { generator: "demo", input });
+  const job = await submitJob(ui.t.db, submitter, { generator: "demo", input });
   await runWorker();
   return job.id;
 }
 
 /** A job's row and its output's, exactly as stored, as text: equal means unchanged byte for byte. */
 async function storedJob(id: string): Promise<{ job: string; output: string | null }> {
-  const { rows } = await t.raw.query(
+  const { rows } = await ui.t.raw.query(
     `SELECT j::text AS job, (SELECT o::text FROM regeneration_outputs o WHERE o.job_id = j.id) AS output
      FROM regeneration_jobs j WHERE j.id = $1`,
     [id],
@@ -78,7 +53,7 @@ async function storedJob(id: string): Promise<{ job: string; output: string | nu
 }
 
 async function jobRow(id: string) {
-  const { rows } = await t.raw.query(
+  const { rows } = await ui.t.raw.query(
     `SELECT j.status, j.input, j.retry_of_job_id, j.retry_intent_id, o.content
      FROM regeneration_jobs j LEFT JOIN regeneration_outputs o ON o.job_id = j.id WHERE j.id = $1`,
     [id],
@@ -100,7 +75,7 @@ describe("corrected inputs and supersessions in Chromium", () => {
     const before = await storedJob(failedId);
     const { context, page } = await signedIn();
 
-    await page.goto(`${server.origin}/admin/jobs/${failedId}`);
+    await page.goto(`${ui.server.origin}/admin/jobs/${failedId}`);
     const corrected = page.getByLabel("Corrected input (JSON)");
     expect(await corrected.inputValue()).toBe("");
     await page.getByLabel("Reason code").selectOption("BAD_INPUT");
@@ -119,7 +94,7 @@ describe("corrected inputs and supersessions in Chromium", () => {
     expect(await markedLines(page, "#input-change", "ins")).toEqual([]);
 
     await page.getByRole("link", { name: "Execute…" }).click();
-    await page.waitForURL(`${server.origin}/admin/retry-intents/${intentId}/execute`);
+    await page.waitForURL(`${ui.server.origin}/admin/retry-intents/${intentId}/execute`);
     const willRun = await page.locator("#will-run").textContent();
     expect(willRun?.replace(/\s+/g, " ")).toContain(
       "at its current version, demo@1, with the corrected input shown below",
@@ -136,13 +111,13 @@ describe("corrected inputs and supersessions in Chromium", () => {
       retry_intent_id: intentId,
       content: { text: "HELLO" },
     });
-    await page.goto(`${server.origin}/admin/jobs/${newJobId}`);
+    await page.goto(`${ui.server.origin}/admin/jobs/${newJobId}`);
     expect(await page.locator(".page-head .badge").textContent()).toBe("COMPLETED");
     expect(await page.locator('section[aria-labelledby="output-title"] pre').textContent()).toBe(
       '{\n  "text": "HELLO"\n}',
     );
 
-    await page.goto(`${server.origin}/admin/jobs/${failedId}`);
+    await page.goto(`${ui.server.origin}/admin/jobs/${failedId}`);
     expect(await page.locator("#successor").textContent()).toMatch(
       new RegExp(`Retried by job\\s*${newJobId}\\s*COMPLETED`),
     );
@@ -156,7 +131,7 @@ describe("corrected inputs and supersessions in Chromium", () => {
     expect((await jobRow(oldId)).content).toEqual({ text: "HELLO WRLD" });
     const { context, page } = await signedIn();
 
-    await page.goto(`${server.origin}/admin/jobs/${oldId}`);
+    await page.goto(`${ui.server.origin}/admin/jobs/${oldId}`);
     const form = page.locator('form:has(input[name="kind"][value="SUPERSEDE"])');
     expect(await form.locator("legend").textContent()).toBe("Supersede this result");
     expect(
@@ -186,7 +161,7 @@ describe("corrected inputs and supersessions in Chromium", () => {
     expect(await markedLines(page, "#input-change", "ins")).toEqual(['  "text": "hello world"']);
 
     await page.getByRole("link", { name: "Execute…" }).click();
-    await page.waitForURL(`${server.origin}/admin/retry-intents/${intentId}/execute`);
+    await page.waitForURL(`${ui.server.origin}/admin/retry-intents/${intentId}/execute`);
     expect(await page.locator("#will-run").textContent()).toContain(
       "The completed job and its output stay as they are",
     );
@@ -206,7 +181,7 @@ describe("corrected inputs and supersessions in Chromium", () => {
       content: { text: "HELLO WORLD" },
     });
 
-    await page.goto(`${server.origin}/admin/jobs/${oldId}`);
+    await page.goto(`${ui.server.origin}/admin/jobs/${oldId}`);
     expect((await page.locator("#successor").textContent())?.replace(/\s+/g, " ")).toContain(
       `Superseded by job ${newJobId} COMPLETED`,
     );

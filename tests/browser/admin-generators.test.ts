@@ -4,46 +4,18 @@
  * and resuming it with the keyboard alone, the banner every page shows meanwhile, and the page
  * and the banner on a 390 px wide screen.
  */
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { pauseGenerator, resumeGenerator } from "../../functions/domain/generators";
-import { SESSION_SECRET, token } from "../helpers/admin";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
 import { admin } from "../helpers/fixtures";
-import { launchChromium } from "./chromium";
-import { type Served, serveAdmin } from "./serve";
+import { adminBrowser } from "./admin-browser";
 
-let t: TestDatabase;
-let browser: Browser;
-let server: Served;
-let adminSecret: string;
-let adminActor: string;
-/** Why there is no browser, if there is none: every test fails with it rather than skipping. */
-let noBrowser: unknown;
-
-beforeAll(async () => {
-  try {
-    browser = await launchChromium();
-  } catch (error) {
-    noBrowser = error;
-  }
-  t = await freshDatabase();
-  const alice = await token(t.db, "admin", "alice");
-  adminSecret = alice.secret;
-  adminActor = alice.actor;
-  server = await serveAdmin({ db: t.db, sessionSecret: SESSION_SECRET });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const ui = adminBrowser();
 
 async function newPage(
   options: { viewport?: { width: number; height: number } } = {},
 ): Promise<{ context: BrowserContext; page: Page }> {
-  if (noBrowser) throw noBrowser;
-  const context = await browser.newContext(options);
+  const context = await ui.newContext(options);
   return { context, page: await context.newPage() };
 }
 
@@ -60,16 +32,16 @@ const focusedText = (page: Page) =>
   page.evaluate(() => document.activeElement?.textContent?.replace(/\s+/g, " ").trim());
 
 async function signInByKeyboard(page: Page) {
-  await page.goto(`${server.origin}/admin/login`);
+  await page.goto(`${ui.server.origin}/admin/login`);
   await tabTo(page, "#token");
-  await page.keyboard.type(adminSecret);
+  await page.keyboard.type(ui.adminSecret);
   await page.keyboard.press("Enter");
-  await page.waitForURL(`${server.origin}/admin`);
+  await page.waitForURL(`${ui.server.origin}/admin`);
 }
 
 const pausedRow = async (name: string) =>
   (
-    await t.raw.query(
+    await ui.t.raw.query(
       "SELECT paused_by, pause_reason, paused_at IS NOT NULL AS paused FROM generators WHERE name = $1",
       [name],
     )
@@ -84,7 +56,7 @@ describe("the generators page in Chromium", () => {
 
     await tabTo(page, 'nav a[href="/admin/generators"]');
     await page.keyboard.press("Enter");
-    await page.waitForURL(`${server.origin}/admin/generators`);
+    await page.waitForURL(`${ui.server.origin}/admin/generators`);
     expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Generators");
     expect(await banner(page).count()).toBe(0);
 
@@ -92,7 +64,7 @@ describe("the generators page in Chromium", () => {
     // Its accessible name says which generator it pauses.
     expect(await focusedText(page)).toBe("Pause http…");
     await page.keyboard.press("Enter");
-    await page.waitForURL(`${server.origin}/admin/generators/http/pause`);
+    await page.waitForURL(`${ui.server.origin}/admin/generators/http/pause`);
     expect(await page.getByText("This will pause generator http.").isVisible()).toBe(true);
     expect((await pausedRow("http")).paused).toBe(false);
 
@@ -101,11 +73,11 @@ describe("the generators page in Chromium", () => {
     await page.keyboard.press("Tab");
     expect(await focusedText(page)).toBe("Confirm: pause http");
     await page.keyboard.press("Enter");
-    await page.waitForURL(`${server.origin}/admin/generators?notice=generator-paused`);
+    await page.waitForURL(`${ui.server.origin}/admin/generators?notice=generator-paused`);
 
     expect(await pausedRow("http")).toMatchObject({
       paused: true,
-      paused_by: adminActor,
+      paused_by: ui.adminActor,
       pause_reason: "upstream API answers 503; holding its jobs until it recovers",
     });
     expect(await page.getByRole("status").filter({ hasText: "Generator paused." }).count()).toBe(1);
@@ -113,7 +85,7 @@ describe("the generators page in Chromium", () => {
     // Another page names the pause: who, when, why, and where to resume it.
     await tabTo(page, 'nav a[href="/admin/signals"]');
     await page.keyboard.press("Enter");
-    await page.waitForURL(`${server.origin}/admin/signals`);
+    await page.waitForURL(`${ui.server.origin}/admin/signals`);
     expect(await banner(page).isVisible()).toBe(true);
     const said = (await banner(page).textContent())?.replace(/\s+/g, " ") ?? "";
     expect(said).toMatch(/Paused: http — by alice token, (just now|\d+ min ago)/);
@@ -121,17 +93,17 @@ describe("the generators page in Chromium", () => {
 
     await tabTo(page, '.paused-banner a[href="/admin/generators"]');
     await page.keyboard.press("Enter");
-    await page.waitForURL(`${server.origin}/admin/generators`);
+    await page.waitForURL(`${ui.server.origin}/admin/generators`);
     await tabTo(page, 'a[href="/admin/generators/http/resume"]');
     expect(await focusedText(page)).toBe("Resume http…");
     await page.keyboard.press("Enter");
-    await page.waitForURL(`${server.origin}/admin/generators/http/resume`);
+    await page.waitForURL(`${ui.server.origin}/admin/generators/http/resume`);
     expect(await page.getByText("This will resume generator http.").isVisible()).toBe(true);
     await tabTo(page, "#brake-reasonText");
     await page.keyboard.type("upstream recovered at 11:05");
     await tabTo(page, 'form[action="/admin/generators/http/resume"] button[type="submit"]');
     await page.keyboard.press("Enter");
-    await page.waitForURL(`${server.origin}/admin/generators?notice=generator-resumed`);
+    await page.waitForURL(`${ui.server.origin}/admin/generators?notice=generator-resumed`);
 
     expect(await pausedRow("http")).toMatchObject({
       paused: false,
@@ -139,10 +111,10 @@ describe("the generators page in Chromium", () => {
       pause_reason: null,
     });
     expect(await banner(page).count()).toBe(0);
-    await page.goto(`${server.origin}/admin`);
+    await page.goto(`${ui.server.origin}/admin`);
     expect(await banner(page).count()).toBe(0);
 
-    const { rows } = await t.raw.query(
+    const { rows } = await ui.t.raw.query(
       `SELECT type, actor, data->>'reasonText' AS reason FROM audit_events
        WHERE subject_type = 'generator' AND subject_id = 'http'
          AND type IN ('GENERATOR_PAUSED', 'GENERATOR_RESUMED') ORDER BY id`,
@@ -150,10 +122,10 @@ describe("the generators page in Chromium", () => {
     expect(rows).toEqual([
       {
         type: "GENERATOR_PAUSED",
-        actor: adminActor,
+        actor: ui.adminActor,
         reason: "upstream API answers 503; holding its jobs until it recovers",
       },
-      { type: "GENERATOR_RESUMED", actor: adminActor, reason: "upstream recovered at 11:05" },
+      { type: "GENERATOR_RESUMED", actor: ui.adminActor, reason: "upstream recovered at 11:05" },
     ]);
     await context.close();
   });
@@ -162,7 +134,7 @@ describe("the generators page in Chromium", () => {
     const { context, page } = await newPage();
     await signInByKeyboard(page);
     for (const path of ["/admin/generators", "/admin/generators/demo/pause"]) {
-      await page.goto(server.origin + path);
+      await page.goto(ui.server.origin + path);
       const unlabelled = await page
         .locator("input:not([type=hidden]), select, textarea")
         .evaluateAll((els) =>
@@ -189,7 +161,7 @@ describe("the generators page in Chromium", () => {
   it("fits a 390 px wide screen, banner and table included", async () => {
     // A long reason: the banner shows its start, the page all of it, both wrapped.
     await pauseGenerator(
-      t.db,
+      ui.t.db,
       admin,
       "demo",
       `${"a long account of what went wrong ".repeat(20)}end`,
@@ -198,7 +170,7 @@ describe("the generators page in Chromium", () => {
     try {
       await signInByKeyboard(page);
       for (const path of ["/admin/generators", "/admin/generators/demo/resume", "/admin/signals"]) {
-        await page.goto(server.origin + path);
+        await page.goto(ui.server.origin + path);
         expect(await banner(page).isVisible(), path).toBe(true);
         const box = await banner(page).boundingBox();
         expect(box && box.x >= 0 && box.x + box.width <= 390, path).toBe(true);
@@ -218,7 +190,7 @@ describe("the generators page in Chromium", () => {
         expect(await nav.getByRole("link", { name: "Generators" }).isVisible(), path).toBe(true);
       }
     } finally {
-      await resumeGenerator(t.db, admin, "demo", "seen at 390 px");
+      await resumeGenerator(ui.t.db, admin, "demo", "seen at 390 px");
       await context.close();
     }
   });

@@ -5,54 +5,29 @@
  * refusal focused and what was typed still in the form; and the list opens on what needs a
  * decision, filtered by error code.
  */
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SESSION_SECRET, token } from "../helpers/admin";
-import { freshDatabase, type TestDatabase } from "../helpers/db";
+import type { BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { failedChain, failedJobOf } from "../helpers/fixtures";
-import { launchChromium } from "./chromium";
-import { type Served, serveAdmin } from "./serve";
+import { adminBrowser } from "./admin-browser";
 
-let t: TestDatabase;
-let browser: Browser;
-let server: Served;
-let adminSecret: string;
-/** Why there is no browser, if there is none: every test fails with it rather than skipping. */
-let noBrowser: unknown;
-
-beforeAll(async () => {
-  try {
-    browser = await launchChromium();
-  } catch (error) {
-    noBrowser = error;
-  }
-  t = await freshDatabase();
-  adminSecret = (await token(t.db, "admin", "alice")).secret;
-  server = await serveAdmin({ db: t.db, sessionSecret: SESSION_SECRET });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const ui = adminBrowser();
 
 /** A signed-in page, short enough that the retry form sits below the fold. */
 async function signedIn(): Promise<{ context: BrowserContext; page: Page }> {
-  if (noBrowser) throw noBrowser;
-  const context = await browser.newContext({ viewport: { width: 1100, height: 600 } });
+  const context = await ui.newContext({ viewport: { width: 1100, height: 600 } });
   const page = await context.newPage();
-  await page.goto(`${server.origin}/admin/login`);
-  await page.getByLabel("API token").fill(adminSecret);
+  await page.goto(`${ui.server.origin}/admin/login`);
+  await page.getByLabel("API token").fill(ui.adminSecret);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(`${server.origin}/admin`);
+  await page.waitForURL(`${ui.server.origin}/admin`);
   return { context, page };
 }
 
 describe("a refused retry form in Chromium", () => {
   it("stays at the job's address, scrolled to the refusal, which has the focus", async () => {
-    const job = await failedChain(t.db, 3, { code: "BROWSER_BUDGET" });
+    const job = await failedChain(ui.t.db, 3, { code: "BROWSER_BUDGET" });
     const { context, page } = await signedIn();
-    const address = `${server.origin}/admin/jobs/${job.id}`;
+    const address = `${ui.server.origin}/admin/jobs/${job.id}`;
     await page.goto(address);
     await page.getByLabel("Reason code").selectOption("OTHER");
     await page.getByLabel("Reason", { exact: true }).fill("one more attempt, please");
@@ -74,7 +49,7 @@ describe("a refused retry form in Chromium", () => {
       "one more attempt, please",
     );
     expect(await page.getByLabel("Reason code").inputValue()).toBe("OTHER");
-    const { rows } = await t.raw.query(
+    const { rows } = await ui.t.raw.query(
       "SELECT count(*)::int AS n FROM retry_intents WHERE source_job_id = $1",
       [job.id],
     );
@@ -88,9 +63,9 @@ describe("a refused retry form in Chromium", () => {
   });
 
   it("will not send a retry without a reason code chosen, when none is suggested", async () => {
-    const job = await failedJobOf(t.db, "demo", "BROWSER_UNSUGGESTED");
+    const job = await failedJobOf(ui.t.db, "demo", "BROWSER_UNSUGGESTED");
     const { context, page } = await signedIn();
-    await page.goto(`${server.origin}/admin/jobs/${job.id}`);
+    await page.goto(`${ui.server.origin}/admin/jobs/${job.id}`);
     expect(await page.getByLabel("Reason code").inputValue()).toBe("");
     await page.getByLabel("Reason", { exact: true }).fill("no code chosen");
     await page.getByRole("button", { name: "Create retry intent" }).click();
@@ -98,8 +73,8 @@ describe("a refused retry form in Chromium", () => {
     expect(await page.getByLabel("Reason code").evaluate((el) => el.matches(":invalid"))).toBe(
       true,
     );
-    expect(page.url()).toBe(`${server.origin}/admin/jobs/${job.id}`);
-    const { rows } = await t.raw.query(
+    expect(page.url()).toBe(`${ui.server.origin}/admin/jobs/${job.id}`);
+    const { rows } = await ui.t.raw.query(
       "SELECT count(*)::int AS n FROM retry_intents WHERE source_job_id = $1",
       [job.id],
     );
@@ -110,14 +85,14 @@ describe("a refused retry form in Chromium", () => {
 
 describe("the list in Chromium", () => {
   it("opens on what needs a decision and filters it by an error code on record", async () => {
-    await failedJobOf(t.db, "demo", "BROWSER_TIMEOUT");
-    await failedJobOf(t.db, "demo", "BROWSER_OTHER");
+    await failedJobOf(ui.t.db, "demo", "BROWSER_TIMEOUT");
+    await failedJobOf(ui.t.db, "demo", "BROWSER_OTHER");
     const { context, page } = await signedIn();
     expect(await page.locator("h1").textContent()).toBe("Needs a decision");
     await page.getByLabel("Error code").selectOption("BROWSER_TIMEOUT");
     await page.getByRole("button", { name: "Filter" }).click();
     // Empty fields are left out of the address.
-    await page.waitForURL(`${server.origin}/admin?errorCode=BROWSER_TIMEOUT`);
+    await page.waitForURL(`${ui.server.origin}/admin?errorCode=BROWSER_TIMEOUT`);
     expect(await page.locator("#jobs-table tbody tr").count()).toBe(1);
     expect(await page.locator(".tab-open .count").textContent()).toBe("1");
     await context.close();
