@@ -155,7 +155,8 @@ describe("a retry batch from the failed jobs list to execution", () => {
       expect(page.html).toContain(`href="/admin/jobs/${intent.sourceJobId}"`);
     }
     expect(page.html).toContain(`href="/admin/retry-batches/${batchId}/execute"`);
-    expect(page.html).toContain(`action="/admin/retry-batches/${batchId}/reject"`);
+    // The reject form posts to the page's own address, where a refusal comes back.
+    expect(page.html).toContain(`action="/admin/retry-batches/${batchId}"`);
 
     // The confirmation names the number and writes nothing.
     const confirm = await client.page(`/admin/retry-batches/${batchId}/execute`);
@@ -188,7 +189,7 @@ describe("a retry batch from the failed jobs list to execution", () => {
     );
     expect(afterText).toMatch(/PENDING 0 CONSUMED 4 REJECTED 0/);
     expect(after.html).not.toContain(`/admin/retry-batches/${batchId}/execute"`);
-    expect(after.html).not.toContain(`/admin/retry-batches/${batchId}/reject"`);
+    expect(after.html).not.toContain(`action="/admin/retry-batches/${batchId}"`);
     const executedDetail = await retryBatchDetail(t.db, batchId);
     for (const intent of executedDetail.intents) {
       expect(after.html).toContain(`href="/admin/jobs/${intent.resultingJobId}"`);
@@ -360,9 +361,17 @@ describe("a retry batch from the failed jobs list to execution", () => {
     expect(await refused.text()).toContain("FOUR_EYES_REQUIRED");
     expect((await retryBatchDetail(t.db, batch.id)).counts.pending).toBe(2);
 
-    const empty = await client.post(`${path}/reject`, { reasonText: "  " }, { from: path });
+    const empty = await client.post(path, { reasonText: "  " }, { from: path });
     expect(empty.status).toBe(400);
-    expect(await empty.text()).toContain("VALIDATION_FAILED");
+    const refusedHtml = await empty.text();
+    expect(refusedHtml).toContain("VALIDATION_FAILED");
+    // Beside the form it refuses, and focused there.
+    expect(refusedHtml).toMatch(
+      /id="batch-reject-refusal"[^>]*autofocus|autofocus[^>]*id="batch-reject-refusal"/,
+    );
+    expect(refusedHtml.indexOf("VALIDATION_FAILED")).toBeGreaterThan(
+      refusedHtml.indexOf(`action="${path}"`),
+    );
     const rejected = await client.post(
       `${path}/reject`,
       { reasonText: "wrong template; fix upstream first" },
@@ -373,7 +382,7 @@ describe("a retry batch from the failed jobs list to execution", () => {
     expect(text(after.html)).toContain("Batch rejected: 2 pending intents rejected.");
     expect(text(after.html)).toMatch(/PENDING 0 CONSUMED 0 REJECTED 2/);
     expect(after.html).toContain("RETRY_BATCH_REJECTED");
-    expect(after.html).not.toContain(`action="${path}/reject"`);
+    expect(after.html).not.toContain(`action="${path}"`);
   });
 
   it("shows a viewer every batch page without a control that changes anything, and refuses changes with 403", async () => {

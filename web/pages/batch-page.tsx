@@ -28,6 +28,8 @@ export interface BatchPageView {
   /** A refusal of the page's own making, such as nothing left to execute. */
   message?: string | undefined;
   rejectText?: string | undefined;
+  /** Why the rejection typed was refused: shown beside the reject form, focused. */
+  rejectError?: DomainError | undefined;
   /** Set when the page reloads itself (every this many seconds) while its jobs run. */
   refreshSeconds?: number | undefined;
 }
@@ -87,9 +89,10 @@ const Decision: FC<{ data: BatchPageData; view: BatchPageView }> = ({ data, view
       </div>
       <hr class="rule" />
       <RejectForm
-        action={batchHref(batch.id, "/reject")}
+        action={batchHref(batch.id)}
         idPrefix="batch-reject"
         text={view.rejectText}
+        error={view.rejectError}
         hint="Rejects every pending intent of the batch; executed ones stay as they are."
       >
         Reject {counts.pending === 1 ? "the pending intent" : `${counts.pending} pending intents`}

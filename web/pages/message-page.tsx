@@ -1,7 +1,7 @@
 import type { Child, FC } from "hono/jsx";
 import { adminPath } from "../context";
 
-/** A whole page for a refusal or a failure: what happened, in a sentence, and a way back. */
+/** A whole page for a refusal or a failure: what happened, in a sentence (the page's heading), and a way back. */
 export const MessagePage: FC<{ heading: string; children?: Child; requestId?: string }> = ({
   heading,
   children,
@@ -9,7 +9,7 @@ export const MessagePage: FC<{ heading: string; children?: Child; requestId?: st
 }) => (
   <section class="panel confirm" aria-labelledby="message-title">
     <header>
-      <h2 id="message-title">{heading}</h2>
+      <h1 id="message-title">{heading}</h1>
     </header>
     <div class="panel-body">
       {children}

@@ -275,8 +275,14 @@ batchPages.post("/:id/execute", requireAdmin(), async (c) => {
   }
 });
 
-batchPages.post("/:id/reject", requireAdmin(), async (c) => {
-  const id = c.req.param("id");
+/**
+ * Rejects a batch's pending intents with the reason typed. The batch page's reject form posts
+ * to the page's own address, so that a refusal comes back there: the page again, with the
+ * refusal beside the form, focused, and the reason as it was typed; nothing is written. A
+ * request to the older address (`/reject`) is answered the same.
+ */
+async function rejectBatch(c: AdminContext) {
+  const id = c.req.param("id") ?? "";
   const body = await c.req.parseBody();
   const text = field(body, "reasonText");
   try {
@@ -286,6 +292,10 @@ batchPages.post("/:id/reject", requireAdmin(), async (c) => {
     if (!isDomainError(error) || isCallerRefusal(error) || error.code === "BATCH_NOT_FOUND") {
       throw error;
     }
-    return renderBatch(c, id, { error, rejectText: text }, statusOf(error));
+    return renderBatch(c, id, { rejectError: error, rejectText: text }, statusOf(error));
   }
-});
+}
+
+batchPages.post("/:id", requireAdmin(), rejectBatch);
+
+batchPages.post("/:id/reject", requireAdmin(), rejectBatch);
