@@ -611,15 +611,30 @@ export const BatchListQuery = z.strictObject({
   cursor: cursorParam,
 });
 
-export const AuditListQuery = z.strictObject({
-  subjectId: z
-    .string()
-    .regex(/^[A-Za-z0-9_.:@-]{1,200}$/, "is not a subject id")
-    .optional(),
-  type: z.enum(AUDIT_TYPES).optional(),
-  limit: limitParam,
-  cursor: cursorParam,
-});
+export const AuditListQuery = z
+  .strictObject({
+    subjectId: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:@-]{1,200}$/, "is not a subject id")
+      .optional(),
+    type: z.enum(AUDIT_TYPES).optional(),
+    actor: z
+      .string()
+      .regex(/^[^\x00-\x1f\x7f]{1,200}$/, "is 1 to 200 characters, none of them a control")
+      .optional()
+      .openapi({
+        description:
+          "who acted: as recorded (`token:<id>`, `access:<email>`, `worker:…`, `system`), an Access identity's email, or a token's name",
+      }),
+    after: instant.optional().openapi({ description: "events recorded at or after this instant" }),
+    before: instant.optional().openapi({ description: "events recorded before this instant" }),
+    limit: limitParam,
+    cursor: cursorParam,
+  })
+  .refine(
+    (query) => !(query.after && query.before) || Date.parse(query.after) < Date.parse(query.before),
+    { message: "must be later than after", path: ["before"] },
+  );
 
 export const IdParams = z.object({
   id: z

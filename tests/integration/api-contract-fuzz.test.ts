@@ -377,6 +377,8 @@ function unforeseeable400(body: {
       (issue) =>
         issue.path.includes("failedBefore") ||
         issue.path.includes("completedBefore") ||
+        // A window's end before its start (the audit log's `before` after its `after`).
+        (issue.path[0] === "before" && issue.message === "must be later than after") ||
         (issue.path[0] === "input" && /nested|NUL/.test(issue.message)),
     )
   );

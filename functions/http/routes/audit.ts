@@ -10,7 +10,8 @@ const listAuditRoute = securedRoute("viewer", {
   path: "/api/admin/audit",
   tags: ["admin"],
   summary: "Audit events, newest first",
-  description: "Filter by the subject (a job, intent, token or request id) and by event type.",
+  description:
+    "Filter by the subject (a job, intent, token or request id), by event type, by who acted and by when (`after`, `before`); every filter narrows. An actor is read through its own index and a time window through a block-range index, so a filtered page costs its rows.",
   request: { query: AuditListQuery },
   responses: {
     200: {
