@@ -311,7 +311,7 @@ describe("what came of a batch's jobs, on its page", () => {
     const path = `/admin/retry-batches/${batch.id}`;
 
     const forAdmin = await client.page(path);
-    expect(forAdmin.html).toContain(`action="${path}/reject"`);
+    expect(forAdmin.html).toContain(`action="${path}"`);
     expect(forAdmin.res.headers.get("refresh")).toBeNull();
     expect(text(forAdmin.html)).toContain("1 of them has yet to finish. Refresh now");
 

@@ -234,7 +234,8 @@ describe("the deploy check and the runtimes agree", () => {
       { numRuns: 5000 },
     );
     // Not vacuous: a good share of the generated configurations reached the runtimes.
-    expect(accepted).toBeGreaterThan(250);
+    // About one in twenty (each variable generated has its share of bad values): some 250.
+    expect(accepted).toBeGreaterThan(100);
   });
 
   it("a single deployed variable is refused by the deploy check exactly when the runtime refuses it", () => {
