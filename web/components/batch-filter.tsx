@@ -1,6 +1,7 @@
 import type { FC } from "hono/jsx";
 import type { BatchFilter } from "../../functions/domain/retry-batches";
-import { dateTimeLocalValue, filterEntries } from "../batch-filter";
+import { filterEntries } from "../batch-filter";
+import { InstantField } from "./instant-field";
 import { formatUtc } from "./time";
 
 const instant = (iso: string) => {
@@ -95,26 +96,18 @@ export const BatchFilterFields: FC<{
           ))}
         </select>
       </div>
-      <div class="field">
-        <label for="filter-failedAfter">Failed from (UTC)</label>
-        <input
-          id="filter-failedAfter"
-          type="datetime-local"
-          name="failedAfter"
-          step={1}
-          value={dateTimeLocalValue(filter.failedAfter)}
-        />
-      </div>
-      <div class="field">
-        <label for="filter-failedBefore">Failed before (UTC)</label>
-        <input
-          id="filter-failedBefore"
-          type="datetime-local"
-          name="failedBefore"
-          step={1}
-          value={dateTimeLocalValue(filter.failedBefore)}
-        />
-      </div>
+      <InstantField
+        id="filter-failedAfter"
+        name="failedAfter"
+        label="Failed from (UTC)"
+        value={filter.failedAfter}
+      />
+      <InstantField
+        id="filter-failedBefore"
+        name="failedBefore"
+        label="Failed before (UTC)"
+        value={filter.failedBefore}
+      />
     </>
   );
 };

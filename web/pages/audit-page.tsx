@@ -2,9 +2,9 @@ import type { FC } from "hono/jsx";
 import type { AuditEvent } from "../../db/schema";
 import { AUDIT_TYPES } from "../../functions/domain/audit";
 import type { DomainError } from "../../functions/domain/errors";
-import { dateTimeLocalValue } from "../batch-filter";
 import { AuditTable } from "../components/audit-table";
 import { FormRefusal } from "../components/form-refusal";
+import { InstantField } from "../components/instant-field";
 import { DomainErrorNotice } from "../components/notice";
 import { adminPath } from "../context";
 
@@ -92,26 +92,8 @@ export const AuditPage: FC<{
           A token's name, an email, or as recorded (token:…, worker:…, system).
         </span>
       </div>
-      <div class="field">
-        <label for="audit-from">From (UTC)</label>
-        <input
-          id="audit-from"
-          type="datetime-local"
-          name="from"
-          step={1}
-          value={dateTimeLocalValue(filter.from)}
-        />
-      </div>
-      <div class="field">
-        <label for="audit-to">To (UTC)</label>
-        <input
-          id="audit-to"
-          type="datetime-local"
-          name="to"
-          step={1}
-          value={dateTimeLocalValue(filter.to)}
-        />
-      </div>
+      <InstantField id="audit-from" name="from" label="From (UTC)" value={filter.from} />
+      <InstantField id="audit-to" name="to" label="To (UTC)" value={filter.to} />
       <button type="submit" class="button">
         Filter
       </button>

@@ -2,8 +2,8 @@ import type { FC } from "hono/jsx";
 import type { Job, JobStatus } from "../../db/schema";
 import type { DomainError } from "../../functions/domain/errors";
 import { OPEN_COUNT_CAP, type RetryState } from "../../functions/domain/read-models";
-import { dateTimeLocalValue } from "../batch-filter";
 import { FormRefusal } from "../components/form-refusal";
+import { InstantField } from "../components/instant-field";
 import { JobTable } from "../components/job-table";
 import { DomainErrorNotice } from "../components/notice";
 import { formatUtc } from "../components/time";
@@ -141,18 +141,6 @@ const Select: FC<{
   </div>
 );
 
-const Instant: FC<{ id: string; name: string; label: string; value: string | undefined }> = ({
-  id,
-  name,
-  label,
-  value,
-}) => (
-  <div class="field">
-    <label for={id}>{label}</label>
-    <input id={id} type="datetime-local" name={name} step={1} value={dateTimeLocalValue(value)} />
-  </div>
-);
-
 /**
  * The list's filter: a generator and an error code, each a choice among those on record, and a
  * failure window in UTC (as every time on these pages). The tab stays as it is.
@@ -179,13 +167,13 @@ const ListFilterForm: FC<{
       value={filter.errorCode}
       options={errorCodes}
     />
-    <Instant
+    <InstantField
       id="failedAfter-filter"
       name="failedAfter"
       label="Failed from (UTC)"
       value={filter.failedAfter}
     />
-    <Instant
+    <InstantField
       id="failedBefore-filter"
       name="failedBefore"
       label="Failed before (UTC)"
