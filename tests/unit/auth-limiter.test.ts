@@ -6,36 +6,8 @@ import {
   DEFAULT_AUTH_FAILURE_LIMIT,
   memoryAuthLimiter,
 } from "../../functions/domain/auth-limiter";
-import {
-  addressKeys,
-  MEMORY_MAX_KEYS,
-  type RateLimitBinding,
-} from "../../functions/domain/failure-limiter";
-
-function clock(start = 1_000_000) {
-  let now = start;
-  return {
-    now: () => now,
-    advance(ms: number) {
-      now += ms;
-    },
-  };
-}
-
-/** Cloudflare's binding as its documentation describes it: each call counts, then answers. */
-function fakeBinding(limit: number): RateLimitBinding & { calls: string[] } {
-  const counts = new Map<string, number>();
-  const calls: string[] = [];
-  return {
-    calls,
-    async limit({ key }) {
-      calls.push(key);
-      const n = (counts.get(key) ?? 0) + 1;
-      counts.set(key, n);
-      return { success: n <= limit };
-    },
-  };
-}
+import { addressKeys, MEMORY_MAX_KEYS } from "../../functions/domain/failure-limiter";
+import { clock, fakeBinding } from "../helpers/limiters";
 
 describe("addressKeys", () => {
   it("keys a request by its address alone; requests without one share a key", () => {

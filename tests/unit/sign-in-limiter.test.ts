@@ -5,19 +5,9 @@ import {
   CLOUDFLARE_SIGN_IN_LIMIT,
   MEMORY_SIGN_IN_LIMIT,
   memorySignInLimiter,
-  type RateLimitBinding,
   signInKeys,
 } from "../../functions/domain/sign-in-limiter";
-
-function clock(start = 1_000_000) {
-  let now = start;
-  return {
-    now: () => now,
-    advance(ms: number) {
-      now += ms;
-    },
-  };
-}
+import { clock, fakeBinding } from "../helpers/limiters";
 
 describe("signInKeys", () => {
   it("keys an attempt by its address alone, never by any part of the token", () => {
@@ -80,21 +70,6 @@ describe("memorySignInLimiter", () => {
 });
 
 describe("bindingSignInLimiter", () => {
-  /** Cloudflare's binding as its documentation describes it: each call counts, then answers. */
-  function fakeBinding(limit: number): RateLimitBinding & { calls: string[] } {
-    const counts = new Map<string, number>();
-    const calls: string[] = [];
-    return {
-      calls,
-      async limit({ key }) {
-        calls.push(key);
-        const n = (counts.get(key) ?? 0) + 1;
-        counts.set(key, n);
-        return { success: n <= limit };
-      },
-    };
-  }
-
   it("counts every attempt at check, on every key, and refuses for the binding's period", async () => {
     const binding = fakeBinding(CLOUDFLARE_SIGN_IN_LIMIT.limit);
     const limiter = bindingSignInLimiter(binding);
